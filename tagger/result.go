@@ -1,0 +1,79 @@
+package tagger
+
+// Options tune one Tag call. The zero value tags every theme, keeps the
+// evidence, and reports only themes that reach their threshold.
+type Options struct {
+	// Themes restricts tagging to these theme ids; empty means all.
+	// An id the ruleset does not have is an *UnknownThemeError.
+	Themes []string
+	// MinScore drops tags scoring below it, on top of each theme's threshold.
+	MinScore float64
+	// OmitEvidence leaves Tag.Evidence and Tag.Dropped empty.
+	OmitEvidence bool
+	// IncludeUntagged also reports, in Result.Untagged, the themes that had
+	// matches but stayed under their threshold, with their evidence: what a
+	// rule author needs to see why a document was missed.
+	IncludeUntagged bool
+}
+
+// Result is the answer for one document.
+type Result struct {
+	// Tags are the themes that reached their threshold, highest score first.
+	Tags []Tag
+	// Untagged is filled only with Options.IncludeUntagged.
+	Untagged []Tag
+	// RulesetVersion names the ruleset that produced this result.
+	RulesetVersion string
+	// Words is the number of word tokens in the document.
+	Words int
+}
+
+// Tag is one theme's verdict on a document and why.
+type Tag struct {
+	Theme     string
+	LabelVI   string
+	LabelEN   string
+	Score     float64 // in [0, 1]
+	Threshold float64
+	// Evidence lists the matches that counted, in text order.
+	Evidence []Evidence
+	// Dropped lists matches that were found but did not count, and why.
+	Dropped []Dropped
+}
+
+// Evidence is one match of a rule in the document. Start and End are byte
+// offsets into the original input, so input[Start:End] == Text whatever
+// normalisation the matcher did.
+type Evidence struct {
+	Term      string // term id, unique within its theme
+	Pattern   string // the term text (or variant) as written in the ruleset
+	Text      string // the matched text exactly as it stands in the input
+	Start     int    // byte offset, inclusive
+	End       int    // byte offset, exclusive
+	RuneStart int    // rune offset, inclusive
+	RuneEnd   int    // rune offset, exclusive
+	Weight    float64
+	// Folded is true when the match was made without diacritics
+	// ("tri tue nhan tao" for "trí tuệ nhân tạo").
+	Folded bool
+}
+
+// Drop reasons.
+const (
+	// DropExcluded: an exclusion of the theme cancelled the match.
+	DropExcluded = "excluded"
+	// DropUnsupported: a weak term (or an acronym in all-capital text) with
+	// no strong term of its theme to support it.
+	DropUnsupported = "unsupported"
+)
+
+// Dropped is a match that was found but did not count.
+type Dropped struct {
+	Evidence
+	Reason string // DropExcluded or DropUnsupported
+	// For DropExcluded: the exclusion and where it matched.
+	Exclusion      string // exclusion id
+	ExclusionText  string
+	ExclusionStart int
+	ExclusionEnd   int
+}

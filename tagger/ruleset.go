@@ -1,0 +1,84 @@
+package tagger
+
+// Ruleset is a parsed and validated ruleset: plain data, safe to inspect.
+// Compile turns it into a Tagger.
+type Ruleset struct {
+	// Name is a free-form name from the file ("default").
+	Name string
+	// Source says where the rules came from: "embedded:default.yaml" or a path.
+	Source string
+	// Version is a content hash of the rules (not of the file's bytes, so
+	// comments and formatting do not change it): "sha256:" and 16 hex digits.
+	Version string
+	// Scoring holds the document-level scoring constants.
+	Scoring Scoring
+	Themes  []Theme
+}
+
+// Scoring constants, shared by all themes of a ruleset.
+type Scoring struct {
+	// ReferenceWords is the document length (in words) up to which one
+	// strong mention is enough; longer documents need proportionally more
+	// evidence (the evidence is divided by sqrt(words/ReferenceWords)).
+	ReferenceWords int
+	// RepeatFactor is how much each doubling of the mentions of one term
+	// adds to its weight; repetitions saturate at MaxRepeat times the weight.
+	RepeatFactor float64
+	MaxRepeat    float64
+}
+
+// Theme is one theme: its labels, threshold, terms and exclusions.
+type Theme struct {
+	ID          string
+	LabelVI     string
+	LabelEN     string
+	Description string
+	// Threshold is the score in (0, 1] at which the theme is tagged.
+	Threshold  float64
+	Terms      []Term
+	Exclusions []Exclusion
+	Line       int // where the theme starts in its file (0 when unknown)
+}
+
+// Term is one weighted word or phrase with its variants.
+type Term struct {
+	ID       string
+	Text     string
+	Variants []string
+	Weight   float64 // in (0, 1]
+	// CaseSensitive matches the letters' case exactly ("AI" but not "ai" or
+	// "Ai"). An all-capital case-sensitive term (an acronym) found in
+	// all-capital text counts only with support, like a weak term.
+	CaseSensitive bool
+	// Folded also matches the term typed without diacritics.
+	Folded bool
+	// Inflect also matches simple English inflections of the last word
+	// (drone/drones, chip/chips, battery/batteries).
+	Inflect bool
+	// Hyphens lets the words of a phrase be joined by hyphens as well as by
+	// spaces ("các-bon" for "các bon"). Terms written with a hyphen always may.
+	Hyphens bool
+	// Weak terms count only when a strong term of the same theme also
+	// matched: anywhere in the document when Window is 0, else within
+	// Window words.
+	Weak   bool
+	Window int
+	Line   int
+}
+
+// Exclusion is a phrase that cancels matches of its theme's terms where it
+// overlaps them or stands within Window words of them, or everywhere in the
+// document when Scope is "document".
+type Exclusion struct {
+	ID       string
+	Text     string
+	Variants []string
+	// Cancels lists the term ids it cancels; empty means every term of the theme.
+	Cancels []string
+	Window  int
+	// Scope is "near" (default) or "document".
+	Scope   string
+	Folded  bool
+	Hyphens bool
+	Line    int
+}
