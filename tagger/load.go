@@ -1,16 +1,37 @@
 package tagger
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/doctagger/doctagger/rules"
 )
+
+// engineVersion is part of every ruleset version: when the matching or
+// scoring semantics change, the same rules give a new version.
+const engineVersion = "doctagger-engine-1"
+
+// Defaults for a ruleset's scoring section and for term fields.
+var defaultScoring = Scoring{ReferenceWords: 200, RepeatFactor: 0.5, MaxRepeat: 2}
+
+const defaultThreshold = 0.5
 
 // LoadRuleset reads and validates a ruleset file.
 func LoadRuleset(path string) (*Ruleset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading ruleset: %w", err)
 	}
 	return ParseRuleset(path, data)
 }
@@ -21,7 +42,490 @@ func DefaultRuleset() (*Ruleset, error) {
 }
 
 // ParseRuleset validates a ruleset held in memory; source names it in
-// errors and in Ruleset.Source.
+// errors and in Ruleset.Source. It reports every problem it finds, each
+// with its line, as a *RulesetError.
 func ParseRuleset(source string, data []byte) (*Ruleset, error) {
-	return &Ruleset{Source: source}, nil // STUB
+	p := &parser{file: source}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.add(0, "", "", "the file is empty: a ruleset needs at least a themes: list")
+		} else {
+			p.add(0, "", "", "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return nil, p.err()
+	}
+	rs := &Ruleset{Source: source, Scoring: defaultScoring}
+	if len(doc.Content) == 1 {
+		p.ruleset(doc.Content[0], rs)
+	}
+	if len(rs.Themes) == 0 && len(p.problems) == 0 {
+		p.add(doc.Line, "", "", "no themes: add a themes: list with at least one theme")
+	}
+	p.validate(rs)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	rs.Version = rulesetVersion(rs)
+	return rs, nil
+}
+
+type parser struct {
+	file     string
+	problems []Problem
+	defaults termDefaults
+}
+
+type termDefaults struct {
+	weight                                  float64
+	caseSensitive, folded, inflect, hyphens bool
+}
+
+func (p *parser) add(line int, theme, term, msg string) {
+	p.problems = append(p.problems, Problem{File: p.file, Line: line, Theme: theme, Term: term, Message: msg})
+}
+
+func (p *parser) err() error {
+	if len(p.problems) == 0 {
+		return nil
+	}
+	return &RulesetError{Problems: p.problems}
+}
+
+// fields walks a mapping node, calling set for each known key and reporting
+// unknown and repeated keys. where names the mapping in messages.
+func (p *parser) fields(n *yaml.Node, theme, term, where string, known []string, set func(key string, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be a mapping of keys to values", where))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case seen[k.Value]:
+			p.add(k.Line, theme, term, fmt.Sprintf("key %q appears twice in %s: keep one", k.Value, where))
+		case !contains(known, k.Value):
+			p.add(k.Line, theme, term, fmt.Sprintf("unknown key %q in %s (known keys: %s)", k.Value, where, strings.Join(known, ", ")))
+		default:
+			set(k.Value, v)
+		}
+		seen[k.Value] = true
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) str(n *yaml.Node, theme, term, key string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be a string", key))
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) num(n *yaml.Node, theme, term, key string) float64 {
+	var f float64
+	if n.Kind != yaml.ScalarNode || n.Decode(&f) != nil {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be a number, not %q", key, n.Value))
+	}
+	return f
+}
+
+func (p *parser) integer(n *yaml.Node, theme, term, key string) int {
+	var i int
+	if n.Kind != yaml.ScalarNode || n.Decode(&i) != nil {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be a whole number, not %q", key, n.Value))
+	}
+	return i
+}
+
+func (p *parser) boolean(n *yaml.Node, theme, term, key string) bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be true or false, not %q", key, n.Value))
+	}
+	return b
+}
+
+func (p *parser) strList(n *yaml.Node, theme, term, key string) []string {
+	if n.Kind == yaml.ScalarNode {
+		return []string{p.str(n, theme, term, key)}
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.add(n.Line, theme, term, fmt.Sprintf("%s must be a list of strings", key))
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		out = append(out, p.str(c, theme, term, key))
+	}
+	return out
+}
+
+func (p *parser) seq(n *yaml.Node, theme, key string) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		p.add(n.Line, theme, "", fmt.Sprintf("%s must be a list", key))
+		return nil
+	}
+	return n.Content
+}
+
+func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
+	p.defaults = termDefaults{weight: 1}
+	var themes *yaml.Node
+	p.fields(n, "", "", "the ruleset", []string{"name", "description", "scoring", "defaults", "themes"}, func(k string, v *yaml.Node) {
+		switch k {
+		case "name":
+			rs.Name = p.str(v, "", "", "name")
+		case "description":
+			p.str(v, "", "", "description")
+		case "scoring":
+			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat"}, func(k string, v *yaml.Node) {
+				switch k {
+				case "reference_words":
+					rs.Scoring.ReferenceWords = p.integer(v, "", "", "scoring.reference_words")
+					if rs.Scoring.ReferenceWords < 1 {
+						p.add(v.Line, "", "", "scoring.reference_words must be at least 1")
+					}
+				case "repeat_factor":
+					rs.Scoring.RepeatFactor = p.num(v, "", "", "scoring.repeat_factor")
+					if rs.Scoring.RepeatFactor < 0 || rs.Scoring.RepeatFactor > 10 {
+						p.add(v.Line, "", "", "scoring.repeat_factor must be between 0 and 10")
+					}
+				case "max_repeat":
+					rs.Scoring.MaxRepeat = p.num(v, "", "", "scoring.max_repeat")
+					if rs.Scoring.MaxRepeat < 1 || rs.Scoring.MaxRepeat > 100 {
+						p.add(v.Line, "", "", "scoring.max_repeat must be between 1 and 100")
+					}
+				}
+			})
+		case "defaults":
+			p.fields(v, "", "", "defaults", []string{"weight", "case_sensitive", "folded", "inflect", "hyphens"}, func(k string, v *yaml.Node) {
+				switch k {
+				case "weight":
+					p.defaults.weight = p.num(v, "", "", "defaults.weight")
+					p.checkWeight(v.Line, "", "", p.defaults.weight)
+				case "case_sensitive":
+					p.defaults.caseSensitive = p.boolean(v, "", "", k)
+				case "folded":
+					p.defaults.folded = p.boolean(v, "", "", k)
+				case "inflect":
+					p.defaults.inflect = p.boolean(v, "", "", k)
+				case "hyphens":
+					p.defaults.hyphens = p.boolean(v, "", "", k)
+				}
+			})
+		case "themes":
+			themes = v
+		}
+	})
+	// Themes last, so that defaults apply wherever they stand in the file.
+	if themes != nil {
+		for _, tn := range p.seq(themes, "", "themes") {
+			rs.Themes = append(rs.Themes, p.theme(tn))
+		}
+	}
+}
+
+func (p *parser) checkWeight(line int, theme, term string, w float64) {
+	if !(w > 0 && w <= 1) {
+		p.add(line, theme, term, fmt.Sprintf("weight %g is out of range: use a number greater than 0 and at most 1", w))
+	}
+}
+
+func (p *parser) theme(n *yaml.Node) Theme {
+	th := Theme{Line: n.Line, Threshold: defaultThreshold}
+	// Read the id first so every message about this theme can name it.
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "id" && n.Content[i+1].Kind == yaml.ScalarNode {
+				th.ID = n.Content[i+1].Value
+			}
+		}
+	}
+	var terms, excls *yaml.Node
+	p.fields(n, th.ID, "", "a theme", []string{"id", "label", "description", "threshold", "terms", "exclusions"}, func(k string, v *yaml.Node) {
+		switch k {
+		case "id":
+			th.ID = p.str(v, th.ID, "", "id")
+		case "label":
+			p.fields(v, th.ID, "", "label", []string{"vi", "en"}, func(k string, v *yaml.Node) {
+				if k == "vi" {
+					th.LabelVI = norm.NFC.String(p.str(v, th.ID, "", "label.vi"))
+				} else {
+					th.LabelEN = p.str(v, th.ID, "", "label.en")
+				}
+			})
+		case "description":
+			th.Description = p.str(v, th.ID, "", "description")
+		case "threshold":
+			th.Threshold = p.num(v, th.ID, "", "threshold")
+			if !(th.Threshold > 0 && th.Threshold <= 1) {
+				p.add(v.Line, th.ID, "", fmt.Sprintf("threshold %g is out of range: use a number greater than 0 and at most 1", th.Threshold))
+			}
+		case "terms":
+			terms = v
+		case "exclusions":
+			excls = v
+		}
+	})
+	if terms != nil {
+		for _, tn := range p.seq(terms, th.ID, "terms") {
+			th.Terms = append(th.Terms, p.term(th.ID, tn))
+		}
+	}
+	if excls != nil {
+		for _, en := range p.seq(excls, th.ID, "exclusions") {
+			th.Exclusions = append(th.Exclusions, p.exclusion(th.ID, en))
+		}
+	}
+	return th
+}
+
+func (p *parser) term(theme string, n *yaml.Node) Term {
+	d := p.defaults
+	t := Term{Line: n.Line, Weight: d.weight, CaseSensitive: d.caseSensitive, Folded: d.folded, Inflect: d.inflect, Hyphens: d.hyphens}
+	if n.Kind == yaml.ScalarNode { // shorthand: just the text
+		t.Text = norm.NFC.String(p.str(n, theme, "", "a term"))
+		return t
+	}
+	name := nodeValue(n, "text")
+	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window"}, func(k string, v *yaml.Node) {
+		switch k {
+		case "id":
+			t.ID = p.str(v, theme, name, "id")
+		case "text":
+			t.Text = norm.NFC.String(p.str(v, theme, name, "text"))
+		case "variants":
+			for _, s := range p.strList(v, theme, name, "variants") {
+				t.Variants = append(t.Variants, norm.NFC.String(s))
+			}
+		case "weight":
+			t.Weight = p.num(v, theme, name, "weight")
+			p.checkWeight(v.Line, theme, name, t.Weight)
+		case "case_sensitive":
+			t.CaseSensitive = p.boolean(v, theme, name, k)
+		case "folded":
+			t.Folded = p.boolean(v, theme, name, k)
+		case "inflect":
+			t.Inflect = p.boolean(v, theme, name, k)
+		case "hyphens":
+			t.Hyphens = p.boolean(v, theme, name, k)
+		case "weak":
+			t.Weak = p.boolean(v, theme, name, k)
+		case "window":
+			t.Window = p.integer(v, theme, name, k)
+			if t.Window < 0 {
+				p.add(v.Line, theme, name, "window must be 0 (the whole document) or a positive number of words")
+			}
+		}
+	})
+	return t
+}
+
+func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
+	e := Exclusion{Line: n.Line, Scope: "near"}
+	if n.Kind == yaml.ScalarNode {
+		e.Text = norm.NFC.String(p.str(n, theme, "", "an exclusion"))
+		return e
+	}
+	name := nodeValue(n, "text")
+	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "hyphens"}, func(k string, v *yaml.Node) {
+		switch k {
+		case "id":
+			e.ID = p.str(v, theme, name, "id")
+		case "text":
+			e.Text = norm.NFC.String(p.str(v, theme, name, "text"))
+		case "variants":
+			for _, s := range p.strList(v, theme, name, "variants") {
+				e.Variants = append(e.Variants, norm.NFC.String(s))
+			}
+		case "cancels":
+			e.Cancels = p.strList(v, theme, name, "cancels")
+		case "window":
+			e.Window = p.integer(v, theme, name, k)
+			if e.Window < 0 {
+				p.add(v.Line, theme, name, "window must be 0 (overlapping only) or a positive number of words")
+			}
+		case "scope":
+			e.Scope = p.str(v, theme, name, k)
+			if e.Scope != "near" && e.Scope != "document" {
+				p.add(v.Line, theme, name, fmt.Sprintf("scope %q is unknown: use near (the default) or document", e.Scope))
+			}
+		case "folded":
+			e.Folded = p.boolean(v, theme, name, k)
+		case "hyphens":
+			e.Hyphens = p.boolean(v, theme, name, k)
+		}
+	})
+	return e
+}
+
+func nodeValue(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+var themeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// validate checks what needs the whole ruleset: ids, duplicates, texts that
+// normalise to nothing, references.
+func (p *parser) validate(rs *Ruleset) {
+	themeLines := map[string]int{}
+	for ti := range rs.Themes {
+		th := &rs.Themes[ti]
+		switch {
+		case th.ID == "":
+			p.add(th.Line, "", "", "a theme has no id: add id: with a short name such as green_transition")
+		case !themeIDPattern.MatchString(th.ID):
+			p.add(th.Line, th.ID, "", "a theme id must be lower-case letters, digits and _ and start with a letter")
+		case themeLines[th.ID] != 0:
+			p.add(th.Line, th.ID, "", fmt.Sprintf("duplicate theme id: line %d already defines it; rename or merge one", themeLines[th.ID]))
+		default:
+			themeLines[th.ID] = th.Line
+		}
+		if th.LabelVI == "" && th.LabelEN == "" {
+			p.add(th.Line, th.ID, "", "the theme has no label: add label: {vi: ..., en: ...}")
+		}
+		if len(th.Terms) == 0 {
+			p.add(th.Line, th.ID, "", "the theme has no terms: add a terms: list")
+		}
+		termIDs := map[string]int{}
+		termKeys := map[string]string{}
+		strong := false
+		for i := range th.Terms {
+			t := &th.Terms[i]
+			if !t.Weak {
+				strong = true
+			}
+			for _, text := range append([]string{t.Text}, t.Variants...) {
+				key, msg := checkPhrase(text)
+				if msg != "" {
+					p.add(t.Line, th.ID, t.Text, msg)
+					continue
+				}
+				if other, dup := termKeys[key]; dup {
+					p.add(t.Line, th.ID, t.Text, fmt.Sprintf("%q matches the same words as term %q: remove one", text, other))
+					continue
+				}
+				termKeys[key] = t.Text
+			}
+			if t.ID == "" {
+				t.ID = slug(t.Text)
+			}
+			if t.ID == "" {
+				continue // already reported: the text normalises to nothing
+			}
+			if line, dup := termIDs[t.ID]; dup {
+				p.add(t.Line, th.ID, t.Text, fmt.Sprintf("duplicate term id %q (also on line %d): give one an explicit id:", t.ID, line))
+			}
+			termIDs[t.ID] = t.Line
+		}
+		if len(th.Terms) > 0 && !strong {
+			p.add(th.Line, th.ID, "", "every term of the theme is weak, so none can ever count: make at least one term strong")
+		}
+		exclIDs := map[string]int{}
+		for i := range th.Exclusions {
+			e := &th.Exclusions[i]
+			for _, text := range append([]string{e.Text}, e.Variants...) {
+				if _, msg := checkPhrase(text); msg != "" {
+					p.add(e.Line, th.ID, e.Text, "exclusion: "+msg)
+				}
+			}
+			if e.ID == "" {
+				e.ID = slug(e.Text)
+			}
+			if line, dup := exclIDs[e.ID]; dup && e.ID != "" {
+				p.add(e.Line, th.ID, e.Text, fmt.Sprintf("duplicate exclusion id %q (also on line %d): give one an explicit id:", e.ID, line))
+			}
+			exclIDs[e.ID] = e.Line
+			for _, c := range e.Cancels {
+				if _, ok := termIDs[c]; !ok {
+					p.add(e.Line, th.ID, e.Text, fmt.Sprintf("cancels unknown term %q: use the id of a term of theme %q", c, th.ID))
+				}
+			}
+		}
+	}
+}
+
+// checkPhrase reports what is wrong with a term or exclusion text, or
+// returns its normalised key (to find duplicates).
+func checkPhrase(text string) (key, problem string) {
+	if strings.TrimSpace(text) == "" {
+		return "", "the text is empty"
+	}
+	if !utf8Valid(text) {
+		return "", "the text is not valid UTF-8"
+	}
+	words, gaps := phraseWords(text)
+	if len(words) == 0 {
+		return "", fmt.Sprintf("%q has no letters or digits, so it normalises to nothing and can never match", text)
+	}
+	first, last := words[0], words[len(words)-1]
+	if strings.TrimSpace(text[:first.start]) != "" || strings.TrimSpace(text[last.end:]) != "" {
+		return "", fmt.Sprintf("%q has punctuation before its first or after its last word; terms match whole words: remove it", text)
+	}
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			b.WriteString(gaps[i-1].literal)
+			b.WriteByte('|')
+		}
+		fmt.Fprintf(&b, "%x,", w.strict)
+	}
+	return b.String(), ""
+}
+
+// slug derives a term id from its text: the bare letters, hyphen-joined.
+func slug(text string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFC.String(text) {
+		info := lookupRune(r)
+		if info.class == clsWord && info.fold >= 0 {
+			f := info.fold
+			if f < 0x80 || info.flags&tokMarked == 0 {
+				if dash && b.Len() > 0 {
+					b.WriteByte('-')
+				}
+				dash = false
+				b.WriteRune(f)
+				continue
+			}
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// rulesetVersion hashes what the rules mean, not how the file is written.
+func rulesetVersion(rs *Ruleset) string {
+	canon := struct {
+		Engine  string
+		Name    string
+		Scoring Scoring
+		Themes  []Theme
+	}{engineVersion, rs.Name, rs.Scoring, rs.Themes}
+	data, err := json.Marshal(canon)
+	if err != nil {
+		panic("tagger: ruleset not serialisable: " + err.Error()) // plain data: cannot happen
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:8])
 }

@@ -6,10 +6,10 @@ type Ruleset struct {
 	// Name is a free-form name from the file ("default").
 	Name string
 	// Source says where the rules came from: "embedded:default.yaml" or a path.
-	Source string
+	Source string `json:"-"`
 	// Version is a content hash of the rules (not of the file's bytes, so
 	// comments and formatting do not change it): "sha256:" and 16 hex digits.
-	Version string
+	Version string `json:"-"`
 	// Scoring holds the document-level scoring constants.
 	Scoring Scoring
 	Themes  []Theme
@@ -37,7 +37,7 @@ type Theme struct {
 	Threshold  float64
 	Terms      []Term
 	Exclusions []Exclusion
-	Line       int // where the theme starts in its file (0 when unknown)
+	Line       int `json:"-"` // where the theme starts in its file (0 when unknown)
 }
 
 // Term is one weighted word or phrase with its variants.
@@ -63,7 +63,7 @@ type Term struct {
 	// Window words.
 	Weak   bool
 	Window int
-	Line   int
+	Line   int `json:"-"`
 }
 
 // Exclusion is a phrase that cancels matches of its theme's terms where it
@@ -80,5 +80,5 @@ type Exclusion struct {
 	Scope   string
 	Folded  bool
 	Hyphens bool
-	Line    int
+	Line    int `json:"-"`
 }

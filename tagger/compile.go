@@ -1,0 +1,299 @@
+package tagger
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Tagger is a compiled ruleset. It is immutable and safe for concurrent use.
+type Tagger struct {
+	rs       *Ruleset
+	themeIdx map[string]int
+	themeIDs []string
+
+	terms    []compiledTerm // all themes' terms, theme by theme
+	excls    []compiledExcl
+	patterns []pattern
+
+	// The matcher: a token trie for exact (strict) keys rooted at node 0 and
+	// one for diacritic-free (fold) keys rooted at node 1, stored as one hash
+	// map from (node, token key) to the next node.
+	edges   map[uint64]int32
+	outputs [][]int32 // patterns ending at each node
+	// first-token filters: most tokens of a text start no pattern and are
+	// skipped after one bit test.
+	firstStrict, firstFold bitset
+	hasFold                bool
+}
+
+type compiledTerm struct {
+	theme  int
+	weight float64
+	weak   bool
+	window int
+	id     string
+}
+
+type compiledExcl struct {
+	theme    int
+	id       string
+	text     string
+	cancels  []int // term indices; nil means every term of the theme
+	window   int
+	document bool
+}
+
+const (
+	rootStrict int32 = 0
+	rootFold   int32 = 1
+)
+
+// gap kinds inside a pattern.
+const (
+	gapKindSpace   uint8 = iota // spaces or line breaks (and hyphens if the pattern allows)
+	gapKindHyphen               // written with a hyphen: hyphens or spaces
+	gapKindLiteral              // punctuation that must stand as written ("4.0")
+)
+
+type patternGap struct {
+	kind    uint8
+	literal string
+}
+
+type patternWord struct {
+	start, end int
+	strict     uint64
+	fold       uint64
+	upper      []bool // per letter, for case-sensitive patterns
+}
+
+type pattern struct {
+	text     string // as written in the ruleset
+	term     int    // index into terms, or -1 for an exclusion
+	excl     int    // index into excls, or -1 for a term
+	folded   bool   // keyed by fold keys: matches text typed without diacritics
+	hyphens  bool
+	acronym  bool // case-sensitive and all capitals: needs support in all-capital text
+	strict   []uint64
+	fold     []uint64
+	gaps     []patternGap
+	caseMask [][]bool // nil unless case-sensitive
+}
+
+// Compile builds the matcher for a validated ruleset (from ParseRuleset,
+// LoadRuleset or DefaultRuleset).
+func Compile(rs *Ruleset) (*Tagger, error) {
+	if rs == nil || rs.Version == "" {
+		return nil, fmt.Errorf("tagger: Compile needs a ruleset from ParseRuleset, LoadRuleset or DefaultRuleset")
+	}
+	t := &Tagger{
+		rs:       rs,
+		themeIdx: make(map[string]int, len(rs.Themes)),
+		edges:    make(map[uint64]int32),
+		outputs:  make([][]int32, 2),
+	}
+	nWords := 0
+	for _, th := range rs.Themes {
+		for _, term := range th.Terms {
+			nWords += 1 + len(term.Variants)
+		}
+	}
+	t.firstStrict = newBitset(nWords * 2)
+	t.firstFold = newBitset(nWords * 2)
+	for ti, th := range rs.Themes {
+		t.themeIdx[th.ID] = ti
+		t.themeIDs = append(t.themeIDs, th.ID)
+		termIdx := map[string]int{}
+		for _, term := range th.Terms {
+			idx := len(t.terms)
+			termIdx[term.ID] = idx
+			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, window: term.Window, id: term.ID})
+			for _, text := range append([]string{term.Text}, term.Variants...) {
+				p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
+				if err != nil {
+					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
+				}
+				p.term, p.excl = idx, -1
+				t.addPattern(p, term.Folded)
+				if term.Inflect {
+					for _, infl := range inflections(p) {
+						t.addPattern(infl, term.Folded)
+					}
+				}
+			}
+		}
+		for _, ex := range th.Exclusions {
+			idx := len(t.excls)
+			ce := compiledExcl{theme: ti, id: ex.ID, text: ex.Text, window: ex.Window, document: ex.Scope == "document"}
+			for _, c := range ex.Cancels {
+				ce.cancels = append(ce.cancels, termIdx[c])
+			}
+			t.excls = append(t.excls, ce)
+			for _, text := range append([]string{ex.Text}, ex.Variants...) {
+				p, err := newPattern(text, ex.Hyphens, false)
+				if err != nil {
+					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
+				}
+				p.term, p.excl = -1, idx
+				t.addPattern(p, ex.Folded)
+			}
+		}
+	}
+	return t, nil
+}
+
+// addPattern inserts p into the strict trie and, when folded matching is on
+// and makes a difference, a diacritic-free copy into the fold trie.
+func (t *Tagger) addPattern(p pattern, folded bool) {
+	t.insert(p, rootStrict, p.strict)
+	t.firstStrict.set(p.strict[0])
+	if !folded {
+		return
+	}
+	differs := false
+	for i := range p.strict {
+		differs = differs || p.strict[i] != p.fold[i]
+	}
+	if !differs {
+		return
+	}
+	p.folded = true
+	t.insert(p, rootFold, p.fold)
+	t.firstFold.set(p.fold[0])
+	t.hasFold = true
+}
+
+func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
+	node := root
+	for _, k := range keys {
+		ek := edgeKey(node, k)
+		next, ok := t.edges[ek]
+		if !ok {
+			next = int32(len(t.outputs))
+			t.outputs = append(t.outputs, nil)
+			t.edges[ek] = next
+		}
+		node = next
+	}
+	t.outputs[node] = append(t.outputs[node], int32(len(t.patterns)))
+	t.patterns = append(t.patterns, p)
+}
+
+func edgeKey(node int32, key uint64) uint64 {
+	return key ^ (uint64(node)+1)*0x9E3779B97F4A7C15
+}
+
+// newPattern splits a term text into words with their keys.
+func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
+	words, gaps := phraseWords(text)
+	if len(words) == 0 {
+		return pattern{}, fmt.Errorf("%q has no words", text)
+	}
+	p := pattern{text: text, hyphens: hyphens, gaps: gaps}
+	acronym := caseSensitive
+	for _, w := range words {
+		p.strict = append(p.strict, w.strict)
+		p.fold = append(p.fold, w.fold)
+		if caseSensitive {
+			p.caseMask = append(p.caseMask, w.upper)
+			for _, up := range w.upper {
+				acronym = acronym && up
+			}
+		}
+	}
+	p.acronym = acronym
+	return p, nil
+}
+
+// phraseWords scans a phrase (NFC) into words and the gaps between them.
+func phraseWords(text string) ([]patternWord, []patternGap) {
+	toks, status, _ := scan(text, nil, false)
+	if status != scanOK {
+		return nil, nil
+	}
+	words := make([]patternWord, len(toks))
+	var gaps []patternGap
+	for i, tk := range toks {
+		w := patternWord{start: int(tk.start), end: int(tk.end), strict: tk.strict, fold: tk.fold}
+		for _, r := range text[tk.start:tk.end] {
+			if info := lookupRune(r); info.base >= 0 {
+				w.upper = append(w.upper, info.flags&tokUpper != 0)
+			}
+		}
+		words[i] = w
+		if i > 0 {
+			between := text[toks[i-1].end:tk.start]
+			g := patternGap{kind: gapKindSpace}
+			switch trimmed := strings.TrimSpace(between); {
+			case trimmed == "":
+			case strings.Trim(trimmed, "-\u2010\u2011 ") == "":
+				g.kind = gapKindHyphen
+			default:
+				g.kind, g.literal = gapKindLiteral, trimmed
+			}
+			gaps = append(gaps, g)
+		}
+	}
+	return words, gaps
+}
+
+// inflections returns the patterns for simple English inflections of the
+// last word: +s, +es, and y -> ies. Only plain ASCII words inflect.
+func inflections(p pattern) []pattern {
+	words, _ := phraseWords(p.text)
+	last := words[len(words)-1]
+	word := strings.ToLower(p.text[last.start:last.end])
+	for i := 0; i < len(word); i++ {
+		if c := word[i]; c < 'a' || c > 'z' {
+			return nil
+		}
+	}
+	forms := []string{word + "s", word + "es"}
+	if n := len(word); n > 1 && word[n-1] == 'y' && !strings.ContainsRune("aeiou", rune(word[n-2])) {
+		forms = append(forms, word[:n-1]+"ies")
+	}
+	var out []pattern
+	for _, form := range forms {
+		fw, _ := phraseWords(form)
+		q := p
+		q.strict = append(append([]uint64(nil), p.strict[:len(p.strict)-1]...), fw[0].strict)
+		q.fold = append(append([]uint64(nil), p.fold[:len(p.fold)-1]...), fw[0].fold)
+		// A case-sensitive word keeps the case of its stem and takes its
+		// ending in either case ("GPUs"): see caseMatches.
+		out = append(out, q)
+	}
+	return out
+}
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+// bitset is a one-hash Bloom filter over token keys.
+type bitset struct {
+	bits []uint64
+	mask uint64
+}
+
+func newBitset(n int) bitset {
+	size := uint64(1 << 12)
+	for size < uint64(n)*16 {
+		size <<= 1
+	}
+	return bitset{bits: make([]uint64, size/64), mask: size - 1}
+}
+
+func (b bitset) set(k uint64) {
+	h := (k * 0x9E3779B97F4A7C15) >> 20 & b.mask
+	b.bits[h>>6] |= 1 << (h & 63)
+}
+
+func (b bitset) has(k uint64) bool {
+	h := (k * 0x9E3779B97F4A7C15) >> 20 & b.mask
+	return b.bits[h>>6]&(1<<(h&63)) != 0
+}
+
+// Ruleset returns the ruleset the tagger was compiled from. Do not modify it.
+func (t *Tagger) Ruleset() *Ruleset { return t.rs }
+
+// Version is the ruleset's content hash, as reported in every Result.
+func (t *Tagger) Version() string { return t.rs.Version }

@@ -1,0 +1,326 @@
+package tagger
+
+import (
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Matching works on word tokens (Vietnamese syllables, English words,
+// numbers). Each token gets two 64-bit keys computed in the same pass that
+// finds it:
+//
+//   - strict: lower-cased letters with their vowel-quality marks (â ă ê ô ơ
+//     ư đ) but with the tone mark taken off and added back as a number for
+//     the whole syllable. Where the tone mark sits (hoà/hòa, thuỷ/thủy) thus
+//     does not matter, and NFC/NFD do not either (non-NFC input is
+//     normalised first, see tag.go).
+//   - fold: the bare letters, with every mark removed and đ as d: the key of
+//     text typed without diacritics ("tri tue nhan tao").
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+	// toneSalt keeps tone numbers out of the range of code points.
+	toneSalt = 0x110000
+)
+
+// Character classes.
+const (
+	clsOther   uint8 = iota // punctuation, symbols: breaks phrases
+	clsSpace                // spaces and tabs
+	clsNewline              // line breaks (phrases still match across them)
+	clsHyphen               // hyphens: phrases match across them where allowed
+	clsWord                 // letters, digits and combining marks
+)
+
+// Token flags.
+const (
+	tokMarked   uint8 = 1 << iota // has a diacritic (tone, quality mark, or đ)
+	tokUpper                      // has an upper-case letter
+	tokLower                      // has a lower-case letter
+	tokLetters2                   // has two or more letters
+)
+
+// Gap flags: what separates a token from the one before it.
+const (
+	gapSpace uint8 = 1 << iota
+	gapNewline
+	gapHyphen
+	gapOther
+)
+
+// runeInfo is what the scanner needs to know of one rune.
+type runeInfo struct {
+	class uint8
+	tone  uint8 // 0 none, 1 huyền, 2 sắc, 3 hỏi, 4 ngã, 5 nặng
+	flags uint8 // tokMarked, tokUpper, tokLower as for a token; plus rNotNFC
+	base  rune  // lower case, tone removed, quality marks kept
+	fold  rune  // lower case, every mark removed
+}
+
+// rNotNFC marks a rune that may make a text non-NFC (a combining mark, or a
+// character NFC replaces); a text with one goes through the slow path.
+const rNotNFC uint8 = 1 << 7
+
+// runeTableSize covers Latin, the combining marks, Greek, Cyrillic, Latin
+// Extended Additional (where precomposed Vietnamese letters live) and the
+// general punctuation of news text (curly quotes, dashes, ellipsis).
+const runeTableSize = 0x2200
+
+var runeTable [runeTableSize]runeInfo
+
+// asciiInfo duplicates the ASCII part of runeTable in a compact form for the
+// scanner's fast path.
+var asciiClass [128]uint8
+
+func init() {
+	for r := rune(0); r < runeTableSize; r++ {
+		runeTable[r] = computeRuneInfo(r)
+	}
+	for c := 0; c < 128; c++ {
+		asciiClass[c] = runeTable[c].class
+	}
+}
+
+// combining marks that carry Vietnamese tones.
+func toneOf(mark rune) uint8 {
+	switch mark {
+	case 0x0300, 0x0340: // grave: huyền
+		return 1
+	case 0x0301, 0x0341: // acute: sắc
+		return 2
+	case 0x0309: // hook above: hỏi
+		return 3
+	case 0x0303: // tilde: ngã
+		return 4
+	case 0x0323: // dot below: nặng
+		return 5
+	}
+	return 0
+}
+
+func classOf(r rune) uint8 {
+	switch {
+	case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
+		return clsNewline
+	case r == '-' || r == 0x2010 || r == 0x2011:
+		return clsHyphen
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me):
+		return clsWord
+	case unicode.IsSpace(r) || r == 0x200B || r == 0xFEFF:
+		return clsSpace
+	}
+	return clsOther
+}
+
+func computeRuneInfo(r rune) runeInfo {
+	info := runeInfo{class: classOf(r), base: r, fold: r}
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], r)
+	props := norm.NFC.Properties(buf[:n])
+	if !props.BoundaryBefore() || !norm.NFC.IsNormal(buf[:n]) {
+		info.flags |= rNotNFC
+	}
+	if info.class != clsWord {
+		return info
+	}
+	if unicode.IsUpper(r) {
+		info.flags |= tokUpper
+	}
+	if unicode.IsLower(r) {
+		info.flags |= tokLower
+	}
+	lower := unicode.ToLower(r)
+	if lower == 'đ' {
+		info.base, info.fold = 'đ', 'd'
+		info.flags |= tokMarked
+		return info
+	}
+	// Split into the base letter and its marks; keep the quality marks,
+	// turn the tone mark into a number.
+	decomposed := []rune(norm.NFD.String(string(lower)))
+	if len(decomposed) == 1 && unicode.In(decomposed[0], unicode.Mn) {
+		// A lone combining mark (NFD input reaches here only through the
+		// slow path, which composes first; what is left stays a mark).
+		if t := toneOf(decomposed[0]); t != 0 {
+			info.tone = t
+			info.flags |= tokMarked
+			info.base, info.fold = -1, -1 // contributes its tone only
+			return info
+		}
+		info.flags |= tokMarked
+		info.fold = -1
+		info.base = r
+		return info
+	}
+	kept := decomposed[:1]
+	for _, m := range decomposed[1:] {
+		if t := toneOf(m); t != 0 {
+			info.tone = t
+			continue
+		}
+		kept = append(kept, m)
+	}
+	if len(decomposed) > 1 {
+		info.flags |= tokMarked
+	}
+	composed := []rune(norm.NFC.String(string(kept)))
+	if len(composed) == 1 {
+		info.base = composed[0]
+	} else {
+		info.base = lower
+	}
+	info.fold = decomposed[0]
+	return info
+}
+
+// rareRunes caches the info of runes beyond the table (CJK, emoji ...).
+var rareRunes sync.Map // rune -> runeInfo
+
+// lookupRune returns the info of r.
+func lookupRune(r rune) runeInfo {
+	if r < runeTableSize {
+		return runeTable[r]
+	}
+	if v, ok := rareRunes.Load(r); ok {
+		return v.(runeInfo)
+	}
+	info := computeRuneInfo(r)
+	rareRunes.Store(r, info)
+	return info
+}
+
+// token is one word of the (normalised) text.
+type token struct {
+	start, end int32 // byte offsets in the text that was scanned
+	strict     uint64
+	fold       uint64
+	gap        uint8 // gap flags: what stands between the previous token and this one
+	flags      uint8
+}
+
+// scanResult says why scanning stopped early.
+type scanStatus int
+
+const (
+	scanOK scanStatus = iota
+	scanNotNFC
+	scanInvalidUTF8
+)
+
+// scan splits text into tokens, appending them to toks. With checkNFC it
+// stops with scanNotNFC at the first rune that may make the text non-NFC
+// (the caller then normalises and scans again). It stops with
+// scanInvalidUTF8 (and the offset) at the first invalid byte sequence.
+func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
+	var (
+		inTok    bool
+		cur      token
+		hs, hf   uint64 // strict and fold hashes of the current token
+		diverged bool   // hf has been tracked separately from hs
+		tone     uint8
+		letters  int
+		gap      uint8
+	)
+	finish := func(end int) {
+		if !diverged {
+			hf = hs
+		}
+		if tone != 0 {
+			hs = (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
+		}
+		if letters >= 2 {
+			cur.flags |= tokLetters2
+		}
+		cur.end = int32(end)
+		cur.strict, cur.fold = hs, hf
+		toks = append(toks, cur)
+		inTok = false
+		gap = 0
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			cls := asciiClass[c]
+			if cls == clsWord {
+				if !inTok {
+					inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), gap: gap}, fnvOffset, false, 0, 0
+				}
+				switch {
+				case c >= 'A' && c <= 'Z':
+					c += 'a' - 'A'
+					cur.flags |= tokUpper
+					letters++
+				case c >= 'a':
+					cur.flags |= tokLower
+					letters++
+				}
+				hs = (hs ^ uint64(c)) * fnvPrime
+				if diverged {
+					hf = (hf ^ uint64(c)) * fnvPrime
+				}
+				i++
+				continue
+			}
+			if inTok {
+				finish(i)
+			}
+			gap |= gapFlag(cls)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError && size == 1 {
+			return toks, scanInvalidUTF8, i
+		}
+		info := lookupRune(r)
+		if checkNFC && info.flags&rNotNFC != 0 {
+			return toks, scanNotNFC, i
+		}
+		if info.class != clsWord {
+			if inTok {
+				finish(i)
+			}
+			gap |= gapFlag(info.class)
+			i += size
+			continue
+		}
+		if !inTok {
+			inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), gap: gap}, fnvOffset, false, 0, 0
+		}
+		cur.flags |= info.flags &^ rNotNFC
+		if info.tone != 0 {
+			tone = info.tone
+		}
+		if info.base >= 0 {
+			letters++
+			if !diverged && info.fold != info.base {
+				hf, diverged = hs, true
+			}
+			hs = (hs ^ uint64(info.base)) * fnvPrime
+			if diverged && info.fold >= 0 {
+				hf = (hf ^ uint64(info.fold)) * fnvPrime
+			}
+		}
+		i += size
+	}
+	if inTok {
+		finish(len(text))
+	}
+	return toks, scanOK, 0
+}
+
+func gapFlag(cls uint8) uint8 {
+	switch cls {
+	case clsSpace:
+		return gapSpace
+	case clsNewline:
+		return gapNewline
+	case clsHyphen:
+		return gapHyphen
+	}
+	return gapOther
+}

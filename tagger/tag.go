@@ -1,0 +1,482 @@
+package tagger
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// rawMatch is a pattern found at tokens [start, end).
+type rawMatch struct {
+	pat        int32
+	start, end int32
+	folded     bool
+	caps       bool // an acronym standing in all-capital text
+}
+
+// termMatch is a term match being scored.
+type termMatch struct {
+	rawMatch
+	term    int
+	dropped string // "" while it counts, else a Drop reason
+	by      int    // the exclusion match that cancelled it
+}
+
+// scratch is the per-call working memory, pooled.
+type scratch struct {
+	toks    []token
+	raw     []rawMatch
+	terms   []termMatch
+	excls   []rawMatch
+	counts  []int32
+	offsets []int
+	// slow path only
+	work     []byte
+	mapStart []int32
+	mapEnd   []int32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// Tag tags one document. The text must be valid UTF-8 (else an
+// *InvalidUTF8Error); it may be NFC or NFD, in either tone-mark placement.
+func (t *Tagger) Tag(text string, opts Options) (Result, error) {
+	res := Result{RulesetVersion: t.rs.Version}
+	var wanted []bool
+	if len(opts.Themes) > 0 {
+		wanted = make([]bool, len(t.rs.Themes))
+		for _, id := range opts.Themes {
+			ti, ok := t.themeIdx[id]
+			if !ok {
+				return res, &UnknownThemeError{Theme: id, Known: t.themeIDs}
+			}
+			wanted[ti] = true
+		}
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+
+	// Fast path: the text is NFC (nearly all real text is) and is scanned
+	// in place. Otherwise scan its NFC form and map offsets back.
+	work := text
+	toks, status, at := scan(text, s.toks[:0], true)
+	slow := false
+	switch status {
+	case scanInvalidUTF8:
+		s.toks = toks
+		return res, &InvalidUTF8Error{Offset: at}
+	case scanNotNFC:
+		if !utf8.ValidString(text[at:]) {
+			for i, r := range text[at:] {
+				if r == utf8.RuneError {
+					if _, size := utf8.DecodeRuneInString(text[at+i:]); size == 1 {
+						s.toks = toks
+						return res, &InvalidUTF8Error{Offset: at + i}
+					}
+				}
+			}
+		}
+		work = s.normalize(text)
+		toks, _, _ = scan(work, toks[:0], false)
+		slow = true
+	}
+	s.toks = toks
+	res.Words = len(toks)
+
+	t.match(work, s)
+	if len(s.raw) == 0 {
+		return res, nil
+	}
+	t.resolve(s)
+
+	// Byte offsets into the original text.
+	orig := func(m rawMatch) (int, int) {
+		start, end := int(toks[m.start].start), int(toks[m.end-1].end)
+		if slow {
+			return int(s.mapStart[start]), int(s.mapEnd[end-1])
+		}
+		return start, end
+	}
+	res.Tags, res.Untagged = t.score(text, s, wanted, opts, orig)
+	if !opts.OmitEvidence {
+		fillRuneOffsets(text, s, res.Tags, res.Untagged)
+	}
+	return res, nil
+}
+
+// normalize writes the NFC form of text into s.work, with, for every byte
+// of it, the original byte range of the normalisation segment it came from.
+func (s *scratch) normalize(text string) string {
+	s.work, s.mapStart, s.mapEnd = s.work[:0], s.mapStart[:0], s.mapEnd[:0]
+	var it norm.Iter
+	it.InitString(norm.NFC, text)
+	for !it.Done() {
+		before := it.Pos()
+		seg := it.Next()
+		after := it.Pos()
+		s.work = append(s.work, seg...)
+		for range seg {
+			s.mapStart = append(s.mapStart, int32(before))
+			s.mapEnd = append(s.mapEnd, int32(after))
+		}
+	}
+	return string(s.work)
+}
+
+// match finds every pattern occurrence, in token order.
+func (t *Tagger) match(text string, s *scratch) {
+	s.raw = s.raw[:0]
+	toks := s.toks
+	for i := range toks {
+		if t.firstStrict.has(toks[i].strict) {
+			t.walk(text, s, i, rootStrict)
+		}
+		if t.hasFold && t.firstFold.has(toks[i].fold) {
+			t.walk(text, s, i, rootFold)
+		}
+	}
+}
+
+func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
+	toks := s.toks
+	node := root
+	for j := i; j < len(toks); j++ {
+		key := toks[j].strict
+		if root == rootFold {
+			key = toks[j].fold
+		}
+		next, ok := t.edges[edgeKey(node, key)]
+		if !ok {
+			return
+		}
+		node = next
+		for _, pi := range t.outputs[node] {
+			p := &t.patterns[pi]
+			if m, ok := t.verify(text, toks, p, i, j+1); ok {
+				m.pat = pi
+				s.raw = append(s.raw, m)
+			}
+		}
+	}
+}
+
+// verify checks what the trie cannot: the keys themselves (the trie is keyed
+// by hashes), the gaps between words, letter case, and for folded patterns
+// that every word carrying diacritics carries the right ones.
+func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
+	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
+	anyFolded := false
+	for k := start; k < end; k++ {
+		tk := &toks[k]
+		w := k - start
+		if p.folded {
+			if tk.fold != p.fold[w] {
+				return m, false
+			}
+			if tk.strict != p.strict[w] {
+				if tk.flags&tokMarked != 0 {
+					return m, false // accented, but differently: another word
+				}
+				anyFolded = true
+			}
+		} else if tk.strict != p.strict[w] {
+			return m, false
+		}
+		if w > 0 && !gapMatches(text, toks[k-1].end, tk, p.gaps[w-1], p.hyphens) {
+			return m, false
+		}
+		if p.caseMask != nil && !caseMatches(text[tk.start:tk.end], p.caseMask[w]) {
+			return m, false
+		}
+	}
+	if p.folded && !anyFolded {
+		return m, false // the strict trie found it already
+	}
+	if p.acronym {
+		m.caps = capsContext(toks, start, end)
+	}
+	return m, true
+}
+
+func gapMatches(text string, prevEnd int32, tk *token, g patternGap, hyphens bool) bool {
+	switch g.kind {
+	case gapKindLiteral:
+		return strings.TrimSpace(text[prevEnd:tk.start]) == g.literal
+	case gapKindHyphen:
+		return tk.gap&^(gapSpace|gapNewline|gapHyphen) == 0
+	}
+	allowed := gapSpace | gapNewline
+	if hyphens {
+		allowed |= gapHyphen
+	}
+	return tk.gap&^allowed == 0
+}
+
+// caseMatches compares the case of a word's letters with the pattern's;
+// letters past the pattern's (an inflection's ending) may have any case.
+func caseMatches(word string, upper []bool) bool {
+	i := 0
+	for _, r := range word {
+		info := lookupRune(r)
+		if info.base < 0 {
+			continue
+		}
+		if i < len(upper) && (info.flags&tokUpper != 0) != upper[i] {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// capsContext reports whether tokens [start, end) stand in all-capital
+// text: the nearest words on the same line are capitals and none is
+// lower-case ("KHÔNG AI BIẾT").
+func capsContext(toks []token, start, end int) bool {
+	caps, lower := false, false
+	look := func(tk *token) {
+		if tk.flags&tokLower != 0 {
+			lower = true
+		} else if tk.flags&tokUpper != 0 && tk.flags&tokLetters2 != 0 {
+			caps = true
+		}
+	}
+	for k, n := start-1, 0; k >= 0 && n < 3; k, n = k-1, n+1 {
+		if toks[k+1].gap&gapNewline != 0 {
+			break
+		}
+		look(&toks[k])
+	}
+	for k, n := end, 0; k < len(toks) && n < 3; k, n = k+1, n+1 {
+		if toks[k].gap&gapNewline != 0 {
+			break
+		}
+		look(&toks[k])
+	}
+	return caps && !lower
+}
+
+// resolve turns raw matches into term matches: the longest of overlapping
+// matches within a theme wins; exclusions cancel; weak terms and acronyms
+// in capitals need support.
+func (t *Tagger) resolve(s *scratch) {
+	s.terms, s.excls = s.terms[:0], s.excls[:0]
+	for _, m := range s.raw {
+		p := &t.patterns[m.pat]
+		if p.excl >= 0 {
+			s.excls = append(s.excls, m)
+			continue
+		}
+		s.terms = append(s.terms, termMatch{rawMatch: m, term: p.term, by: -1})
+	}
+	// Leftmost-longest within each theme.
+	slices.SortFunc(s.terms, func(a, b termMatch) int {
+		return cmp.Or(
+			cmp.Compare(t.terms[a.term].theme, t.terms[b.term].theme),
+			cmp.Compare(a.start, b.start),
+			cmp.Compare(b.end, a.end),
+			cmp.Compare(a.pat, b.pat))
+	})
+	kept := s.terms[:0]
+	lastTheme, lastEnd := -1, int32(0)
+	for _, m := range s.terms {
+		th := t.terms[m.term].theme
+		if th == lastTheme && m.start < lastEnd {
+			continue
+		}
+		if th != lastTheme {
+			lastTheme = th
+		}
+		lastEnd = m.end
+		kept = append(kept, m)
+	}
+	s.terms = kept
+
+	// Exclusions: over the whole document, whatever their offset.
+	for ei, e := range s.excls {
+		ex := &t.excls[t.patterns[e.pat].excl]
+		for i := range s.terms {
+			m := &s.terms[i]
+			if m.dropped != "" || t.terms[m.term].theme != ex.theme {
+				continue
+			}
+			if ex.cancels != nil && !slices.Contains(ex.cancels, m.term) {
+				continue
+			}
+			if ex.document || tokenDistance(m.rawMatch, e) <= ex.window {
+				m.dropped, m.by = DropExcluded, ei
+			}
+		}
+	}
+
+	// Support: weak terms and acronyms in capitals count only beside a
+	// strong match of their theme.
+	for i := range s.terms {
+		m := &s.terms[i]
+		term := &t.terms[m.term]
+		if m.dropped != "" || (!term.weak && !m.caps) {
+			continue
+		}
+		window := 0
+		if term.weak {
+			window = term.window
+		}
+		supported := false
+		for j := range s.terms {
+			o := &s.terms[j]
+			ot := &t.terms[o.term]
+			if o.dropped != "" || ot.theme != term.theme || ot.weak || o.caps {
+				continue
+			}
+			if window == 0 || tokenDistance(m.rawMatch, o.rawMatch) <= window {
+				supported = true
+				break
+			}
+		}
+		if !supported {
+			m.dropped = DropUnsupported
+		}
+	}
+}
+
+// tokenDistance is the number of words between two matches; 0 when they
+// overlap or touch.
+func tokenDistance(a, b rawMatch) int {
+	switch {
+	case a.end <= b.start:
+		return int(b.start - a.end)
+	case b.end <= a.start:
+		return int(a.start - b.end)
+	}
+	return 0
+}
+
+// score computes each theme's score and builds its tag.
+func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, orig func(rawMatch) (int, int)) (tags, untagged []Tag) {
+	if cap(s.counts) < len(t.terms) {
+		s.counts = make([]int32, len(t.terms))
+	}
+	counts := s.counts[:len(t.terms)]
+	for _, m := range s.terms {
+		if m.dropped == "" {
+			counts[m.term]++
+		}
+	}
+	sc := t.rs.Scoring
+	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks))/float64(sc.ReferenceWords)))
+	// s.terms is sorted by theme: one run per theme.
+	for lo := 0; lo < len(s.terms); {
+		ti := t.terms[s.terms[lo].term].theme
+		hi := lo
+		for hi < len(s.terms) && t.terms[s.terms[hi].term].theme == ti {
+			hi++
+		}
+		run := s.terms[lo:hi]
+		lo = hi
+		if wanted != nil && !wanted[ti] {
+			continue
+		}
+		evidence := 0.0
+		for _, m := range run {
+			if c := counts[m.term]; c > 0 {
+				evidence += t.contribution(m.term, c)
+				counts[m.term] = -c // counted; keep the count for the evidence weights
+			}
+		}
+		th := &t.rs.Themes[ti]
+		tag := Tag{Theme: th.ID, LabelVI: th.LabelVI, LabelEN: th.LabelEN, Threshold: th.Threshold}
+		tag.Score = math.Round((1-math.Exp(-evidence/lengthNorm))*1e4) / 1e4
+		isTagged := evidence > 0 && tag.Score >= th.Threshold && tag.Score >= opts.MinScore
+		if !isTagged && !opts.IncludeUntagged {
+			continue
+		}
+		if !opts.OmitEvidence {
+			for _, m := range run {
+				p := &t.patterns[m.pat]
+				start, end := orig(m.rawMatch)
+				ev := Evidence{Term: t.terms[m.term].id, Pattern: p.text, Text: text[start:end], Start: start, End: end, Folded: m.folded}
+				if m.dropped == "" {
+					c := -counts[m.term]
+					ev.Weight = math.Round(t.contribution(m.term, c)/float64(c)*1e4) / 1e4
+					tag.Evidence = append(tag.Evidence, ev)
+					continue
+				}
+				d := Dropped{Evidence: ev, Reason: m.dropped}
+				if m.dropped == DropExcluded {
+					e := s.excls[m.by]
+					ex := &t.excls[t.patterns[e.pat].excl]
+					d.Exclusion = ex.id
+					d.ExclusionStart, d.ExclusionEnd = orig(e)
+					d.ExclusionText = text[d.ExclusionStart:d.ExclusionEnd]
+				}
+				tag.Dropped = append(tag.Dropped, d)
+			}
+		}
+		if isTagged {
+			tags = append(tags, tag)
+		} else {
+			untagged = append(untagged, tag)
+		}
+	}
+	for _, m := range s.terms {
+		counts[m.term] = 0
+	}
+	byScore := func(a, b Tag) int { return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Theme, b.Theme)) }
+	slices.SortFunc(tags, byScore)
+	slices.SortFunc(untagged, byScore)
+	return tags, untagged
+}
+
+// contribution is what c matches of one term add to its theme's evidence:
+// the weight, growing with each doubling of the mentions, up to a ceiling.
+func (t *Tagger) contribution(term int, c int32) float64 {
+	sc := t.rs.Scoring
+	rep := math.Min(sc.MaxRepeat, 1+sc.RepeatFactor*math.Log2(float64(c)))
+	return t.terms[term].weight * rep
+}
+
+// fillRuneOffsets converts byte offsets to rune offsets in one pass.
+func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
+	offs := s.offsets[:0]
+	for _, tags := range groups {
+		for _, tag := range tags {
+			for _, e := range tag.Evidence {
+				offs = append(offs, e.Start, e.End)
+			}
+			for _, d := range tag.Dropped {
+				offs = append(offs, d.Start, d.End)
+			}
+		}
+	}
+	slices.Sort(offs)
+	offs = slices.Compact(offs)
+	runes := make([]int, len(offs))
+	pos, n := 0, 0
+	for i, o := range offs {
+		n += utf8.RuneCountInString(text[pos:o])
+		pos = o
+		runes[i] = n
+	}
+	s.offsets = offs
+	runeAt := func(b int) int {
+		i, _ := slices.BinarySearch(offs, b)
+		return runes[i]
+	}
+	for _, tags := range groups {
+		for _, tag := range tags {
+			for i := range tag.Evidence {
+				e := &tag.Evidence[i]
+				e.RuneStart, e.RuneEnd = runeAt(e.Start), runeAt(e.End)
+			}
+			for i := range tag.Dropped {
+				d := &tag.Dropped[i]
+				d.RuneStart, d.RuneEnd = runeAt(d.Start), runeAt(d.End)
+			}
+		}
+	}
+}
