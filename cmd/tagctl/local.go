@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/doctagger/doctagger/tagger"
+	"github.com/doctagger/doctagger/tagger/eval"
+)
+
+func init() {
+	register(command{name: "rules check", summary: "validate a ruleset file; print its themes, term counts and version", run: rulesCheck})
+	register(command{name: "eval", summary: "score the rules against a gold file: precision, recall, F1", run: evalCmd})
+}
+
+func rulesCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules check", "FILE", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	rs, err := tagger.LoadRuleset(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if _, err := tagger.Compile(rs); err != nil {
+		return err
+	}
+	printRuleset(stdout, rs)
+	return nil
+}
+
+func printRuleset(w io.Writer, rs *tagger.Ruleset) {
+	fmt.Fprintf(w, "ruleset %q from %s\nversion %s\n", rs.Name, rs.Source, rs.Version)
+	fmt.Fprintf(w, "%-18s %6s %6s %10s %9s  %s\n", "theme", "terms", "weak", "exclusions", "threshold", "label")
+	for _, th := range rs.Themes {
+		weak := 0
+		for _, t := range th.Terms {
+			if t.Weak {
+				weak++
+			}
+		}
+		fmt.Fprintf(w, "%-18s %6d %6d %10d %9.2f  %s / %s\n", th.ID, len(th.Terms), weak, len(th.Exclusions), th.Threshold, th.LabelVI, th.LabelEN)
+	}
+}
+
+func loadRules(path string) (*tagger.Tagger, error) {
+	var (
+		rs  *tagger.Ruleset
+		err error
+	)
+	if path == "" {
+		rs, err = tagger.DefaultRuleset()
+	} else {
+		rs, err = tagger.LoadRuleset(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tagger.Compile(rs)
+}
+
+func evalCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "", stderr)
+	gold := fs.String("gold", "", "gold file (.jsonl or .jsonl.gz, format: GOLD-FORMAT.md)")
+	rulesPath := fs.String("rules", "", "ruleset file (default: the embedded default rules)")
+	corpus := fs.String("corpus", "", "corpus (.jsonl[.gz] of {id, text}) for gold lines that carry only an id and labels")
+	showErrors := fs.Bool("errors", false, "print each false positive and false negative with its evidence")
+	predictions := fs.String("predictions", "", "write one {id, tags:[{theme, score}]} line per document to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *gold == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	t, err := loadRules(*rulesPath)
+	if err != nil {
+		return err
+	}
+	var themes []string
+	for _, th := range t.Ruleset().Themes {
+		themes = append(themes, th.ID)
+	}
+	docs, err := eval.ReadGold(*gold, *corpus, themes)
+	if err != nil {
+		return err
+	}
+	rep, err := eval.Run(t, docs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ruleset %s (%s), %d documents from %s\n", t.Version(), t.Ruleset().Source, len(docs), *gold)
+	if *showErrors {
+		rep.WriteErrors(stdout)
+	}
+	rep.WriteSummary(stdout)
+	if *predictions != "" {
+		f, err := os.Create(*predictions)
+		if err != nil {
+			return err
+		}
+		if err := rep.WritePredictions(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
