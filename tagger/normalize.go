@@ -196,10 +196,13 @@ func lookupRune(r rune) runeInfo {
 // token is one word of the (normalised) text.
 type token struct {
 	start, end int32 // byte offsets in the text that was scanned
-	strict     uint64
-	fold       uint64
-	gap        uint8 // gap flags: what stands between the previous token and this one
-	flags      uint8
+	// rune offsets in the text that was scanned: runeStart = start - (bytes
+	// of multi-byte runes beyond their first before start)
+	runeStart, runeEnd int32
+	strict             uint64
+	fold               uint64
+	gap                uint8 // gap flags: what stands between the previous token and this one
+	flags              uint8
 }
 
 // scanResult says why scanning stopped early.
@@ -224,6 +227,7 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		tone     uint8
 		letters  int
 		gap      uint8
+		extra    int32 // continuation bytes so far: rune offset = byte offset - extra
 	)
 	finish := func(end int) {
 		if !diverged {
@@ -236,6 +240,7 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			cur.flags |= tokLetters2
 		}
 		cur.end = int32(end)
+		cur.runeEnd = int32(end) - extra
 		cur.strict, cur.fold = hs, hf
 		toks = append(toks, cur)
 		inTok = false
@@ -247,7 +252,7 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			cls := asciiClass[c]
 			if cls == clsWord {
 				if !inTok {
-					inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), gap: gap}, fnvOffset, false, 0, 0
+					inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), runeStart: int32(i) - extra, gap: gap}, fnvOffset, false, 0, 0
 				}
 				switch {
 				case c >= 'A' && c <= 'Z':
@@ -286,10 +291,11 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			}
 			gap |= gapFlag(info.class)
 			i += size
+			extra += int32(size - 1)
 			continue
 		}
 		if !inTok {
-			inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), gap: gap}, fnvOffset, false, 0, 0
+			inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), runeStart: int32(i) - extra, gap: gap}, fnvOffset, false, 0, 0
 		}
 		cur.flags |= info.flags &^ rNotNFC
 		if info.tone != 0 {
@@ -306,6 +312,7 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			}
 		}
 		i += size
+		extra += int32(size - 1)
 	}
 	if inTok {
 		finish(len(text))

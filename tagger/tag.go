@@ -22,10 +22,19 @@ type rawMatch struct {
 // termMatch is a term match being scored.
 type termMatch struct {
 	rawMatch
-	term    int
-	dropped string // "" while it counts, else a Drop reason
-	by      int    // the exclusion match that cancelled it
+	term    int32
+	theme   int32
+	dropped uint8 // dropNone while it counts
+	by      int32 // the exclusion match that cancelled it
 }
+
+const (
+	dropNone uint8 = iota
+	dropExcluded
+	dropUnsupported
+)
+
+var dropReasons = [...]string{dropExcluded: DropExcluded, dropUnsupported: DropUnsupported}
 
 // scratch is the per-call working memory, pooled.
 type scratch struct {
@@ -33,8 +42,10 @@ type scratch struct {
 	raw     []rawMatch
 	terms   []termMatch
 	excls   []rawMatch
+	sorted  []termMatch
 	counts  []int32
 	offsets []int
+	buckets []int32
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -94,16 +105,18 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	}
 	t.resolve(s)
 
-	// Byte offsets into the original text.
-	orig := func(m rawMatch) (int, int) {
-		start, end := int(toks[m.start].start), int(toks[m.end-1].end)
-		if slow {
-			return int(s.mapStart[start]), int(s.mapEnd[end-1])
-		}
-		return start, end
+	// Offsets into the original text.
+	where := func(m rawMatch) span {
+		first, last := &toks[m.start], &toks[m.end-1]
+		return span{int(first.start), int(last.end), int(first.runeStart), int(last.runeEnd)}
 	}
-	res.Tags, res.Untagged = t.score(text, s, wanted, opts, orig)
-	if !opts.OmitEvidence {
+	if slow {
+		where = func(m rawMatch) span {
+			return span{start: int(s.mapStart[toks[m.start].start]), end: int(s.mapEnd[toks[m.end-1].end-1])}
+		}
+	}
+	res.Tags, res.Untagged = t.score(text, s, wanted, opts, where)
+	if slow && !opts.OmitEvidence {
 		fillRuneOffsets(text, s, res.Tags, res.Untagged)
 	}
 	return res, nil
@@ -263,36 +276,59 @@ func capsContext(toks []token, start, end int) bool {
 
 // resolve turns raw matches into term matches: the longest of overlapping
 // matches within a theme wins; exclusions cancel; weak terms and acronyms
-// in capitals need support.
+// in capitals need support. The result, s.terms, is grouped by theme and
+// in text order within each theme.
 func (t *Tagger) resolve(s *scratch) {
-	s.terms, s.excls = s.terms[:0], s.excls[:0]
+	// Raw matches come in text order (by start token, then by length).
+	// Group them by theme with a counting sort, which keeps that order.
+	nThemes := len(t.rs.Themes)
+	if cap(s.buckets) < nThemes+1 {
+		s.buckets = make([]int32, nThemes+1)
+	}
+	buckets := s.buckets[:nThemes+1]
+	clear(buckets)
+	s.excls = s.excls[:0]
+	nTerms := 0
 	for _, m := range s.raw {
 		p := &t.patterns[m.pat]
 		if p.excl >= 0 {
 			s.excls = append(s.excls, m)
 			continue
 		}
-		s.terms = append(s.terms, termMatch{rawMatch: m, term: p.term, by: -1})
+		buckets[t.terms[p.term].theme+1]++
+		nTerms++
 	}
-	// Leftmost-longest within each theme.
-	slices.SortFunc(s.terms, func(a, b termMatch) int {
-		return cmp.Or(
-			cmp.Compare(t.terms[a.term].theme, t.terms[b.term].theme),
-			cmp.Compare(a.start, b.start),
-			cmp.Compare(b.end, a.end),
-			cmp.Compare(a.pat, b.pat))
-	})
-	kept := s.terms[:0]
-	lastTheme, lastEnd := -1, int32(0)
-	for _, m := range s.terms {
-		th := t.terms[m.term].theme
-		if th == lastTheme && m.start < lastEnd {
+	for i := 1; i <= nThemes; i++ {
+		buckets[i] += buckets[i-1]
+	}
+	s.sorted = slices.Grow(s.sorted[:0], nTerms)[:nTerms]
+	for _, m := range s.raw {
+		p := &t.patterns[m.pat]
+		if p.excl >= 0 {
 			continue
 		}
-		if th != lastTheme {
-			lastTheme = th
+		th := t.terms[p.term].theme
+		s.sorted[buckets[th]] = termMatch{rawMatch: m, term: int32(p.term), theme: int32(th), by: -1}
+		buckets[th]++
+	}
+	// Leftmost-longest within each theme: of matches starting at the same
+	// word the longest wins; a match overlapping a kept one is dropped.
+	kept := s.terms[:0]
+	lastTheme := int32(-1)
+	for _, m := range s.sorted {
+		if n := len(kept); n > 0 && m.theme == lastTheme {
+			last := &kept[n-1]
+			if m.start == last.start {
+				if m.end > last.end {
+					*last = m
+				}
+				continue
+			}
+			if m.start < last.end {
+				continue
+			}
 		}
-		lastEnd = m.end
+		lastTheme = m.theme
 		kept = append(kept, m)
 	}
 	s.terms = kept
@@ -302,14 +338,14 @@ func (t *Tagger) resolve(s *scratch) {
 		ex := &t.excls[t.patterns[e.pat].excl]
 		for i := range s.terms {
 			m := &s.terms[i]
-			if m.dropped != "" || t.terms[m.term].theme != ex.theme {
+			if m.dropped != dropNone || int(m.theme) != ex.theme {
 				continue
 			}
-			if ex.cancels != nil && !slices.Contains(ex.cancels, m.term) {
+			if ex.cancels != nil && !slices.Contains(ex.cancels, int(m.term)) {
 				continue
 			}
 			if ex.document || tokenDistance(m.rawMatch, e) <= ex.window {
-				m.dropped, m.by = DropExcluded, ei
+				m.dropped, m.by = dropExcluded, int32(ei)
 			}
 		}
 	}
@@ -319,7 +355,7 @@ func (t *Tagger) resolve(s *scratch) {
 	for i := range s.terms {
 		m := &s.terms[i]
 		term := &t.terms[m.term]
-		if m.dropped != "" || (!term.weak && !m.caps) {
+		if m.dropped != dropNone || (!term.weak && !m.caps) {
 			continue
 		}
 		window := 0
@@ -329,8 +365,7 @@ func (t *Tagger) resolve(s *scratch) {
 		supported := false
 		for j := range s.terms {
 			o := &s.terms[j]
-			ot := &t.terms[o.term]
-			if o.dropped != "" || ot.theme != term.theme || ot.weak || o.caps {
+			if o.theme != m.theme || o.dropped != dropNone || o.caps || t.terms[o.term].weak {
 				continue
 			}
 			if window == 0 || tokenDistance(m.rawMatch, o.rawMatch) <= window {
@@ -339,7 +374,7 @@ func (t *Tagger) resolve(s *scratch) {
 			}
 		}
 		if !supported {
-			m.dropped = DropUnsupported
+			m.dropped = dropUnsupported
 		}
 	}
 }
@@ -356,24 +391,40 @@ func tokenDistance(a, b rawMatch) int {
 	return 0
 }
 
+// span is where a match stands in the original text: byte and rune offsets.
+type span struct{ start, end, runeStart, runeEnd int }
+
 // score computes each theme's score and builds its tag.
-func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, orig func(rawMatch) (int, int)) (tags, untagged []Tag) {
+func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, where func(rawMatch) span) (tags, untagged []Tag) {
 	if cap(s.counts) < len(t.terms) {
 		s.counts = make([]int32, len(t.terms))
 	}
 	counts := s.counts[:len(t.terms)]
+	nEvidence, nDropped := 0, 0
 	for _, m := range s.terms {
-		if m.dropped == "" {
+		if m.dropped == dropNone {
 			counts[m.term]++
+			nEvidence++
+		} else {
+			nDropped++
+		}
+	}
+	// One allocation each for all tags' evidence and dropped matches.
+	var evidence []Evidence
+	var dropped []Dropped
+	if !opts.OmitEvidence {
+		evidence = make([]Evidence, 0, nEvidence)
+		if nDropped > 0 {
+			dropped = make([]Dropped, 0, nDropped)
 		}
 	}
 	sc := t.rs.Scoring
 	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks))/float64(sc.ReferenceWords)))
-	// s.terms is sorted by theme: one run per theme.
+	// s.terms is grouped by theme: one run per theme.
 	for lo := 0; lo < len(s.terms); {
-		ti := t.terms[s.terms[lo].term].theme
+		ti := s.terms[lo].theme
 		hi := lo
-		for hi < len(s.terms) && t.terms[s.terms[hi].term].theme == ti {
+		for hi < len(s.terms) && s.terms[hi].theme == ti {
 			hi++
 		}
 		run := s.terms[lo:hi]
@@ -381,40 +432,47 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, ori
 		if wanted != nil && !wanted[ti] {
 			continue
 		}
-		evidence := 0.0
+		sum := 0.0
 		for _, m := range run {
 			if c := counts[m.term]; c > 0 {
-				evidence += t.contribution(m.term, c)
+				sum += t.contribution(int(m.term), c)
 				counts[m.term] = -c // counted; keep the count for the evidence weights
 			}
 		}
 		th := &t.rs.Themes[ti]
 		tag := Tag{Theme: th.ID, LabelVI: th.LabelVI, LabelEN: th.LabelEN, Threshold: th.Threshold}
-		tag.Score = math.Round((1-math.Exp(-evidence/lengthNorm))*1e4) / 1e4
-		isTagged := evidence > 0 && tag.Score >= th.Threshold && tag.Score >= opts.MinScore
+		tag.Score = math.Round((1-math.Exp(-sum/lengthNorm))*1e4) / 1e4
+		isTagged := sum > 0 && tag.Score >= th.Threshold && tag.Score >= opts.MinScore
 		if !isTagged && !opts.IncludeUntagged {
 			continue
 		}
 		if !opts.OmitEvidence {
+			ev0, dr0 := len(evidence), len(dropped)
 			for _, m := range run {
-				p := &t.patterns[m.pat]
-				start, end := orig(m.rawMatch)
-				ev := Evidence{Term: t.terms[m.term].id, Pattern: p.text, Text: text[start:end], Start: start, End: end, Folded: m.folded}
-				if m.dropped == "" {
+				sp := where(m.rawMatch)
+				ev := Evidence{
+					Term: t.terms[m.term].id, Pattern: t.patterns[m.pat].text, Text: text[sp.start:sp.end],
+					Start: sp.start, End: sp.end, RuneStart: sp.runeStart, RuneEnd: sp.runeEnd, Folded: m.folded,
+				}
+				if m.dropped == dropNone {
 					c := -counts[m.term]
-					ev.Weight = math.Round(t.contribution(m.term, c)/float64(c)*1e4) / 1e4
-					tag.Evidence = append(tag.Evidence, ev)
+					ev.Weight = math.Round(t.contribution(int(m.term), c)/float64(c)*1e4) / 1e4
+					evidence = append(evidence, ev)
 					continue
 				}
-				d := Dropped{Evidence: ev, Reason: m.dropped}
-				if m.dropped == DropExcluded {
+				d := Dropped{Evidence: ev, Reason: dropReasons[m.dropped]}
+				if m.dropped == dropExcluded {
 					e := s.excls[m.by]
-					ex := &t.excls[t.patterns[e.pat].excl]
-					d.Exclusion = ex.id
-					d.ExclusionStart, d.ExclusionEnd = orig(e)
-					d.ExclusionText = text[d.ExclusionStart:d.ExclusionEnd]
+					d.Exclusion = t.excls[t.patterns[e.pat].excl].id
+					esp := where(e)
+					d.ExclusionStart, d.ExclusionEnd = esp.start, esp.end
+					d.ExclusionText = text[esp.start:esp.end]
 				}
-				tag.Dropped = append(tag.Dropped, d)
+				dropped = append(dropped, d)
+			}
+			tag.Evidence = evidence[ev0:len(evidence):len(evidence)]
+			if len(dropped) > dr0 {
+				tag.Dropped = dropped[dr0:len(dropped):len(dropped)]
 			}
 		}
 		if isTagged {
@@ -440,7 +498,8 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 	return t.terms[term].weight * rep
 }
 
-// fillRuneOffsets converts byte offsets to rune offsets in one pass.
+// fillRuneOffsets converts byte offsets to rune offsets in one pass over
+// the text (the slow path's tokens carry offsets of the normalised text).
 func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
 	offs := s.offsets[:0]
 	for _, tags := range groups {
