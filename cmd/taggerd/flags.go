@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/doctagger/doctagger/server"
+)
+
+var errHelp = errors.New("help requested")
+
+// envPrefix names the environment twin of each flag: --grpc-addr is
+// DOCTAGGER_GRPC_ADDR. A flag given on the command line wins over its twin.
+const envPrefix = "DOCTAGGER_"
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags maps flags and environment variables one-to-one onto server.Config.
+func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (server.Config, error) {
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("taggerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	str := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
+	num := func(p *int, name, usage string) { fs.IntVar(p, name, *p, usage) }
+	dur := func(p *time.Duration, name, usage string) { fs.DurationVar(p, name, *p, usage) }
+	boolean := func(p *bool, name, usage string) { fs.BoolVar(p, name, *p, usage) }
+
+	str(&cfg.GRPCAddr, "grpc-addr", "gRPC listen address")
+	str(&cfg.HTTPAddr, "http-addr", "HTTP (REST, /metrics, /healthz, /readyz, /openapi.json) listen address; empty disables HTTP")
+	str(&cfg.RulesPath, "rules", "rules file (YAML); empty means the embedded default rules")
+	boolean(&cfg.WatchRules, "watch-rules", "reload the rules file when it changes (SIGHUP always reloads)")
+	num(&cfg.MaxDocumentBytes, "max-document-bytes", "largest document text, in bytes")
+	num(&cfg.MaxBatchDocuments, "max-batch-documents", "most documents in one BatchTagDocuments")
+	num(&cfg.MaxMessageBytes, "max-message-bytes", "largest gRPC message received or sent, in bytes")
+	num(&cfg.StreamMaxInFlight, "stream-max-in-flight", "documents of one stream held at once (received, not yet answered)")
+	dur(&cfg.StreamIdleTimeout, "stream-idle-timeout", "end a stream idle this long (0: never)")
+	dur(&cfg.ShutdownGrace, "shutdown-grace", "time for calls and streams in flight to finish on SIGTERM/SIGINT")
+	str(&cfg.TLSCertFile, "tls-cert", "TLS certificate file (PEM) for gRPC and HTTP; with --tls-key enables TLS")
+	str(&cfg.TLSKeyFile, "tls-key", "TLS private key file (PEM)")
+	str(&cfg.ClientCAFile, "client-ca", "CA certificates (PEM) for mutual TLS: clients must present a certificate they signed")
+	str(&cfg.AuthTokenFile, "auth-token-file", "file of accepted bearer tokens, one a line; enables authentication (re-read on SIGHUP)")
+	boolean(&cfg.OpenHealth, "open-health", "leave gRPC health, reflection, /healthz and /readyz open when authentication is on")
+	boolean(&cfg.OpenMetrics, "open-metrics", "leave /metrics open when authentication is on")
+	logFormat, logLevel := "text", "info"
+	str(&logFormat, "log-format", "log format: text or json")
+	str(&logLevel, "log-level", "log level: debug (logs every call), info, warn or error")
+
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: taggerd [flags]\n\nServes the doctagger tagging API over gRPC and REST.\n"+
+			"Every flag can also be set by the environment variable shown; the flag wins.\n"+
+			"SIGHUP reloads the rules, the token file and the TLS certificate; SIGTERM/SIGINT shut down gracefully.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+		})
+		fmt.Fprintf(stderr, "  (env %sAUTH_TOKENS)\n      accepted bearer tokens, comma-separated; enables authentication (no flag, to keep tokens out of ps)\n", envPrefix)
+	}
+
+	// Environment twins first, so that flags override them.
+	var envErrs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := lookupEnv(envName(f.Name)); ok {
+			if err := f.Value.Set(v); err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
+			}
+		}
+	})
+	if err := errors.Join(envErrs...); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errHelp
+		}
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q (see --help)", fs.Args())
+	}
+	if v, ok := lookupEnv(envPrefix + "AUTH_TOKENS"); ok {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				cfg.AuthTokens = append(cfg.AuthTokens, t)
+			}
+		}
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return cfg, fmt.Errorf("--log-format: want text or json, got %q", logFormat)
+	}
+	return cfg, nil
+}

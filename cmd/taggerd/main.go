@@ -1,0 +1,43 @@
+// Command taggerd serves the doctagger tagging API: gRPC (tagger.v1.TaggerService,
+// health, reflection) and its REST mirror with metrics. Every flag has an
+// environment-variable twin; see --help.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/doctagger/doctagger/server"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.LookupEnv, os.Stderr)
+	if err != nil {
+		if err == errHelp {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "taggerd:", err)
+		os.Exit(2)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		cfg.Logger.Error("cannot start", "err", err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = srv.Reload() // logged by the server; the old rules keep serving on error
+		}
+	}()
+	if err := srv.Run(ctx); err != nil {
+		cfg.Logger.Error("server failed", "err", err)
+		os.Exit(1)
+	}
+}

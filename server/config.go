@@ -1,0 +1,143 @@
+// Package server runs the doctagger gRPC service (tagger.v1.TaggerService),
+// its REST mirror (grpc-gateway, a client of the same gRPC server), the
+// NDJSON streaming route, health, metrics, hot reload of the rules and
+// graceful shutdown.
+//
+//	srv, err := server.New(server.DefaultConfig())
+//	if err != nil { ... }
+//	err = srv.Run(ctx) // returns after a graceful shutdown once ctx ends
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the whole configuration of a Server. Every field has a flag and
+// an environment variable in cmd/taggerd; DefaultConfig gives the defaults.
+type Config struct {
+	// GRPCAddr is the gRPC listen address (":9090").
+	GRPCAddr string
+	// HTTPAddr is the REST/metrics/health listen address (":8080"); empty
+	// disables HTTP.
+	HTTPAddr string
+
+	// RulesPath is a rules file; empty means the embedded default rules.
+	RulesPath string
+	// WatchRules reloads the rules when RulesPath changes on disk.
+	WatchRules bool
+
+	// MaxDocumentBytes is the largest document text accepted.
+	MaxDocumentBytes int
+	// MaxBatchDocuments is the most documents in one BatchTagDocuments.
+	MaxBatchDocuments int
+	// MaxMessageBytes is the largest gRPC message received or sent.
+	MaxMessageBytes int
+	// StreamMaxInFlight is how many documents of one stream the server holds
+	// at once (received, not yet answered); a slow reader stalls the stream
+	// at this bound instead of growing the server's memory.
+	StreamMaxInFlight int
+	// StreamIdleTimeout ends a stream that sent nothing and has nothing in
+	// flight for this long (0: never).
+	StreamIdleTimeout time.Duration
+	// ShutdownGrace is how long requests and streams in flight may take to
+	// finish after shutdown starts; then streams stop reading, answer what
+	// they took, and end with UNAVAILABLE.
+	ShutdownGrace time.Duration
+
+	// TLSCertFile and TLSKeyFile enable TLS on both gRPC and HTTP.
+	TLSCertFile string
+	TLSKeyFile  string
+	// ClientCAFile enables mutual TLS: clients must present a certificate
+	// signed by one of these CAs.
+	ClientCAFile string
+
+	// AuthTokens are accepted bearer tokens; with AuthTokenFile (one token a
+	// line, '#' comments, re-read on Reload) they enable authentication.
+	AuthTokens    []string
+	AuthTokenFile string
+	// OpenHealth leaves gRPC health, reflection, /healthz and /readyz open
+	// when authentication is on; OpenMetrics does the same for /metrics.
+	OpenHealth  bool
+	OpenMetrics bool
+
+	// Logger receives structured logs; nil means text logs on stderr.
+	Logger *slog.Logger
+	// Registry receives the metrics; nil means a new registry with the Go
+	// and process collectors.
+	Registry *prometheus.Registry
+	// UI, when set, is served at "/" on the HTTP port (everything that is not
+	// /v1/, /openapi.json, /healthz, /readyz or /metrics).
+	UI http.Handler
+}
+
+// DefaultConfig returns the defaults of every setting.
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:          ":9090",
+		HTTPAddr:          ":8080",
+		WatchRules:        true,
+		MaxDocumentBytes:  1 << 20,
+		MaxBatchDocuments: 256,
+		MaxMessageBytes:   64 << 20,
+		StreamMaxInFlight: 256,
+		StreamIdleTimeout: 5 * time.Minute,
+		ShutdownGrace:     15 * time.Second,
+		OpenHealth:        true,
+		OpenMetrics:       true,
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("the gRPC address is empty"))
+	}
+	positive := func(name string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
+		}
+	}
+	positive("max document bytes", c.MaxDocumentBytes)
+	positive("max batch documents", c.MaxBatchDocuments)
+	positive("max message bytes", c.MaxMessageBytes)
+	positive("stream max in flight", c.StreamMaxInFlight)
+	if c.StreamIdleTimeout < 0 || c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	if c.ClientCAFile != "" && c.TLSCertFile == "" {
+		errs = append(errs, errors.New("mutual TLS (client CA) needs TLS (certificate and key)"))
+	}
+	return errors.Join(errs...)
+}
+
+// readTokens reads a token file: one token a line, blank lines and lines
+// starting with '#' ignored.
+func readTokens(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading token file: %w", err)
+	}
+	var tokens []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tokens = append(tokens, line)
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("token file %s has no token", path)
+	}
+	return tokens, nil
+}

@@ -1,0 +1,291 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// gateway is the REST side: a gRPC client of the server over the in-memory
+// listener, the grpc-gateway mux and our JSON marshaler.
+type gateway struct {
+	conn   *grpc.ClientConn
+	client pb.TaggerServiceClient
+	mux    *runtime.ServeMux
+	json   *restJSON
+}
+
+func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway, error) {
+	conn, err := grpc.NewClient("passthrough:///taggerd-internal",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(s.cfg.MaxMessageBytes),
+			grpc.MaxCallSendMsgSize(s.cfg.MaxMessageBytes),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gateway connection: %w", err)
+	}
+	g := &gateway{conn: conn, client: pb.NewTaggerServiceClient(conn), json: newRESTJSON()}
+	g.mux = runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			if status.Code(err) == codes.Unauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
+			}
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		}),
+	)
+	if err := pb.RegisterTaggerServiceHandlerClient(ctx, g.mux, g.client); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// headerMatcher forwards the gateway's defaults plus X-Request-Id.
+func headerMatcher(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == "X-Request-Id" {
+		return "x-request-id", true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func (s *Server) httpHandler(gw *gateway) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", s.httpAuth(s.cfg.OpenHealth, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})))
+	mux.Handle("GET /readyz", s.httpAuth(s.cfg.OpenHealth, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !s.serving.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
+		fmt.Fprintf(w, "ready %s\n", s.rules.current().tagger.Version())
+	})))
+	mux.Handle("GET /metrics", s.httpAuth(s.cfg.OpenMetrics,
+		promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(pb.OpenAPI)
+	})
+	mux.Handle("POST /v1/documents:streamTag", &ndjsonHandler{s: s, gw: gw})
+	limit := int64(s.cfg.MaxMessageBytes) * 2
+	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		gw.mux.ServeHTTP(w, r)
+	}))
+	if s.cfg.UI != nil {
+		mux.Handle("/", s.cfg.UI)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			writeStatus(w, gw.json, status.New(codes.NotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"), false)
+		})
+	}
+	return mux
+}
+
+// httpAuth checks the bearer token on plain HTTP endpoints unless open.
+func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
+	if open {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.auth.check(r.Header.Get("Authorization")); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
+			writeStatus(w, newRESTJSON(), status.Convert(err), false)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// writeStatus writes a google.rpc.Status as JSON: {"code":..,"message":..,
+// "details":[..]}, or {"error": {...}} as an NDJSON line when line is set.
+func writeStatus(w http.ResponseWriter, m *restJSON, st *status.Status, line bool) {
+	var body []byte
+	var err error
+	if line {
+		body, err = m.Marshal(map[string]any{"error": st.Proto()})
+	} else {
+		body, err = m.Marshal(st.Proto())
+	}
+	if err != nil {
+		body = []byte(`{"code":13,"message":"failed to marshal the error"}`)
+	}
+	w.Write(append(body, '\n'))
+}
+
+// ndjsonHandler serves POST /v1/documents:streamTag: newline-delimited JSON
+// requests in, one JSON result per line out as soon as each is ready, full
+// duplex. It is a client of StreamTagDocuments on the real gRPC server.
+// A malformed line ends the stream: the results of the lines before it are
+// written, then an {"error": ...} line naming the line number.
+type ndjsonHandler struct {
+	s  *Server
+	gw *gateway
+}
+
+func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing results (HTTP/2 always can)
+
+	md := metadata.MD{}
+	if v := r.Header.Get("Authorization"); v != "" {
+		md.Set("authorization", v)
+	}
+	if v := r.Header.Get("X-Request-Id"); v != "" {
+		md.Set("x-request-id", v)
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		md.Set("x-forwarded-for", host)
+	}
+	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(r.Context(), md))
+	defer cancel()
+
+	stream, err := h.gw.client.StreamTagDocuments(ctx)
+	if err != nil {
+		h.fail(w, status.Convert(err), false)
+		return
+	}
+
+	// Sender: reads lines and sends them; on a malformed line it records the
+	// error and half-closes, so the documents before it are still answered.
+	var readErr *status.Status
+	sendDone := make(chan struct{})
+	maxLine := h.s.cfg.MaxDocumentBytes*6 + 64<<10
+	go func() {
+		defer close(sendDone)
+		defer stream.CloseSend()
+		br := bufio.NewReaderSize(r.Body, 64<<10)
+		for lineNo := 1; ; lineNo++ {
+			line, err := readLine(br, maxLine)
+			if errors.Is(err, errLineTooLong) {
+				readErr = lineError(lineNo, fmt.Sprintf("line %d is longer than %d bytes (6 × --max-document-bytes + 64 KiB)", lineNo, maxLine))
+				return
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				readErr = lineError(lineNo, fmt.Sprintf("reading line %d of the request body: %v", lineNo, err))
+				return
+			}
+			if len(bytes.TrimSpace(line)) > 0 {
+				req := new(pb.StreamTagDocumentsRequest)
+				if derr := h.gw.json.Unmarshal(line, req); derr != nil {
+					readErr = lineError(lineNo, fmt.Sprintf("line %d: malformed request: %v", lineNo, derr))
+					return
+				}
+				if serr := stream.Send(req); serr != nil {
+					return // the stream ended; Recv reports why
+				}
+			}
+			if err != nil { // io.EOF
+				return
+			}
+		}
+	}()
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	wrote := false
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			h.fail(w, status.Convert(err), wrote)
+			return
+		}
+		body, merr := h.gw.json.Marshal(resp)
+		if merr != nil {
+			h.fail(w, status.New(codes.Internal, "marshalling a result: "+merr.Error()), wrote)
+			return
+		}
+		if !wrote {
+			w.WriteHeader(http.StatusOK)
+			wrote = true
+		}
+		if _, werr := w.Write(append(body, '\n')); werr != nil {
+			return // client gone; ctx cancel ends the gRPC stream
+		}
+		_ = rc.Flush()
+	}
+	<-sendDone
+	if readErr != nil {
+		h.fail(w, readErr, wrote)
+		return
+	}
+	if !wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func lineError(lineNo int, msg string) *status.Status {
+	return badRequest(codes.InvalidArgument, "MALFORMED_LINE", fmt.Sprintf("line %d", lineNo), msg,
+		map[string]string{"line": fmt.Sprint(lineNo)})
+}
+
+// fail writes the error line; before any result it also sets the HTTP code.
+func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote bool) {
+	if !wrote {
+		if st.Code() == codes.Unauthenticated {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	}
+	writeStatus(w, h.gw.json, st, true)
+	_ = http.NewResponseController(w).Flush()
+}
+
+// readLine reads one line without its '\n' (and '\r'), up to max bytes.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 {
+			return nil, errLineTooLong
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			line = append(line, chunk...)
+			continue
+		}
+		if line == nil {
+			line = chunk
+		} else {
+			line = append(line, chunk...)
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if err != nil && len(line) == 0 {
+			return nil, err
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return line, err
+	}
+}
+

@@ -1,0 +1,336 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// forceStopAfter is how long shutdown waits, after the grace period, for
+// streams to send their last results before closing connections.
+const forceStopAfter = 5 * time.Second
+
+// Server is the doctagger service: gRPC, REST (grpc-gateway), NDJSON
+// streaming, health and metrics. Create it with New and start it with Run.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	rules   *rules
+	auth    *auth
+	cert    atomic.Pointer[tls.Certificate]
+	clientCAs *x509.CertPool
+
+	grpc    *grpc.Server
+	health  *health.Server
+	drain   chan struct{}
+	ready   chan struct{}
+	serving atomic.Bool
+
+	mu       sync.Mutex
+	grpcAddr net.Addr
+	httpAddr net.Addr
+}
+
+// New checks the configuration, loads the rules (failing on a bad rules
+// file) and builds the server. It does not listen yet: see Run.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, drain: make(chan struct{}), ready: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s.metrics = newMetrics(s.reg)
+	var err error
+	if s.rules, err = newRules(cfg.RulesPath, s.log, s.metrics); err != nil {
+		return nil, fmt.Errorf("loading the rules: %w", err)
+	}
+	s.auth = &auth{openHealth: cfg.OpenHealth}
+	if err := s.loadTokens(); err != nil {
+		return nil, err
+	}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
+
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	s.reg.MustRegister(grpcMetrics)
+	// Interceptor order: recovery first (outermost), then logging, metrics, auth.
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.ChainUnaryInterceptor(
+			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
+			unaryLogging(s.log),
+			grpcMetrics.UnaryServerInterceptor(),
+			s.auth.unary(),
+		),
+		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recoveryOption(s.log)),
+			streamLogging(s.log),
+			grpcMetrics.StreamServerInterceptor(),
+			s.auth.stream(),
+		),
+	)
+	pb.RegisterTaggerServiceServer(s.grpc, &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain})
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	grpcMetrics.InitializeMetrics(s.grpc)
+	return s, nil
+}
+
+func (s *Server) loadTokens() error {
+	tokens := append([]string(nil), s.cfg.AuthTokens...)
+	if s.cfg.AuthTokenFile != "" {
+		fromFile, err := readTokens(s.cfg.AuthTokenFile)
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, fromFile...)
+	}
+	s.auth.setTokens(tokens)
+	return nil
+}
+
+func (s *Server) loadTLS() error {
+	if s.cfg.TLSCertFile == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if err != nil {
+		return fmt.Errorf("loading the TLS certificate: %w", err)
+	}
+	s.cert.Store(&cert)
+	if s.cfg.ClientCAFile != "" && s.clientCAs == nil {
+		pem, err := os.ReadFile(s.cfg.ClientCAFile)
+		if err != nil {
+			return fmt.Errorf("reading the client CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("no certificate found in the client CA file %s", s.cfg.ClientCAFile)
+		}
+		s.clientCAs = pool
+	}
+	return nil
+}
+
+func (s *Server) tlsConfig(protos ...string) *tls.Config {
+	c := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: protos,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.cert.Load(), nil
+		},
+	}
+	if s.clientCAs != nil {
+		c.ClientCAs = s.clientCAs
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return c
+}
+
+// Reload reloads the rules (compiled off the request path, swapped in
+// atomically; on error the old rules keep serving), the token file and the
+// TLS certificate. taggerd calls it on SIGHUP.
+func (s *Server) Reload() error {
+	var errs []error
+	if err := s.rules.reload("reload requested"); err != nil {
+		errs = append(errs, fmt.Errorf("rules: %w", err))
+	}
+	if s.cfg.AuthTokenFile != "" {
+		if err := s.loadTokens(); err != nil {
+			s.log.Error("token file reload failed; the previous tokens stay valid", "err", err)
+			errs = append(errs, err)
+		}
+	}
+	if err := s.loadTLS(); err != nil {
+		s.log.Error("TLS certificate reload failed; the previous certificate stays in use", "err", err)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Ready is closed once the server listens; GRPCAddr and HTTPAddr are then set.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// GRPCAddr is the gRPC listen address (after Ready).
+func (s *Server) GRPCAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grpcAddr
+}
+
+// HTTPAddr is the HTTP listen address (after Ready), nil without HTTP.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpAddr
+}
+
+// Registry is the metrics registry served at /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Run listens and serves until ctx ends, then shuts down gracefully: health
+// turns NOT_SERVING, listeners close, calls and streams in flight get
+// ShutdownGrace to finish, then streams stop reading and answer what they
+// took, and after a last few seconds connections are closed.
+func (s *Server) Run(ctx context.Context) error {
+	gl, err := net.Listen("tcp", s.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listen: %w", err)
+	}
+	grpcAddr := gl.Addr()
+	if s.cert.Load() != nil {
+		gl = tls.NewListener(gl, s.tlsConfig("h2"))
+	}
+	// The gateway and the NDJSON route call the same gRPC server through an
+	// in-memory listener, so interceptors, limits and auth apply to REST.
+	inner := bufconn.Listen(1 << 20)
+
+	var hl net.Listener
+	if s.cfg.HTTPAddr != "" {
+		if hl, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+			gl.Close()
+			return fmt.Errorf("HTTP listen: %w", err)
+		}
+	}
+	s.mu.Lock()
+	s.grpcAddr = grpcAddr
+	if hl != nil {
+		s.httpAddr = hl.Addr()
+	}
+	s.mu.Unlock()
+
+	errc := make(chan error, 3)
+	go func() { errc <- s.grpc.Serve(gl) }()
+	go func() { errc <- s.grpc.Serve(inner) }()
+
+	var httpSrv *http.Server
+	var gw *gateway
+	if hl != nil {
+		gw, err = s.newGateway(ctx, inner)
+		if err != nil {
+			s.grpc.Stop()
+			hl.Close()
+			return err
+		}
+		httpSrv = &http.Server{
+			Handler:           s.httpHandler(gw),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		if s.cert.Load() != nil {
+			httpSrv.TLSConfig = s.tlsConfig("h2", "http/1.1")
+			go func() { errc <- httpSrv.ServeTLS(hl, "", "") }()
+		} else {
+			go func() { errc <- httpSrv.Serve(hl) }()
+		}
+	}
+
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	if s.cfg.RulesPath != "" && s.cfg.WatchRules {
+		go func() {
+			if err := s.rules.watch(watchCtx); err != nil {
+				s.log.Error("cannot watch the rules file; reload with SIGHUP", "err", err)
+			}
+		}()
+	}
+
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(pb.TaggerService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.serving.Store(true)
+	close(s.ready)
+	attrs := []any{"grpc", grpcAddr.String(), "tls", s.cert.Load() != nil, "mtls", s.clientCAs != nil,
+		"auth", s.auth.enabled(), "rules", s.rules.source(), "version", s.rules.current().tagger.Version()}
+	if hl != nil {
+		attrs = append(attrs, "http", hl.Addr().String())
+	}
+	s.log.Info("taggerd serving", attrs...)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			runErr = err
+			s.log.Error("server failed; shutting down", "err", err)
+		}
+	}
+	s.shutdown(httpSrv)
+	if gw != nil {
+		gw.conn.Close()
+	}
+	return runErr
+}
+
+func (s *Server) shutdown(httpSrv *http.Server) {
+	start := time.Now()
+	s.log.Info("shutting down: NOT_SERVING, draining", "grace", s.cfg.ShutdownGrace)
+	s.serving.Store(false)
+	s.health.Shutdown()
+
+	var wg sync.WaitGroup
+	if httpSrv != nil {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace+forceStopAfter)
+			defer cancel()
+			if err := httpSrv.Shutdown(ctx); err != nil {
+				httpSrv.Close()
+			}
+		})
+	}
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(s.cfg.ShutdownGrace):
+		s.log.Warn("grace period over: streams stop reading and answer what they took")
+		close(s.drain)
+		select {
+		case <-stopped:
+		case <-time.After(forceStopAfter):
+			s.log.Warn("forcing the gRPC server to stop")
+			s.grpc.Stop()
+			<-stopped
+		}
+	}
+	wg.Wait()
+	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+}

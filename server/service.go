@@ -1,0 +1,326 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/tagger"
+)
+
+// errorDomain is the google.rpc.ErrorInfo domain of our errors.
+const errorDomain = "doctagger"
+
+// ErrorInfo reasons.
+const (
+	reasonMissingDocument = "MISSING_DOCUMENT"
+	reasonInvalidUTF8     = "INVALID_UTF8"
+	reasonDocumentTooBig  = "DOCUMENT_TOO_LARGE"
+	reasonUnknownTheme    = "UNKNOWN_THEME"
+	reasonBadMinScore     = "INVALID_MIN_SCORE"
+	reasonEmptyBatch      = "EMPTY_BATCH"
+	reasonBatchTooBig     = "BATCH_TOO_LARGE"
+	reasonEngine          = "ENGINE_ERROR"
+)
+
+// service implements tagger.v1.TaggerService.
+type service struct {
+	pb.UnimplementedTaggerServiceServer
+	cfg     *Config
+	rules   *rules
+	metrics *metrics
+	log     *slog.Logger
+	// drain is closed when streams must stop taking documents (the shutdown
+	// grace period is over).
+	drain <-chan struct{}
+}
+
+// badRequest builds an error status with a google.rpc.BadRequest field
+// violation and a google.rpc.ErrorInfo.
+func badRequest(code codes.Code, reason, field, desc string, meta map[string]string) *status.Status {
+	st := status.New(code, desc)
+	if d, err := st.WithDetails(
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}},
+		&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: meta},
+	); err == nil {
+		st = d
+	}
+	return st
+}
+
+// options converts and checks the request options against the ruleset l.
+func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Options, *status.Status) {
+	opts := tagger.Options{
+		Themes:          o.GetThemes(),
+		MinScore:        o.GetMinScore(),
+		OmitEvidence:    o.GetOmitEvidence(),
+		IncludeUntagged: o.GetIncludeUntagged(),
+	}
+	for i, th := range opts.Themes {
+		if !l.themes[th] {
+			known := make([]string, 0, len(l.themes))
+			for _, t := range l.tagger.Ruleset().Themes {
+				known = append(known, t.ID)
+			}
+			return opts, badRequest(codes.InvalidArgument, reasonUnknownTheme,
+				fmt.Sprintf("%s.themes[%d]", field, i),
+				fmt.Sprintf("unknown theme %q in %s.themes[%d]; the ruleset %s has: %s", th, field, i, l.tagger.Version(), strings.Join(known, ", ")),
+				map[string]string{"theme": th, "known": strings.Join(known, ",")})
+		}
+	}
+	if opts.MinScore < 0 || opts.MinScore > 1 || opts.MinScore != opts.MinScore {
+		return opts, badRequest(codes.InvalidArgument, reasonBadMinScore, field+".min_score",
+			fmt.Sprintf("%s.min_score is %v; it must be in [0, 1]", field, opts.MinScore), nil)
+	}
+	return opts, nil
+}
+
+// docName names a document in error messages.
+func docName(doc *pb.Document, field string) string {
+	if doc.GetId() != "" {
+		return fmt.Sprintf("document %q (%s)", doc.GetId(), field)
+	}
+	return "document " + field
+}
+
+// tagOne tags one document with the ruleset l. field names the document in
+// the request ("document", "documents[3]") for error field violations. It
+// never panics: an engine panic becomes an INTERNAL status for this document.
+func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
+	if doc == nil {
+		return nil, badRequest(codes.InvalidArgument, reasonMissingDocument, field,
+			field+" is required", nil)
+	}
+	if n := len(doc.Text); n > s.cfg.MaxDocumentBytes {
+		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
+		return nil, badRequest(codes.InvalidArgument, reasonDocumentTooBig, field+".text",
+			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-document-bytes)", docName(doc, field), n, s.cfg.MaxDocumentBytes),
+			map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxDocumentBytes)})
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic while tagging a document", "document", doc.GetId(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.metrics.documents.WithLabelValues(codes.Internal.String()).Inc()
+			res, st = nil, status.New(codes.Internal, fmt.Sprintf("internal error while tagging %s", docName(doc, field)))
+		}
+	}()
+	start := time.Now()
+	out, err := l.tagger.Tag(string(doc.Text), opts)
+	s.metrics.observe(len(doc.Text), time.Since(start))
+	if err != nil {
+		var utf *tagger.InvalidUTF8Error
+		var unk *tagger.UnknownThemeError
+		switch {
+		case errors.As(err, &utf):
+			st = badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+".text",
+				fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), utf.Offset),
+				map[string]string{"documentId": doc.GetId(), "offset": strconv.Itoa(utf.Offset)})
+		case errors.As(err, &unk):
+			st = badRequest(codes.InvalidArgument, reasonUnknownTheme, "options.themes", err.Error(),
+				map[string]string{"theme": unk.Theme})
+		default:
+			st = status.New(codes.Internal, fmt.Sprintf("tagging %s: %v", docName(doc, field), err))
+		}
+		s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
+		return nil, st
+	}
+	s.metrics.docOK.Inc()
+	return s.result(doc, out), nil
+}
+
+func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
+	english := strings.HasPrefix(strings.ToLower(doc.GetLanguage()), "en")
+	res := &pb.DocumentResult{
+		DocumentId:     doc.GetId(),
+		RulesetVersion: r.RulesetVersion,
+		Words:          int32(r.Words),
+		Tags:           convertTags(r.Tags, english),
+		Untagged:       convertTags(r.Untagged, english),
+	}
+	for _, t := range r.Tags {
+		s.metrics.tags.WithLabelValues(t.Theme).Inc()
+	}
+	return res
+}
+
+func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]*pb.Tag, len(tags))
+	for i, t := range tags {
+		label := t.LabelVI
+		if english && t.LabelEN != "" || label == "" {
+			label = t.LabelEN
+		}
+		pt := &pb.Tag{
+			Theme:     t.Theme,
+			Label:     label,
+			LabelVi:   t.LabelVI,
+			LabelEn:   t.LabelEN,
+			Score:     t.Score,
+			Threshold: t.Threshold,
+		}
+		if len(t.Evidence) > 0 {
+			pt.Evidence = make([]*pb.Evidence, len(t.Evidence))
+			for j := range t.Evidence {
+				pt.Evidence[j] = convertEvidence(&t.Evidence[j])
+			}
+		}
+		if len(t.Dropped) > 0 {
+			pt.Dropped = make([]*pb.DroppedEvidence, len(t.Dropped))
+			for j := range t.Dropped {
+				d := &t.Dropped[j]
+				pt.Dropped[j] = &pb.DroppedEvidence{
+					Evidence:       convertEvidence(&d.Evidence),
+					Reason:         d.Reason,
+					Exclusion:      d.Exclusion,
+					ExclusionText:  d.ExclusionText,
+					ExclusionStart: int32(d.ExclusionStart),
+					ExclusionEnd:   int32(d.ExclusionEnd),
+				}
+			}
+		}
+		out[i] = pt
+	}
+	return out
+}
+
+func convertEvidence(e *tagger.Evidence) *pb.Evidence {
+	return &pb.Evidence{
+		Term:      e.Term,
+		Pattern:   e.Pattern,
+		Text:      e.Text,
+		Start:     int32(e.Start),
+		End:       int32(e.End),
+		RuneStart: int32(e.RuneStart),
+		RuneEnd:   int32(e.RuneEnd),
+		Weight:    e.Weight,
+		Folded:    e.Folded,
+	}
+}
+
+func ctxStatus(err error) error { return status.FromContextError(err).Err() }
+
+// TagDocument tags one document.
+func (s *service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
+	l := s.rules.current()
+	opts, st := s.options(l, req.GetOptions(), "options")
+	if st != nil {
+		return nil, st.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ctxStatus(err)
+	}
+	res, st := s.tagOne(l, req.GetDocument(), opts, "document")
+	if st != nil {
+		return nil, st.Err()
+	}
+	return &pb.TagDocumentResponse{Result: res}, nil
+}
+
+// BatchTagDocuments tags the documents in parallel and answers in order.
+func (s *service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumentsRequest) (*pb.BatchTagDocumentsResponse, error) {
+	docs := req.GetDocuments()
+	switch n := len(docs); {
+	case n == 0:
+		return nil, badRequest(codes.InvalidArgument, reasonEmptyBatch, "documents",
+			"the batch is empty; send at least one document", nil).Err()
+	case n > s.cfg.MaxBatchDocuments:
+		return nil, badRequest(codes.InvalidArgument, reasonBatchTooBig, "documents",
+			fmt.Sprintf("the batch has %d documents, over the limit of %d (--max-batch-documents); split it or use StreamTagDocuments", n, s.cfg.MaxBatchDocuments),
+			map[string]string{"documents": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxBatchDocuments)}).Err()
+	}
+	l := s.rules.current()
+	opts, st := s.options(l, req.GetOptions(), "options")
+	if st != nil {
+		return nil, st.Err()
+	}
+	results := make([]*pb.DocumentResult, len(docs))
+	one := func(i int) {
+		field := "documents[" + strconv.Itoa(i) + "]"
+		if err := ctx.Err(); err != nil {
+			results[i] = &pb.DocumentResult{DocumentId: docs[i].GetId(), Error: status.FromContextError(err).Proto()}
+			return
+		}
+		res, st := s.tagOne(l, docs[i], opts, field)
+		if st != nil {
+			res = &pb.DocumentResult{DocumentId: docs[i].GetId(), Error: st.Proto()}
+		}
+		results[i] = res
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(docs))
+	if workers <= 1 {
+		for i := range docs {
+			one(i)
+		}
+	} else {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range workers {
+			wg.Go(func() {
+				for i := range next {
+					one(i)
+				}
+			})
+		}
+		for i := range docs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ctxStatus(err)
+	}
+	return &pb.BatchTagDocumentsResponse{Results: results}, nil
+}
+
+// ListThemes lists the themes of the serving ruleset.
+func (s *service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
+	rs := s.rules.current().tagger.Ruleset()
+	resp := &pb.ListThemesResponse{RulesetVersion: rs.Version, Themes: make([]*pb.Theme, len(rs.Themes))}
+	for i, th := range rs.Themes {
+		resp.Themes[i] = &pb.Theme{
+			Id:             th.ID,
+			LabelVi:        th.LabelVI,
+			LabelEn:        th.LabelEN,
+			Description:    th.Description,
+			Threshold:      th.Threshold,
+			TermCount:      int32(len(th.Terms)),
+			ExclusionCount: int32(len(th.Exclusions)),
+		}
+	}
+	return resp, nil
+}
+
+// GetRuleset describes the serving ruleset.
+func (s *service) GetRuleset(ctx context.Context, _ *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
+	l := s.rules.current()
+	rs := l.tagger.Ruleset()
+	out := &pb.Ruleset{
+		Name:       rs.Name,
+		Version:    rs.Version,
+		Source:     rs.Source,
+		LoadTime:   timestamppb.New(l.loadTime),
+		ThemeCount: int32(len(rs.Themes)),
+	}
+	for _, th := range rs.Themes {
+		out.TermCount += int32(len(th.Terms))
+		out.ExclusionCount += int32(len(th.Exclusions))
+	}
+	return &pb.GetRulesetResponse{Ruleset: out}, nil
+}
