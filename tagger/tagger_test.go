@@ -1,0 +1,530 @@
+package tagger
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+var (
+	defaultOnce   sync.Once
+	defaultTagger *Tagger
+)
+
+func defaultT(t testing.TB) *Tagger {
+	t.Helper()
+	defaultOnce.Do(func() {
+		rs, err := DefaultRuleset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defaultTagger, err = Compile(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return defaultTagger
+}
+
+func compileYAML(t testing.TB, src string) *Tagger {
+	t.Helper()
+	rs, err := ParseRuleset("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func themesOf(res Result) []string {
+	var out []string
+	for _, tg := range res.Tags {
+		out = append(out, tg.Theme)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func tagThemes(t *testing.T, tg *Tagger, text string) []string {
+	t.Helper()
+	res, err := tg.Tag(text, Options{})
+	if err != nil {
+		t.Fatalf("Tag(%q): %v", text, err)
+	}
+	checkEvidence(t, text, res)
+	return themesOf(res)
+}
+
+// checkEvidence asserts the offset contract on every match of a result.
+func checkEvidence(t testing.TB, text string, res Result) {
+	t.Helper()
+	check := func(e Evidence) {
+		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
+			t.Fatalf("evidence %+v: offsets out of bounds for a text of %d bytes", e, len(text))
+		}
+		if !utf8.RuneStart(text[e.Start]) || (e.End < len(text) && !utf8.RuneStart(text[e.End])) {
+			t.Fatalf("evidence %+v: offsets not on rune boundaries", e)
+		}
+		if text[e.Start:e.End] != e.Text {
+			t.Fatalf("evidence %+v: text[start:end] = %q, want the matched text", e, text[e.Start:e.End])
+		}
+		if rs, re := utf8.RuneCountInString(text[:e.Start]), utf8.RuneCountInString(text[:e.End]); e.RuneStart != rs || e.RuneEnd != re {
+			t.Fatalf("evidence %+v: rune offsets %d-%d, want %d-%d", e, e.RuneStart, e.RuneEnd, rs, re)
+		}
+	}
+	for _, group := range [][]Tag{res.Tags, res.Untagged} {
+		for _, tg := range group {
+			if tg.Score < 0 || tg.Score > 1 {
+				t.Fatalf("theme %s: score %v outside [0,1]", tg.Theme, tg.Score)
+			}
+			for _, e := range tg.Evidence {
+				check(e)
+			}
+			for _, d := range tg.Dropped {
+				check(d.Evidence)
+				if d.Reason == DropExcluded && text[d.ExclusionStart:d.ExclusionEnd] != d.ExclusionText {
+					t.Fatalf("dropped %+v: exclusion offsets do not give its text", d)
+				}
+			}
+		}
+	}
+}
+
+// Labelled sentences written for these tests: what the default rules must
+// and must not tag.
+func TestDefaultRulesLabelledSentences(t *testing.T) {
+	tg := defaultT(t)
+	cases := []struct {
+		name, text string
+		want       []string
+	}{
+		{"vi ai", "Chính phủ đặt mục tiêu đưa Việt Nam thành trung tâm trí tuệ nhân tạo của khu vực.", []string{"ai"}},
+		{"acronym AI", "Nhiều ngân hàng đã dùng AI để chấm điểm tín dụng khách hàng.", []string{"ai"}},
+		{"ai = who", "Không ai biết vì sao con đường này bị ngập suốt ba ngày.", nil},
+		{"Ai at sentence start", "Ai cũng muốn con mình được học ở trường tốt. Ai sẽ trả tiền?", nil},
+		{"all-caps ai = who", "KHÔNG AI BIẾT CHUYỆN GÌ ĐÃ XẢY RA Ở ĐÓ", nil},
+		{"all-caps AI with context", "ỨNG DỤNG AI TRONG NÔNG NGHIỆP\nCác mô hình trí tuệ nhân tạo giúp dự báo sâu bệnh.", []string{"ai"}},
+		{"AI inside other words", "Công ty AIZ và bảo hiểm AIA cho biết; he said the AIS data was late.", nil},
+		{"en ai", "The ministry published guidance on artificial intelligence in public services.", []string{"ai"}},
+		{"no diacritics", "Viet Nam can dau tu manh vao tri tue nhan tao va chuyen doi xanh.", []string{"ai", "green_transition"}},
+		{"chip industry", "Việt Nam muốn tham gia chuỗi sản xuất chip và đào tạo kỹ sư thiết kế vi mạch.", []string{"semiconductors"}},
+		{"chip ID card", "Người dân đến làm căn cước công dân gắn chip tại trụ sở công an phường.", nil},
+		{"chip bank card", "Ngân hàng khuyến cáo khách hàng đổi thẻ từ sang thẻ chip trước cuối năm.", nil},
+		{"potato chips", "Cửa hàng bán chip khoai tây và nước ngọt cho học sinh.", nil},
+		{"selling leads to", "Việc mua bán dẫn đến tranh chấp giữa hai gia đình.", nil},
+		{"chipset not chip", "Chiếc điện thoại có màn hình lớn và pin bền.", nil},
+		{"drones", "Công an tỉnh dùng máy bay không người lái để tìm người mất tích trong rừng.", []string{"drones"}},
+		{"drones en plural", "Farmers now spray their rice fields with drones.", []string{"drones"}},
+		{"ordinary aircraft", "Chiếc máy bay chở 180 hành khách đã hạ cánh an toàn xuống sân bay Nội Bài.", nil},
+		{"green transition", "Doanh nghiệp cần giảm phát thải và mua tín chỉ các-bon để đạt mục tiêu net zero.", []string{"green_transition"}},
+		{"green as a colour", "Cô mặc chiếc áo màu xanh lá cây, đứng dưới hàng cây xanh trước cổng trường.", nil},
+		{"generic sustainable", "Công ty đặt mục tiêu phát triển bền vững và tăng trưởng doanh thu.", nil},
+		{"ehealth", "Bệnh viện triển khai bệnh án điện tử và khám bệnh từ xa cho người dân vùng cao.", []string{"ehealth"}},
+		{"plain health news", "Bệnh viện tiếp nhận nhiều ca sốt xuất huyết trong tuần qua.", nil},
+		{"old tone placement", "Thành phố cam kết trung hoà các-bon vào năm 2050.", []string{"green_transition"}},
+		{"phrase across line break", "Dự án đầu tư vào năng lượng\ntái tạo ở miền Trung.", []string{"green_transition"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := tagThemes(t, tg, c.text)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("themes of %q = %v, want %v", c.text, got, c.want)
+			}
+			// The same text in NFD gives the same themes.
+			if nfd := norm.NFD.String(c.text); !slices.Equal(tagThemes(t, tg, nfd), c.want) {
+				t.Errorf("NFD form of %q: themes differ", c.text)
+			}
+		})
+	}
+}
+
+const tonesRules = `
+name: tones
+themes:
+  - id: t
+    label: {vi: Thử}
+    terms:
+      - thủy sản
+      - tùy chỉnh
+      - sức khỏe
+      - hóa chất
+      - hòa giải
+      - lòe loẹt
+`
+
+func TestTonePlacementAndNormalForms(t *testing.T) {
+	tg := compileYAML(t, tonesRules)
+	for _, text := range []string{
+		"thủy sản", "thuỷ sản", "tùy chỉnh", "tuỳ chỉnh", "sức khỏe", "sức khoẻ",
+		"hóa chất", "hoá chất", "hòa giải", "hoà giải", "lòe loẹt", "loè loẹt",
+		"THUỶ SẢN", "Hoà Giải",
+	} {
+		for _, form := range []string{text, norm.NFD.String(text), norm.NFC.String(text)} {
+			res, err := tg.Tag(form, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEvidence(t, form, res)
+			if len(res.Tags) != 1 || len(res.Tags[0].Evidence) != 1 || res.Tags[0].Evidence[0].Text != form {
+				t.Errorf("%q (%d bytes): want one match of the whole text, got %+v", form, len(form), res.Tags)
+			}
+		}
+	}
+	// Other tones are other words.
+	for _, text := range []string{"thủy săn", "hỏa chất", "hoa chất"} {
+		if got := tagThemes(t, tg, text); got != nil {
+			t.Errorf("%q matched %v: a different tone is a different word", text, got)
+		}
+	}
+}
+
+func TestNFDOffsetsPointIntoOriginal(t *testing.T) {
+	tg := defaultT(t)
+	text := norm.NFD.String("Ứng dụng trí tuệ nhân tạo trong y tế số.")
+	res, err := tg.Tag(text, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEvidence(t, text, res)
+	if len(res.Tags) != 2 {
+		t.Fatalf("want ai and ehealth, got %+v", res.Tags)
+	}
+	for _, tg := range res.Tags {
+		for _, e := range tg.Evidence {
+			if !strings.HasPrefix(norm.NFC.String(e.Text), "trí") && !strings.HasPrefix(norm.NFC.String(e.Text), "y tế") {
+				t.Errorf("unexpected evidence %q", e.Text)
+			}
+		}
+	}
+}
+
+const foldRules = `
+name: fold
+themes:
+  - id: semi
+    label: {en: Semi}
+    terms:
+      - {text: bán dẫn}
+      - {text: vi mạch, folded: true}
+`
+
+func TestFoldedMatchingIsOptInAndExact(t *testing.T) {
+	tg := compileYAML(t, foldRules)
+	cases := map[string]bool{
+		"nganh vi mach":    true,  // typed without diacritics: folded term matches
+		"ngành vi mạch":    true,  // with them
+		"ngành vi mach":    true,  // partly
+		"ngành vì mạch":    false, // accented differently: another word
+		"ban dan":          false, // strict term: no folding
+		"bán dẫn":          true,
+		"VI MACH DIEN TU":  true,
+		"nganh vi-mach so": false, // no hyphen allowed by this term
+	}
+	for text, want := range cases {
+		res, err := tg.Tag(text, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		if got := len(res.Tags) == 1; got != want {
+			t.Errorf("%q: tagged=%v, want %v (%+v)", text, got, want, res.Tags)
+		}
+		if want && strings.Contains(text, "mach") && !res.Tags[0].Evidence[0].Folded {
+			t.Errorf("%q: evidence should say the match was made without diacritics", text)
+		}
+	}
+}
+
+func TestCaseSensitiveAcronym(t *testing.T) {
+	tg := compileYAML(t, `
+name: acr
+themes:
+  - id: ai
+    label: {en: AI}
+    terms:
+      - {text: AI, case_sensitive: true}
+      - {text: học máy, weight: 0.5}
+`)
+	cases := map[string]int{ // text -> counted AI matches
+		"Công nghệ AI mới":             1,
+		"ai đó đã đến":                 0,
+		"Ai đó đã đến":                 0,
+		"aI lạ":                        0,
+		"KHÔNG AI BIẾT":                0, // all capitals: needs support
+		"KHÔNG AI BIẾT\nhọc máy":       1, // supported by a strong term
+		"AI.":                          1,
+		"AIZ AIA SAID":                 0,
+		"(AI)":                         1,
+		"Tin tức: AI và học máy":       1,
+		"BÁO CÁO VỀ AI\nphần mềm mới.": 0,
+	}
+	for text, want := range cases {
+		res, err := tg.Tag(text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		got := 0
+		for _, group := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range group {
+				for _, e := range tag.Evidence {
+					if e.Term == "ai" {
+						got++
+					}
+				}
+			}
+		}
+		if got != want {
+			t.Errorf("%q: %d counted AI matches, want %d (%+v %+v)", text, got, want, res.Tags, res.Untagged)
+		}
+	}
+}
+
+func TestWholeWordsHyphensAndInflections(t *testing.T) {
+	tg := compileYAML(t, `
+name: words
+themes:
+  - id: x
+    label: {en: X}
+    terms:
+      - {text: chip, inflect: true}
+      - {text: battery, inflect: true}
+      - {text: các bon, hyphens: true}
+      - {text: e-health}
+      - {text: công nghiệp 4.0}
+`)
+	cases := map[string]string{ // text -> matched text, "" for none
+		"chip":                      "chip",
+		"chips":                     "chips",
+		"chipset":                   "",
+		"microchip":                 "",
+		"batteries":                 "batteries",
+		"các-bon":                   "các-bon",
+		"các   bon":                 "các   bon",
+		"các, bon":                  "",
+		"e-health":                  "e-health",
+		"e health":                  "e health",
+		"ehealth":                   "",
+		"cách mạng công nghiệp 4.0": "công nghiệp 4.0",
+		"công nghiệp 4":             "",
+		"công nghiệp 4,0":           "",
+	}
+	for text, want := range cases {
+		res, err := tg.Tag(text, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		got := ""
+		if len(res.Tags) == 1 {
+			got = res.Tags[0].Evidence[0].Text
+		}
+		if got != want {
+			t.Errorf("%q: matched %q, want %q", text, got, want)
+		}
+	}
+}
+
+const contextRules = `
+name: ctx
+themes:
+  - id: semi
+    label: {en: Semiconductors}
+    terms:
+      - {text: chip, weight: 0.8}
+      - {text: bán dẫn}
+      - {text: silicon, weak: true, window: 3}
+      - {text: robot, weak: true}
+    exclusions:
+      - {text: căn cước, cancels: [chip], window: 4}
+      - {text: thẻ ngân hàng, scope: document, cancels: [chip]}
+`
+
+func TestExclusionsAndWeakTerms(t *testing.T) {
+	tg := compileYAML(t, contextRules)
+	tag := func(text string) Result {
+		res, err := tg.Tag(text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		return res
+	}
+	// An exclusion before the match, within its window, cancels it.
+	res := tag("căn cước công dân gắn chip")
+	if len(res.Tags) != 0 || len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 1 {
+		t.Fatalf("chip near căn cước: want one dropped match, got %+v", res)
+	}
+	d := res.Untagged[0].Dropped[0]
+	if d.Reason != DropExcluded || d.Exclusion != "can-cuoc" || d.ExclusionText != "căn cước" || d.Text != "chip" {
+		t.Errorf("dropped = %+v", d)
+	}
+	// Outside the window it counts.
+	if res := tag("căn cước công dân được cấp. Nhà máy mới sẽ làm chip"); len(res.Tags) != 1 {
+		t.Errorf("chip far from căn cước should count: %+v", res)
+	}
+	// A document-scope exclusion cancels everywhere.
+	if res := tag("Nhà máy mới sẽ làm chip. Xa hơn nữa nhiều từ nữa ở đây có thẻ ngân hàng"); len(res.Tags) != 0 {
+		t.Errorf("document-scope exclusion should cancel: %+v", res)
+	}
+	// Exclusions cancel only the terms they name.
+	if res := tag("căn cước bán dẫn"); len(res.Tags) != 1 {
+		t.Errorf("bán dẫn is not cancelled by căn cước: %+v", res)
+	}
+	// Weak terms: alone, nothing; with a strong term anywhere, they count;
+	// with a window, only near.
+	if res := tag("robot silicon"); len(res.Tags) != 0 || len(res.Untagged[0].Dropped) != 2 || res.Untagged[0].Dropped[0].Reason != DropUnsupported {
+		t.Errorf("weak terms alone must not count: %+v", res)
+	}
+	res = tag("robot một hai ba bốn năm sáu bảy tám chín mười bán dẫn silicon")
+	if len(res.Tags) != 1 || len(res.Tags[0].Evidence) != 3 {
+		t.Errorf("weak terms with support: %+v", res)
+	}
+	res = tag("silicon một hai ba bốn năm sáu bảy bán dẫn")
+	if len(res.Tags[0].Evidence) != 1 || len(res.Tags[0].Dropped) != 1 {
+		t.Errorf("silicon beyond its 3-word window must not count: %+v", res)
+	}
+}
+
+func TestScoringSaturatesAndKnowsLength(t *testing.T) {
+	tg := compileYAML(t, `
+name: score
+themes:
+  - id: x
+    label: {en: X}
+    threshold: 0.5
+    terms: [alpha, beta, gamma, delta, epsilon]
+`)
+	score := func(text string) float64 {
+		res, err := tg.Tag(text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range g {
+				return tag.Score
+			}
+		}
+		return 0
+	}
+	ten := score(strings.Repeat("alpha ", 10))
+	five := score("alpha beta gamma delta epsilon")
+	if ten >= five {
+		t.Errorf("ten mentions of one term (%v) must score below five distinct terms (%v)", ten, five)
+	}
+	if one, two := score("alpha"), score("alpha alpha"); !(two > one) {
+		t.Errorf("a repeated mention should add something: %v, %v", one, two)
+	}
+	filler := strings.Repeat("lorem ipsum dolor sit amet ", 300) // 1,500 words
+	short, long := score("alpha is here"), score(filler+"alpha"+filler)
+	if !(short >= 0.5 && long < 0.5) {
+		t.Errorf("one mention tags a short text (%v) but is a passing mention in a long one (%v)", short, long)
+	}
+}
+
+func TestPassingMentionInLongArticle(t *testing.T) {
+	tg := defaultT(t)
+	para := "Hội nghị bàn về phát triển nông nghiệp, giá lúa gạo, thủy lợi và đời sống của người dân các tỉnh miền Tây trong năm tới. "
+	text := strings.Repeat(para, 30) + "Các đại biểu cũng nhắc tới trí tuệ nhân tạo, bán dẫn, năng lượng tái tạo trong danh sách công nghệ chiến lược. " + strings.Repeat(para, 30)
+	res, err := tg.Tag(text, Options{IncludeUntagged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tags) != 0 {
+		t.Errorf("a list of technologies in a long article is a passing mention, got %+v", themesOf(res))
+	}
+	if len(res.Untagged) != 3 {
+		t.Errorf("the passing mentions should show as untagged candidates, got %d", len(res.Untagged))
+	}
+}
+
+func TestTagsSortedAndOptions(t *testing.T) {
+	tg := defaultT(t)
+	text := "Trí tuệ nhân tạo, học máy và ChatGPT thay đổi nghề báo. Một nhà máy điện mặt trời mới khánh thành."
+	res, err := tg.Tag(text, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tags) != 2 || res.Tags[0].Score < res.Tags[1].Score || res.Tags[0].Theme != "ai" {
+		t.Fatalf("want ai then green_transition, by score: %+v", res.Tags)
+	}
+	if res.RulesetVersion != tg.Version() || !strings.HasPrefix(res.RulesetVersion, "sha256:") {
+		t.Errorf("version %q", res.RulesetVersion)
+	}
+	res, _ = tg.Tag(text, Options{Themes: []string{"green_transition"}})
+	if got := themesOf(res); !slices.Equal(got, []string{"green_transition"}) {
+		t.Errorf("restricted to green_transition: %v", got)
+	}
+	res, _ = tg.Tag(text, Options{MinScore: 0.99})
+	if len(res.Tags) != 0 {
+		t.Errorf("min score 0.99: %v", themesOf(res))
+	}
+	res, _ = tg.Tag(text, Options{OmitEvidence: true})
+	if len(res.Tags) != 2 || res.Tags[0].Evidence != nil {
+		t.Errorf("omit evidence: %+v", res.Tags)
+	}
+	var unknown *UnknownThemeError
+	if _, err := tg.Tag(text, Options{Themes: []string{"crypto"}}); !errors.As(err, &unknown) || unknown.Theme != "crypto" {
+		t.Errorf("unknown theme: err = %v", err)
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	tg := defaultT(t)
+	for _, c := range []struct {
+		text string
+		at   int
+	}{
+		{"trí tuệ \xff nhân tạo", 11},
+		{"\xc3", 0},
+		{"abc\xe1\xba", 3},
+		{norm.NFD.String("trí tuệ") + "\x80", len(norm.NFD.String("trí tuệ"))}, // found on the slow path
+	} {
+		_, err := tg.Tag(c.text, Options{})
+		var bad *InvalidUTF8Error
+		if !errors.As(err, &bad) || bad.Offset != c.at {
+			t.Errorf("%q: err = %v, want invalid UTF-8 at %d", c.text, err, c.at)
+		}
+	}
+	if res, err := tg.Tag("", Options{}); err != nil || len(res.Tags) != 0 {
+		t.Errorf("empty text: %v %v", res, err)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	tg := defaultT(t)
+	texts := []string{
+		"Trí tuệ nhân tạo và sản xuất chip bán dẫn.",
+		norm.NFD.String("Máy bay không người lái phun thuốc cho lúa."),
+		"Năng lượng tái tạo, điện gió và điện mặt trời.",
+	}
+	want := make([][]string, len(texts))
+	for i, s := range texts {
+		res, _ := tg.Tag(s, Options{})
+		want[i] = themesOf(res)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				k := (g + i) % len(texts)
+				res, err := tg.Tag(texts[k], Options{})
+				if err != nil || !slices.Equal(themesOf(res), want[k]) {
+					t.Errorf("concurrent Tag: %v %v", res, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
