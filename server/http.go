@@ -288,4 +288,3 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 		return line, err
 	}
 }
-

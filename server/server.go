@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,13 +36,13 @@ const forceStopAfter = 5 * time.Second
 // Server is the doctagger service: gRPC, REST (grpc-gateway), NDJSON
 // streaming, health and metrics. Create it with New and start it with Run.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *metrics
-	rules   *rules
-	auth    *auth
-	cert    atomic.Pointer[tls.Certificate]
+	cfg       Config
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	metrics   *metrics
+	rules     *rules
+	auth      *auth
+	cert      atomic.Pointer[tls.Certificate]
 	clientCAs *x509.CertPool
 
 	grpc    *grpc.Server
@@ -49,6 +50,9 @@ type Server struct {
 	drain   chan struct{}
 	ready   chan struct{}
 	serving atomic.Bool
+	// active counts calls in flight other than health and reflection, whose
+	// long-lived watches must not hold up shutdown.
+	active atomic.Int64
 
 	mu       sync.Mutex
 	grpcAddr net.Addr
@@ -91,12 +95,14 @@ func New(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
+			s.trackUnary,
 			unaryLogging(s.log),
 			grpcMetrics.UnaryServerInterceptor(),
 			s.auth.unary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOption(s.log)),
+			s.trackStream,
 			streamLogging(s.log),
 			grpcMetrics.StreamServerInterceptor(),
 			s.auth.stream(),
@@ -297,6 +303,26 @@ func (s *Server) Run(ctx context.Context) error {
 	return runErr
 }
 
+func tracked(method string) bool {
+	return !strings.HasPrefix(method, "/grpc.health.v1.") && !strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+func (s *Server) trackUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if tracked(info.FullMethod) {
+		s.active.Add(1)
+		defer s.active.Add(-1)
+	}
+	return handler(ctx, req)
+}
+
+func (s *Server) trackStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if tracked(info.FullMethod) {
+		s.active.Add(1)
+		defer s.active.Add(-1)
+	}
+	return handler(srv, ss)
+}
+
 func (s *Server) shutdown(httpSrv *http.Server) {
 	start := time.Now()
 	s.log.Info("shutting down: NOT_SERVING, draining", "grace", s.cfg.ShutdownGrace)
@@ -318,8 +344,29 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 		s.grpc.GracefulStop()
 		close(stopped)
 	}()
+	// GracefulStop also waits for health watches, which never end: once no
+	// other call is in flight (new ones are refused by now), stop at once.
+	idle := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopped:
+				return
+			case <-tick.C:
+				if s.active.Load() == 0 {
+					close(idle)
+					return
+				}
+			}
+		}
+	}()
 	select {
 	case <-stopped:
+	case <-idle:
+		s.grpc.Stop()
+		<-stopped
 	case <-time.After(s.cfg.ShutdownGrace):
 		s.log.Warn("grace period over: streams stop reading and answer what they took")
 		close(s.drain)
