@@ -119,7 +119,7 @@ func TestBatchTagDocuments(t *testing.T) {
 	for i := range 12 {
 		docs = append(docs, doc(fmt.Sprintf("d%d", i), sentence))
 	}
-	docs[3].Text = []byte("vệ tinh \xc3")                // invalid UTF-8
+	docs[3].Text = []byte("vệ tinh \xc3")                   // invalid UTF-8
 	docs[7].Text = []byte(strings.Repeat("đại dương ", 30)) // over 200 bytes
 	resp, err := ts.client.BatchTagDocuments(ctx, &pb.BatchTagDocumentsRequest{Documents: docs, Options: &pb.TagOptions{OmitEvidence: true}})
 	if err != nil {

@@ -66,13 +66,13 @@ themes:
 const sentence = "Việt Nam phóng tên lửa đưa vệ tinh lên quỹ đạo, vượt qua đại dương."
 
 type testServer struct {
-	srv    *Server
-	cfg    Config
-	conn   *grpc.ClientConn
-	client pb.TaggerServiceClient
-	base   string // http://127.0.0.1:port
-	http   *http.Client
-	logs   *syncBuffer
+	srv     *Server
+	cfg     Config
+	conn    *grpc.ClientConn
+	client  pb.TaggerServiceClient
+	base    string // http://127.0.0.1:port
+	http    *http.Client
+	logs    *syncBuffer
 	cancel  context.CancelFunc
 	done    chan error
 	stopped bool

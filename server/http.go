@@ -101,7 +101,7 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		mux.Handle("/", s.cfg.UI)
 	} else {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			writeStatus(w, gw.json, status.New(codes.NotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"), false)
+			httpError(w, gw.json, status.New(codes.NotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
 		})
 	}
 	return mux
@@ -115,11 +115,18 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r.Header.Get("Authorization")); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
-			writeStatus(w, newRESTJSON(), status.Convert(err), false)
+			httpError(w, newRESTJSON(), status.Convert(err))
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// httpError answers with a JSON google.rpc.Status and the matching HTTP code.
+func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	writeStatus(w, m, st, false)
 }
 
 // writeStatus writes a google.rpc.Status as JSON: {"code":..,"message":..,

@@ -90,7 +90,10 @@ func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Opt
 
 // docName names a document in error messages.
 func docName(doc *pb.Document, field string) string {
-	if doc.GetId() != "" {
+	switch {
+	case doc.GetId() != "" && field == "document":
+		return fmt.Sprintf("document %q", doc.GetId())
+	case doc.GetId() != "":
 		return fmt.Sprintf("document %q (%s)", doc.GetId(), field)
 	}
 	return "document " + field
