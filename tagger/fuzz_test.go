@@ -1,0 +1,115 @@
+package tagger
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// summary is what must not depend on the normal form of the input.
+func summary(res Result) string {
+	s := fmt.Sprintf("words=%d", res.Words)
+	for _, g := range [][]Tag{res.Tags, res.Untagged} {
+		for _, tag := range g {
+			s += fmt.Sprintf(" %s:%.4f[", tag.Theme, tag.Score)
+			for _, e := range tag.Evidence {
+				s += fmt.Sprintf("%s:%d:%s,", e.Term, utf8.RuneCountInString(norm.NFC.String(e.Text)), norm.NFC.String(e.Text))
+			}
+			for _, d := range tag.Dropped {
+				s += fmt.Sprintf("-%s:%s,", d.Term, d.Reason)
+			}
+			s += "]"
+		}
+	}
+	return s
+}
+
+// FuzzTag checks over arbitrary bytes and rules: no panic, offsets within
+// bounds and on rune boundaries, text[start:end] equal to the matched text,
+// and the same results for the NFC and NFD forms of a text.
+func FuzzTag(f *testing.F) {
+	seeds := [][2]string{
+		{"Trí tuệ nhân tạo và chip bán dẫn", "bán dẫn"},
+		{"KHÔNG AI BIẾT", "AI"},
+		{"thuỷ sản và hoà bình", "thủy sản"},
+		{"tri tue nhan tao", "trí tuệ"},
+		{"các-bon thấp, net-zero", "các bon"},
+		{"Ả\u0301 ệ e\u0323\u0302 x\u0302", "ệ"},
+		{"drones\n\nand UAVs", "drone"},
+		{"\xff\xfe bad", "bad"},
+		{"ᄒ\u1161\u11ab 한국", "한"},
+		{"a\u0300\u0301 ≠ =\u0338", "a"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	def := defaultT(f)
+	f.Fuzz(func(t *testing.T, text, term string) {
+		start := time.Now()
+		defer func() {
+			// Not a timing assertion: a guard that turns a pathological
+			// (super-linear) input into a saved, reproducible failure.
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("one input took %v (text %d bytes, term %d bytes)", d, len(text), len(term))
+			}
+		}()
+		taggers := []*Tagger{def}
+		quoted, _ := json.Marshal(term)
+		src := fmt.Sprintf(`name: fuzz
+themes:
+  - id: a
+    label: {en: A}
+    terms:
+      - {text: %s, folded: true, hyphens: true, inflect: true}
+  - id: b
+    label: {en: B}
+    terms:
+      - {text: %s, case_sensitive: true}
+      - {text: zzz, weak: true}
+    exclusions:
+      - {text: %s, window: 2, cancels: [zzz]}
+`, quoted, quoted, quoted)
+		if rs, err := ParseRuleset("fuzz.yaml", []byte(src)); err == nil {
+			tg, err := Compile(rs)
+			if err != nil {
+				t.Fatalf("a ruleset that parses must compile: %v", err)
+			}
+			taggers = append(taggers, tg)
+		}
+		for _, tg := range taggers {
+			res, err := tg.Tag(text, Options{IncludeUntagged: true})
+			if !utf8.ValidString(text) {
+				var bad *InvalidUTF8Error
+				if !errors.As(err, &bad) {
+					t.Fatalf("invalid UTF-8 %q: err = %v", text, err)
+				}
+				if r, size := utf8.DecodeRuneInString(text[bad.Offset:]); r != utf8.RuneError || size != 1 || !utf8.ValidString(text[:bad.Offset]) {
+					t.Fatalf("invalid UTF-8 %q: offset %d is not the first bad sequence", text, bad.Offset)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Tag(%q): %v", text, err)
+			}
+			checkEvidence(t, text, res)
+			nfc, err1 := tg.Tag(norm.NFC.String(text), Options{IncludeUntagged: true})
+			nfd, err2 := tg.Tag(norm.NFD.String(text), Options{IncludeUntagged: true})
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			checkEvidence(t, norm.NFD.String(text), nfd)
+			if a, b := summary(nfc), summary(nfd); a != b {
+				t.Fatalf("NFC and NFD forms of %q differ:\nNFC %s\nNFD %s", text, a, b)
+			}
+			if !slices.IsSortedFunc(res.Tags, func(a, b Tag) int { return int((b.Score - a.Score) * 1e6) }) {
+				t.Fatalf("tags not sorted by score: %+v", res.Tags)
+			}
+		}
+	})
+}
