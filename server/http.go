@@ -49,8 +49,11 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-			if status.Code(err) == codes.Unauthenticated {
+			if st := status.Convert(err); st.Code() == codes.Unauthenticated {
+				// The default handler would put the message in WWW-Authenticate.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
+				httpError(w, g.json, st)
+				return
 			}
 			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 		}),
