@@ -88,8 +88,8 @@ func TestHotReload(t *testing.T) {
 	waitFor(t, "the watcher to load v1 again", func() bool { return version() == v1 })
 }
 
-// Reload while a stream runs: every result is complete and names the
-// version that produced it.
+// Reload in the middle of a stream: the documents before it are tagged by
+// v1, the ones after by v2, and every result names its version.
 func TestReloadDuringStream(t *testing.T) {
 	ts := start(t, func(c *Config) { c.WatchRules = false })
 	ctx := ctxT(t)
@@ -98,45 +98,42 @@ func TestReloadDuringStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 400
-	go func() {
-		for i := 1; i <= n; i++ {
-			if i == n/2 {
-				writeFile(t, ts.cfg.RulesPath, rulesV2)
-				if err := ts.srv.Reload(); err != nil {
-					t.Errorf("reload: %v", err)
+	const half = 100
+	phase := func(wantVersion string, wantForest bool) {
+		t.Helper()
+		go func() {
+			for range half {
+				if stream.Send(&pb.StreamTagDocumentsRequest{Document: doc("x", forestText)}) != nil {
+					return
 				}
 			}
-			if stream.Send(&pb.StreamTagDocumentsRequest{Document: doc("x", forestText)}) != nil {
-				return
+		}()
+		for range half {
+			resp, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			forest := false
+			for _, tag := range resp.Result.Tags {
+				forest = forest || tag.Theme == "forest"
+			}
+			if resp.Result.RulesetVersion != wantVersion || forest != wantForest {
+				t.Fatalf("seq %d: version %s forest %v", resp.Result.Sequence, resp.Result.RulesetVersion, forest)
 			}
 		}
-		stream.CloseSend()
-	}()
-	got, err := recvAll(t, stream)
-	if err != nil || len(got) != n {
-		t.Fatalf("%d results, %v", len(got), err)
+	}
+	phase(v1, false)
+	writeFile(t, ts.cfg.RulesPath, rulesV2)
+	if err := ts.srv.Reload(); err != nil {
+		t.Fatal(err)
 	}
 	v2 := ts.srv.rules.current().tagger.Version()
-	for seq, r := range got {
-		forest := false
-		for _, tag := range r.Tags {
-			forest = forest || tag.Theme == "forest"
-		}
-		switch r.RulesetVersion {
-		case v1:
-			if forest {
-				t.Fatalf("seq %d: v1 result with a v2 theme", seq)
-			}
-		case v2:
-			if !forest {
-				t.Fatalf("seq %d: v2 result without forest", seq)
-			}
-		default:
-			t.Fatalf("seq %d: version %q", seq, r.RulesetVersion)
-		}
+	if v2 == v1 {
+		t.Fatal("version unchanged")
 	}
-	if got[n].RulesetVersion != v2 || got[1].RulesetVersion != v1 {
-		t.Fatalf("first %s, last %s", got[1].RulesetVersion, got[n].RulesetVersion)
+	phase(v2, true)
+	stream.CloseSend()
+	if _, err := stream.Recv(); err == nil {
+		t.Fatal("want the end of the stream")
 	}
 }
