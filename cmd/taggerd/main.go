@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/doctagger/doctagger/server"
+	"github.com/doctagger/doctagger/web"
 )
 
 func main() {
@@ -21,6 +22,9 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "taggerd:", err)
 		os.Exit(2)
+	}
+	if cfg.UI == nil {
+		cfg.UI = web.Handler() // the playground at "/" on the HTTP port
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
