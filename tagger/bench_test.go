@@ -133,3 +133,19 @@ func generatedRuleset(tb testing.TB, n int) *Ruleset {
 	}
 	return rs
 }
+
+// BenchmarkTagDenseMatches tags a 1 MiB document in which nearly every word
+// matches a term, a weak term or an exclusion: the worst case for the steps
+// after matching, which must stay linear (n log n), not quadratic.
+func BenchmarkTagDenseMatches(b *testing.B) {
+	tg := compileYAML(b, contextRules)
+	unit := "robot silicon chip bán dẫn căn cước chip silicon thẻ "
+	text := strings.Repeat(unit, (1<<20)/len(unit))
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tg.Tag(text, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

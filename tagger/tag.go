@@ -46,6 +46,8 @@ type scratch struct {
 	counts  []int32
 	offsets []int
 	buckets []int32
+	runs    []themeRun
+	strong  []rawMatch
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -333,50 +335,85 @@ func (t *Tagger) resolve(s *scratch) {
 	}
 	s.terms = kept
 
+	// Within a theme the kept matches neither overlap nor go back, so both
+	// their starts and their ends are sorted: what is near a span is found
+	// by binary search, and no step below is quadratic.
+	runs := s.runs[:0]
+	for i := range s.terms {
+		if i == 0 || s.terms[i].theme != s.terms[i-1].theme {
+			runs = append(runs, themeRun{theme: s.terms[i].theme, lo: int32(i)})
+		}
+		runs[len(runs)-1].hi = int32(i + 1)
+	}
+	s.runs = runs
+	runOf := func(theme int32) []termMatch {
+		for _, r := range runs {
+			if r.theme == theme {
+				return s.terms[r.lo:r.hi]
+			}
+		}
+		return nil
+	}
+
 	// Exclusions: over the whole document, whatever their offset.
 	for ei, e := range s.excls {
 		ex := &t.excls[t.patterns[e.pat].excl]
-		for i := range s.terms {
-			m := &s.terms[i]
-			if m.dropped != dropNone || int(m.theme) != ex.theme {
+		run := runOf(int32(ex.theme))
+		from, to := 0, len(run)
+		if !ex.document {
+			w := int32(ex.window)
+			from = firstEndingAtOrAfter(run, e.start-w)
+			to = from
+			for to < len(run) && run[to].start <= e.end+w {
+				to++
+			}
+		}
+		for i := from; i < to; i++ {
+			m := &run[i]
+			if m.dropped != dropNone || (ex.cancels != nil && !slices.Contains(ex.cancels, int(m.term))) {
 				continue
 			}
-			if ex.cancels != nil && !slices.Contains(ex.cancels, int(m.term)) {
-				continue
-			}
-			if ex.document || tokenDistance(m.rawMatch, e) <= ex.window {
-				m.dropped, m.by = dropExcluded, int32(ei)
-			}
+			m.dropped, m.by = dropExcluded, int32(ei)
 		}
 	}
 
 	// Support: weak terms and acronyms in capitals count only beside a
-	// strong match of their theme.
-	for i := range s.terms {
-		m := &s.terms[i]
-		term := &t.terms[m.term]
-		if m.dropped != dropNone || (!term.weak && !m.caps) {
-			continue
+	// strong match of their theme (anywhere, or within the term's window).
+	for _, r := range runs {
+		run := s.terms[r.lo:r.hi]
+		strong := s.strong[:0]
+		for i := range run {
+			if m := &run[i]; m.dropped == dropNone && !m.caps && !t.terms[m.term].weak {
+				strong = append(strong, m.rawMatch)
+			}
 		}
-		window := 0
-		if term.weak {
-			window = term.window
-		}
-		supported := false
-		for j := range s.terms {
-			o := &s.terms[j]
-			if o.theme != m.theme || o.dropped != dropNone || o.caps || t.terms[o.term].weak {
+		s.strong = strong
+		for i := range run {
+			m := &run[i]
+			term := &t.terms[m.term]
+			if m.dropped != dropNone || (!term.weak && !m.caps) {
 				continue
 			}
-			if window == 0 || tokenDistance(m.rawMatch, o.rawMatch) <= window {
-				supported = true
-				break
+			supported := len(strong) > 0
+			if supported && term.weak && term.window > 0 {
+				w := int32(term.window)
+				j, _ := slices.BinarySearchFunc(strong, m.start-w, func(o rawMatch, target int32) int { return cmp.Compare(o.end, target) })
+				supported = j < len(strong) && strong[j].start <= m.end+w
+			}
+			if !supported {
+				m.dropped = dropUnsupported
 			}
 		}
-		if !supported {
-			m.dropped = dropUnsupported
-		}
 	}
+}
+
+type themeRun struct{ theme, lo, hi int32 }
+
+// firstEndingAtOrAfter returns the index of the first match of a theme's
+// run whose end is at or after the token index.
+func firstEndingAtOrAfter(run []termMatch, at int32) int {
+	i, _ := slices.BinarySearchFunc(run, at, func(m termMatch, target int32) int { return cmp.Compare(m.end, target) })
+	return i
 }
 
 // tokenDistance is the number of words between two matches; 0 when they
