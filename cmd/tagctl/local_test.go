@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runTagctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRulesCheck(t *testing.T) {
+	code, out, _ := runTagctl(t, "rules", "check", "../../rules/default.yaml")
+	if code != 0 || !strings.Contains(out, "version sha256:") || !strings.Contains(out, "green_transition") {
+		t.Fatalf("rules check of the default rules: code %d\n%s", code, out)
+	}
+	bad := writeTemp(t, "bad.yaml", "themes:\n  - id: x\n    label: {en: X}\n    terms: [{text: a, weight: 3}]\n  - id: x\n    label: {en: Y}\n    terms: [b]\n")
+	code, _, errOut := runTagctl(t, "rules", "check", bad)
+	if code != 1 || !strings.Contains(errOut, "bad.yaml:4") || !strings.Contains(errOut, "bad.yaml:5") || !strings.Contains(errOut, "2 problems") {
+		t.Fatalf("rules check of a bad file: code %d\n%s", code, errOut)
+	}
+	if code, _, _ := runTagctl(t, "rules", "check"); code != 2 {
+		t.Errorf("rules check without a file: code %d, want 2", code)
+	}
+}
+
+const goldLines = `{"id": "d1", "text": "Doanh nghiệp đầu tư vào trí tuệ nhân tạo.", "required": ["ai"]}
+{"id": "d2", "text": "Không ai đến dự buổi họp chiều qua.", "required": []}
+{"id": "d3", "text": "Người dân làm căn cước gắn chip.", "required": [], "optional": []}
+{"id": "d4", "text": "Nhà máy điện mặt trời mới.", "required": ["green_transition", "drones"]}
+`
+
+func TestEval(t *testing.T) {
+	gold := writeTemp(t, "gold.jsonl", goldLines)
+	preds := filepath.Join(t.TempDir(), "pred.jsonl")
+	code, out, errOut := runTagctl(t, "eval", "--gold", gold, "--errors", "--predictions", preds)
+	if code != 0 {
+		t.Fatalf("eval: code %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"FN d4 drones: no term of the theme matched",
+		"ai                     1     0     0     1.000   1.000   1.000",
+		"drones                 0     0     1     1.000   0.000   0.000",
+		"micro                  2     0     1     1.000   0.667   0.800",
+		"with no theme: 2, of which tagged with any theme: 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval output lacks %q:\n%s", want, out)
+		}
+	}
+	data, err := os.ReadFile(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("predictions: %d lines, want 4", len(lines))
+	}
+	var p struct {
+		ID   string
+		Tags []struct {
+			Theme string
+			Score float64
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &p); err != nil || p.ID != "d1" || len(p.Tags) != 1 || p.Tags[0].Theme != "ai" || p.Tags[0].Score <= 0.5 {
+		t.Errorf("first prediction %s: %+v %v", lines[0], p, err)
+	}
+}
+
+func TestEvalWithCorpusAndGzip(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.jsonl.gz")
+	f, err := os.Create(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte(`{"id": "c1", "text": "Công an dùng máy bay không người lái tuần tra."}` + "\n" + `{"id": "c2", "text": "Chiếc máy bay hạ cánh an toàn."}` + "\n"))
+	zw.Close()
+	f.Close()
+	gold := writeTemp(t, "gold.jsonl", `{"id": "c1", "required": ["drones"]}`+"\n"+`{"id": "c2", "required": []}`+"\n")
+	code, out, errOut := runTagctl(t, "eval", "--gold", gold, "--corpus", corpus)
+	if code != 0 || !strings.Contains(out, "drones                 1     0     0") {
+		t.Fatalf("eval --corpus: code %d\n%s%s", code, out, errOut)
+	}
+	// Without the corpus, a text-less gold file is an error that says what to do.
+	code, _, errOut = runTagctl(t, "eval", "--gold", gold)
+	if code != 1 || !strings.Contains(errOut, "--corpus") {
+		t.Errorf("eval without corpus: code %d: %s", code, errOut)
+	}
+	// A gold id missing from the corpus is named.
+	gold2 := writeTemp(t, "gold2.jsonl", `{"id": "zz", "required": []}`+"\n")
+	if code, _, errOut = runTagctl(t, "eval", "--gold", gold2, "--corpus", corpus); code != 1 || !strings.Contains(errOut, `"zz"`) {
+		t.Errorf("missing id: code %d: %s", code, errOut)
+	}
+	// Unknown themes and malformed lines are errors with the line number.
+	gold3 := writeTemp(t, "gold3.jsonl", `{"id": "a", "text": "x", "required": ["crypto"]}`+"\n")
+	if code, _, errOut = runTagctl(t, "eval", "--gold", gold3); code != 1 || !strings.Contains(errOut, "gold3.jsonl:1: unknown theme \"crypto\"") {
+		t.Errorf("unknown theme: code %d: %s", code, errOut)
+	}
+}
