@@ -68,6 +68,10 @@ type Config struct {
 	OpenHealth  bool
 	OpenMetrics bool
 
+	// Pprof serves net/http/pprof at /debug/pprof/ on the HTTP port (behind
+	// the bearer token when authentication is on, like closed metrics).
+	Pprof bool
+
 	// Logger receives structured logs; nil means text logs on stderr.
 	Logger *slog.Logger
 	// Registry receives the metrics; nil means a new registry with the Go

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/textproto"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -90,6 +91,13 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 	})))
 	mux.Handle("GET /metrics", s.httpAuth(s.cfg.OpenMetrics,
 		promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
+	if s.cfg.Pprof {
+		mux.Handle("/debug/pprof/", s.httpAuth(false, http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/cmdline", s.httpAuth(false, http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("/debug/pprof/profile", s.httpAuth(false, http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/symbol", s.httpAuth(false, http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/trace", s.httpAuth(false, http.HandlerFunc(pprof.Trace)))
+	}
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(pb.OpenAPI)

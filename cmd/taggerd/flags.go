@@ -49,6 +49,7 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	str(&cfg.AuthTokenFile, "auth-token-file", "file of accepted bearer tokens, one a line; enables authentication (re-read on SIGHUP)")
 	boolean(&cfg.OpenHealth, "open-health", "leave gRPC health, reflection, /healthz and /readyz open when authentication is on")
 	boolean(&cfg.OpenMetrics, "open-metrics", "leave /metrics open when authentication is on")
+	boolean(&cfg.Pprof, "pprof", "serve Go profiles at /debug/pprof/ on the HTTP port (needs the token when authentication is on)")
 	logFormat, logLevel := "text", "info"
 	str(&logFormat, "log-format", "log format: text or json")
 	str(&logLevel, "log-level", "log level: debug (logs every call), info, warn or error")

@@ -1,0 +1,174 @@
+// Command loadclient is the Go load generator of scripts/load.sh.
+//
+// -mode stream streams one document (from a file) N times over a single
+// StreamTagDocuments stream, as fast as the server takes them, and reports
+// documents per second and, with -pid, the server's resident memory as the
+// stream goes on. -mode unary and -mode health run TagDocument or the
+// health Check from -c goroutines over -conns connections for -d and report
+// requests per second: a second opinion next to ghz, whose own per-call
+// cost (dynamic messages) is high on a 2-core machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9090", "taggerd gRPC address (loopback)")
+	file := flag.String("file", "scripts/testdata/doc-2kb.txt", "document text")
+	n := flag.Int("n", 100000, "documents to stream")
+	pid := flag.Int("pid", 0, "server process id, to sample its resident memory")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	omit := flag.Bool("omit-evidence", false, "ask for results without evidence")
+	mode := flag.String("mode", "stream", "stream, unary or health")
+	conc := flag.Int("c", 50, "unary/health: concurrent callers")
+	conns := flag.Int("conns", 4, "unary/health: connections")
+	dur := flag.Duration("d", 10*time.Second, "unary/health: duration")
+	flag.Parse()
+
+	text, err := os.ReadFile(*file)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *mode != "stream" {
+		unary(*addr, *mode, text, *conc, *conns, *dur, *omit)
+		return
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	stream, err := pb.NewTaggerServiceClient(conn).StreamTagDocuments(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := &pb.StreamTagDocumentsRequest{
+		Document: &pb.Document{Id: "load", Text: text},
+		Options:  &pb.TagOptions{OmitEvidence: *omit},
+	}
+	start := time.Now()
+	go func() {
+		for i := 0; i < *n; i++ {
+			if err := stream.Send(req); err != nil {
+				return
+			}
+			if i == 0 {
+				req = &pb.StreamTagDocumentsRequest{Document: req.Document} // options stick
+			}
+		}
+		stream.CloseSend()
+	}()
+	var got, tags, failed int
+	var rss []string
+	step := max(*n/10, 1)
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			log.Fatalf("after %d results: %v", got, err)
+		}
+		got++
+		tags += len(resp.Result.Tags)
+		if resp.Result.Error != nil {
+			failed++
+		}
+		if *pid > 0 && got%step == 0 {
+			rss = append(rss, residentMemory(*pid))
+		}
+	}
+	d := time.Since(start)
+	fmt.Printf("stream: %d documents of %d bytes in %.2fs = %.0f documents/s (%.1f MB/s), %d tags, %d failed\n",
+		got, len(text), d.Seconds(), float64(got)/d.Seconds(), float64(got*len(text))/d.Seconds()/1e6, tags, failed)
+	if len(rss) > 0 {
+		fmt.Printf("server RSS every %d documents: %s\n", step, strings.Join(rss, " "))
+	}
+	if got != *n || failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func unary(addr, mode string, text []byte, conc, conns int, d time.Duration, omit bool) {
+	clients := make([]*grpc.ClientConn, conns)
+	for i := range clients {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	counts := make([]int, conc)
+	errs := make([]error, conc)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range conc {
+		wg.Go(func() {
+			conn := clients[w%conns]
+			tc := pb.NewTaggerServiceClient(conn)
+			hc := healthpb.NewHealthClient(conn)
+			req := &pb.TagDocumentRequest{Document: &pb.Document{Id: "load", Text: text}, Options: &pb.TagOptions{OmitEvidence: omit}}
+			for ctx.Err() == nil {
+				var err error
+				if mode == "health" {
+					_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{})
+				} else {
+					_, err = tc.TagDocument(ctx, req)
+				}
+				if err != nil {
+					if ctx.Err() == nil && time.Since(start) < d-100*time.Millisecond {
+						errs[w] = err
+					}
+					return
+				}
+				counts[w]++
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	if err := errors.Join(errs...); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s: %d calls in %.2fs = %.0f requests/s (%d callers, %d connections)\n", mode, total, el.Seconds(), float64(total)/el.Seconds(), conc, conns)
+}
+
+func residentMemory(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb int
+			fmt.Sscanf(strings.TrimPrefix(line, "VmRSS:"), "%d", &kb)
+			return fmt.Sprintf("%dMB", kb/1024)
+		}
+	}
+	return "?"
+}
