@@ -1,0 +1,412 @@
+// Package client is the Go client of the doctagger service
+// (tagger.v1.TaggerService).
+//
+// A Client spreads calls over every replica behind its target (round-robin
+// over all the addresses of a DNS name, such as a Kubernetes headless
+// Service, or over a given list), retries calls that fail with UNAVAILABLE
+// with exponential backoff (through the gRPC service config), and sends a
+// bearer token and TLS client certificates when asked:
+//
+//	c, err := client.New("dns:///tagger-grpc.doctagger.svc:9090",
+//		client.WithTLS(client.TLS{CAFile: "ca.pem"}),
+//		client.WithBearerToken(token),
+//		client.WithTimeout(10*time.Second))
+//	if err != nil { ... }
+//	defer c.Close()
+//	res, err := c.Tag(ctx, client.Document{ID: "a1", Text: text}, nil)
+//
+// For batch jobs, TagStream takes documents from an iterator, keeps a bounded
+// window of them in flight over several streams and yields each result as it
+// comes; when a stream breaks (a replica dies, a deploy rolls) it reopens one,
+// on another replica when there is one, and resends the documents that had no
+// answer yet, so that every document gets exactly one Result.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// serviceName is the gRPC service the retry policy applies to.
+const serviceName = "tagger.v1.TaggerService"
+
+// Client calls a doctagger service. It is safe for concurrent use; create
+// one per process and target, and Close it when done.
+type Client struct {
+	conn    *grpc.ClientConn
+	rpc     pb.TaggerServiceClient
+	target  string
+	timeout time.Duration
+	opts    options
+}
+
+// Document is one text to tag.
+type Document struct {
+	// ID is chosen by the caller and echoed in the result.
+	ID string
+	// Text is the document, UTF-8.
+	Text string
+	// Language is an optional BCP 47 hint ("vi", "en"); it picks the language
+	// of the tag labels.
+	Language string
+}
+
+func (d Document) proto() *pb.Document {
+	return &pb.Document{Id: d.ID, Text: []byte(d.Text), Language: d.Language}
+}
+
+// TLS configures transport security. The zero value verifies the server
+// against the system's root CAs.
+type TLS struct {
+	// CAFile holds the PEM CA certificates that signed the server's
+	// certificate; empty means the system roots.
+	CAFile string
+	// CertFile and KeyFile are a PEM client certificate and key, for servers
+	// that require mutual TLS.
+	CertFile, KeyFile string
+	// ServerName overrides the name checked in the server's certificate
+	// (default: the host of each address).
+	ServerName string
+	// InsecureSkipVerify accepts any server certificate. For tests only.
+	InsecureSkipVerify bool
+}
+
+// RetryPolicy is the gRPC retry policy for calls that fail with UNAVAILABLE
+// before the server answered: up to MaxAttempts tries (gRPC caps it at 5),
+// waiting a random time up to InitialBackoff × Multiplier^n, at most
+// MaxBackoff, between them.
+type RetryPolicy struct {
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	Multiplier     float64
+}
+
+// DefaultRetryPolicy is used unless WithRetryPolicy says otherwise.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, Multiplier: 2}
+
+type options struct {
+	tls            *TLS
+	tlsConfig      *tls.Config
+	token          string
+	tokenPlaintext bool
+	timeout        time.Duration
+	retry          RetryPolicy
+	noRetry        bool
+	userAgent      string
+	maxMsg         int
+	dialOpts       []grpc.DialOption
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+// WithTLS connects with TLS (the zero TLS value: system roots, no client
+// certificate). Without it or WithTLSConfig, the connection is plaintext.
+func WithTLS(t TLS) Option { return func(o *options) { o.tls = &t } }
+
+// WithTLSConfig connects with TLS using c as it is.
+func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tlsConfig = c } }
+
+// WithBearerToken sends "authorization: Bearer token" with every call. The
+// token is only sent over TLS unless WithTokenOverPlaintext is given too.
+func WithBearerToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithTokenOverPlaintext allows the bearer token on a plaintext connection
+// (a loopback server, or a network that encrypts below gRPC, such as a
+// service mesh).
+func WithTokenOverPlaintext() Option { return func(o *options) { o.tokenPlaintext = true } }
+
+// WithTimeout bounds each unary call (when the caller's context has no
+// earlier deadline) and, in TagStream, how long a stream may hold documents
+// without answering any before it is abandoned and its documents resent.
+// Zero means no bound; the default is 30 seconds.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithRetryPolicy replaces DefaultRetryPolicy.
+func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
+
+// WithoutRetries turns off the automatic retries of UNAVAILABLE.
+func WithoutRetries() Option { return func(o *options) { o.noRetry = true } }
+
+// WithUserAgent prefixes the gRPC user agent.
+func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+
+// WithMaxMessageBytes sets the largest message sent or received (default
+// 64 MiB, the server's default).
+func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMsg = n } }
+
+// WithDialOptions appends raw gRPC dial options (interceptors, stats
+// handlers, a context dialer), applied after the client's own.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
+}
+
+// New creates a client for target, which is one of:
+//
+//   - "host:port": every address the name resolves to (DNS), like "dns:///host:port";
+//   - "dns:///host:port": the same, explicitly (a headless Service gives one
+//     address per ready pod);
+//   - "host1:port,host2:port,...": the listed addresses;
+//   - any other gRPC target with a scheme ("unix:///path", "passthrough:///...").
+//
+// Calls are balanced round-robin over all the addresses. New does not
+// connect; the first call does, and failures show up as UNAVAILABLE.
+func New(target string, opts ...Option) (*Client, error) {
+	o := options{timeout: 30 * time.Second, retry: DefaultRetryPolicy, maxMsg: 64 << 20}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	target = strings.TrimSpace(target)
+	if target == "" {
+		return nil, errors.New("client: empty target")
+	}
+	var dial []grpc.DialOption
+
+	creds, err := o.transportCredentials()
+	if err != nil {
+		return nil, err
+	}
+	secure := creds != nil
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	dial = append(dial, grpc.WithTransportCredentials(creds))
+	if o.token != "" {
+		if !secure && !o.tokenPlaintext {
+			return nil, errors.New("client: a bearer token needs TLS (WithTLS); use WithTokenOverPlaintext to send it in the clear")
+		}
+		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: !o.tokenPlaintext}))
+	}
+
+	grpcTarget, addrs, err := parseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	if addrs != nil {
+		r := manual.NewBuilderWithScheme(listScheme)
+		state := resolver.State{}
+		for _, a := range addrs {
+			host, _, _ := net.SplitHostPort(a)
+			state.Addresses = append(state.Addresses, resolver.Address{Addr: a, ServerName: host})
+		}
+		r.InitialState(state)
+		dial = append(dial, grpc.WithResolvers(r))
+	}
+
+	sc, err := o.serviceConfig()
+	if err != nil {
+		return nil, err
+	}
+	dial = append(dial,
+		grpc.WithDefaultServiceConfig(sc),
+		// Our config, not one a DNS TXT record might carry.
+		grpc.WithDisableServiceConfig(),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			// The server accepts pings every 10 s or more; a dead peer (a
+			// node gone without closing its connections) is noticed within
+			// about 40 s instead of the TCP timeout.
+			Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true,
+		}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(o.maxMsg), grpc.MaxCallSendMsgSize(o.maxMsg)),
+	)
+	if o.userAgent != "" {
+		dial = append(dial, grpc.WithUserAgent(o.userAgent))
+	}
+	dial = append(dial, o.dialOpts...)
+	conn, err := grpc.NewClient(grpcTarget, dial...)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return &Client{conn: conn, rpc: pb.NewTaggerServiceClient(conn), target: target, timeout: o.timeout, opts: o}, nil
+}
+
+// listScheme is the resolver scheme of a comma-separated list of addresses;
+// the resolver is private to each Client (grpc.WithResolvers).
+const listScheme = "doctagger-list"
+
+// parseTarget turns a target into a gRPC target and, for a list, its addresses.
+func parseTarget(target string) (string, []string, error) {
+	if strings.Contains(target, "://") {
+		return target, nil, nil
+	}
+	parts := strings.Split(target, ",")
+	var addrs []string
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(p)
+		if err != nil {
+			return "", nil, fmt.Errorf("client: address %q: want host:port (%v)", p, err)
+		}
+		if host == "" {
+			host = "localhost"
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "", nil, fmt.Errorf("client: address %q: bad port %q", p, port)
+		}
+		addrs = append(addrs, net.JoinHostPort(host, port))
+	}
+	switch len(addrs) {
+	case 0:
+		return "", nil, fmt.Errorf("client: no address in target %q", target)
+	case 1:
+		// One name: resolve it with DNS and balance over all its addresses.
+		return "dns:///" + addrs[0], nil, nil
+	}
+	return listScheme + ":///" + strings.Join(addrs, ","), addrs, nil
+}
+
+func (o *options) transportCredentials() (credentials.TransportCredentials, error) {
+	if o.tlsConfig != nil {
+		return credentials.NewTLS(o.tlsConfig.Clone()), nil
+	}
+	if o.tls == nil {
+		return nil, nil
+	}
+	t := o.tls
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: reading the CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client: no PEM certificate in the CA file %s", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("client: a client certificate needs both a certificate and a key file")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: loading the client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return credentials.NewTLS(c), nil
+}
+
+// serviceConfig is round_robin plus, unless turned off, the retry policy.
+func (o *options) serviceConfig() (string, error) {
+	const lb = `"loadBalancingConfig": [{"round_robin": {}}]`
+	if o.noRetry {
+		return "{" + lb + "}", nil
+	}
+	p := o.retry
+	if p.MaxAttempts < 2 || p.InitialBackoff <= 0 || p.MaxBackoff < p.InitialBackoff || p.Multiplier <= 0 {
+		return "", fmt.Errorf("client: invalid retry policy %+v: want MaxAttempts >= 2, 0 < InitialBackoff <= MaxBackoff, Multiplier > 0", p)
+	}
+	return fmt.Sprintf(`{%s, "methodConfig": [{"name": [{"service": %q}], "retryPolicy": {`+
+		`"maxAttempts": %d, "initialBackoff": "%gs", "maxBackoff": "%gs", "backoffMultiplier": %g, `+
+		`"retryableStatusCodes": ["UNAVAILABLE"]}}]}`,
+		lb, serviceName, p.MaxAttempts, p.InitialBackoff.Seconds(), p.MaxBackoff.Seconds(), p.Multiplier), nil
+}
+
+// bearer is the per-call bearer token.
+type bearer struct {
+	token  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+func (b bearer) RequireTransportSecurity() bool { return b.secure }
+
+// Close closes the connections.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Target is the target the client was created with.
+func (c *Client) Target() string { return c.target }
+
+// Conn is the underlying connection, for other services on the same server
+// (health, reflection).
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// RPC is the generated client stub, for calls the helpers do not cover.
+func (c *Client) RPC() pb.TaggerServiceClient { return c.rpc }
+
+// callCtx applies the per-call timeout unless ctx ends earlier.
+func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout <= 0 {
+		return ctx, func() {}
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= c.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// Tag tags one document. opts may be nil (all themes, with evidence).
+func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*pb.DocumentResult, error) {
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	resp, err := c.rpc.TagDocument(ctx, &pb.TagDocumentRequest{Document: doc.proto(), Options: opts})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetResult(), nil
+}
+
+// TagBatch tags documents in one call (at most the server's batch limit,
+// 256 by default) and returns their results in the same order. A bad
+// document fails alone: its result's Error is set. For more documents, use
+// TagStream.
+func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
+	req := &pb.BatchTagDocumentsRequest{Documents: make([]*pb.Document, len(docs)), Options: opts}
+	for i, d := range docs {
+		req.Documents[i] = d.proto()
+	}
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	resp, err := c.rpc.BatchTagDocuments(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.GetResults()) != len(docs) {
+		return nil, fmt.Errorf("client: the server answered %d results for %d documents", len(resp.GetResults()), len(docs))
+	}
+	return resp.GetResults(), nil
+}
+
+// ListThemes lists the themes of the ruleset the server has loaded.
+func (c *Client) ListThemes(ctx context.Context) (*pb.ListThemesResponse, error) {
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	return c.rpc.ListThemes(ctx, &pb.ListThemesRequest{})
+}
+
+// GetRuleset describes the ruleset the server has loaded.
+func (c *Client) GetRuleset(ctx context.Context) (*pb.Ruleset, error) {
+	ctx, cancel := c.callCtx(ctx)
+	defer cancel()
+	resp, err := c.rpc.GetRuleset(ctx, &pb.GetRulesetRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetRuleset(), nil
+}

@@ -1,0 +1,583 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// StreamOptions tune TagStream. The zero value is ready to use.
+type StreamOptions struct {
+	// Tag applies to every document (nil: all themes, with evidence).
+	Tag *pb.TagOptions
+	// Streams is how many streams run at once (default 4). Each stream goes
+	// to one replica, picked round-robin, so use at least as many streams as
+	// replicas.
+	Streams int
+	// Window is the most documents in flight over all streams: taken from
+	// the input and not yet yielded (default 128 per stream). It bounds the
+	// memory of the job and of the servers.
+	Window int
+	// RecycleAfter half-closes a stream after that many documents and opens
+	// a new one, so that work moves to replicas that joined or came back
+	// (default 1000; negative: never).
+	RecycleAfter int
+	// MaxAttempts is how many times a document is sent before it fails with
+	// the error of the last broken stream (default 5). It stops a document
+	// that crashes replicas from taking them all down.
+	MaxAttempts int
+	// FailAfter is how long streams may keep failing without any document
+	// answered before TagStream gives up (default 30 s): the documents in
+	// flight and the rest of the input then fail with the last error.
+	FailAfter time.Duration
+	// Logger, when set, receives a warning for each broken stream.
+	Logger *slog.Logger
+	// Stats, when set, is updated as the job runs.
+	Stats *StreamStats
+}
+
+// StreamStats counts what happened during a TagStream.
+type StreamStats struct {
+	// Streams opened, and broken (ended with an error while documents
+	// were unanswered).
+	Opened, Broken atomic.Int64
+	// Resent is how many documents were sent again after a broken stream.
+	Resent atomic.Int64
+}
+
+// Result is the outcome for one document of a TagStream.
+type Result struct {
+	// Index is the document's position in the input, from 0.
+	Index int64
+	// ID is the document's id.
+	ID string
+	// Tags are the themes that reached their threshold, highest score first.
+	Tags []*pb.Tag
+	// Untagged, with TagOptions.IncludeUntagged, are the themes under their
+	// threshold.
+	Untagged []*pb.Tag
+	// RulesetVersion is the version of the ruleset that produced the tags.
+	RulesetVersion string
+	// Words is the number of word tokens.
+	Words int
+	// Err is set when the document failed: a gRPC status error (see
+	// status.Code), INVALID_ARGUMENT for a bad document, or the error that
+	// ended the job.
+	Err error
+	// Attempts is how many times the document was sent.
+	Attempts int
+	// Peer is the address of the replica that answered.
+	Peer string
+}
+
+// errStopped is the cause when the caller stops ranging over the results.
+var errStopped = errors.New("client: the caller stopped reading the results")
+
+// fatalError is the cause when the job gives up.
+type fatalError struct{ err error }
+
+func (f *fatalError) Error() string { return f.err.Error() }
+func (f *fatalError) Unwrap() error { return f.err }
+
+// entry is one document taken from the input.
+type entry struct {
+	index    int64
+	doc      *pb.Document
+	attempts int
+	done     bool // answered; guarded by the session that sent it
+}
+
+type streamRun struct {
+	c      *Client
+	o      StreamOptions
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	in     chan *entry
+	out    chan Result
+	gone   chan struct{} // closed when the caller stopped reading
+	per    int           // window per stream
+	stats  *StreamStats
+
+	mu     sync.Mutex
+	broken map[string]time.Time // replicas whose stream broke lately
+}
+
+// avoidFor is how long a replica whose stream broke is avoided by new
+// streams, and avoidTries how many streams in a row may be reopened to
+// get around it (round-robin moves on at each one).
+const (
+	avoidFor   = 10 * time.Second
+	avoidTries = 3
+)
+
+func (r *streamRun) markBroken(peerAddr string) {
+	if peerAddr == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.broken == nil {
+		r.broken = map[string]time.Time{}
+	}
+	r.broken[peerAddr] = time.Now()
+}
+
+func (r *streamRun) recentlyBroken(peerAddr string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.broken[peerAddr]
+	return ok && time.Since(t) < avoidFor
+}
+
+// TagStream tags the documents of docs over gRPC streams and yields one
+// Result per document as results arrive (not in input order; see
+// Result.Index). At most o.Window documents are in flight.
+//
+// A broken stream is reopened (round-robin puts it on another replica when
+// there is one) and the documents it left unanswered are sent again, so
+// every document taken from docs is yielded exactly once: with its tags, or
+// with Err set. A document fails on its own when the server rejects it
+// (INVALID_ARGUMENT), when it was sent o.MaxAttempts times without an
+// answer, or when the job gives up (no answer for o.FailAfter, or an error
+// that retrying cannot fix, such as UNAUTHENTICATED): then every remaining
+// document of docs fails with that error too.
+//
+// When ctx ends, the documents in flight are yielded with the context's
+// error and TagStream stops taking documents. Breaking out of the loop
+// stops the job. docs is read from another goroutine.
+func (c *Client) TagStream(ctx context.Context, docs iter.Seq[Document], o StreamOptions) iter.Seq[Result] {
+	return c.tagStream(ctx, func(ctx context.Context, yield func(Document) bool) {
+		for d := range docs {
+			if !yield(d) {
+				return
+			}
+		}
+	}, o)
+}
+
+// TagChannel is TagStream for documents sent on a channel; close it after
+// the last document.
+func (c *Client) TagChannel(ctx context.Context, docs <-chan Document, o StreamOptions) iter.Seq[Result] {
+	return c.tagStream(ctx, func(ctx context.Context, yield func(Document) bool) {
+		for {
+			select {
+			case d, ok := <-docs:
+				if !ok || !yield(d) {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}, o)
+}
+
+func (c *Client) tagStream(parent context.Context, source func(context.Context, func(Document) bool), o StreamOptions) iter.Seq[Result] {
+	if o.Streams <= 0 {
+		o.Streams = 4
+	}
+	if o.Window <= 0 {
+		o.Window = 128 * o.Streams
+	}
+	if o.Window < o.Streams {
+		o.Streams = o.Window
+	}
+	if o.RecycleAfter == 0 {
+		o.RecycleAfter = 1000
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.FailAfter <= 0 {
+		o.FailAfter = 30 * time.Second
+	}
+	return func(yield func(Result) bool) {
+		ctx, cancel := context.WithCancelCause(parent)
+		r := &streamRun{
+			c: c, o: o, ctx: ctx, cancel: cancel,
+			in:    make(chan *entry),
+			out:   make(chan Result),
+			gone:  make(chan struct{}),
+			per:   (o.Window + o.Streams - 1) / o.Streams,
+			stats: o.Stats,
+		}
+		if r.stats == nil {
+			r.stats = new(StreamStats)
+		}
+
+		// The feeder takes documents from the input. When the job gives up
+		// it goes on reading the input and fails each document, so that
+		// every document gets its result; when the caller cancels or stops
+		// reading, it stops.
+		feederDone := make(chan struct{})
+		go func() {
+			defer close(feederDone)
+			defer close(r.in)
+			var index int64
+			source(ctx, func(d Document) bool {
+				e := &entry{index: index, doc: d.proto()}
+				index++
+				if ctx.Err() == nil {
+					select {
+					case r.in <- e:
+						return true
+					case <-ctx.Done():
+					}
+				}
+				var fatal *fatalError
+				if !errors.As(context.Cause(ctx), &fatal) {
+					return false
+				}
+				return r.emit(r.failed(e, fatal.err))
+			})
+		}()
+
+		var workers sync.WaitGroup
+		for range o.Streams {
+			workers.Go(r.worker)
+		}
+		go func() {
+			workers.Wait()
+			var fatal *fatalError
+			if errors.As(context.Cause(ctx), &fatal) || ctx.Err() == nil {
+				<-feederDone
+			}
+			close(r.out)
+		}()
+
+		defer func() {
+			cancel(errStopped)
+			close(r.gone)
+			workers.Wait()
+		}()
+		for res := range r.out {
+			if !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+// emit hands a result to the caller; false when the caller is gone.
+func (r *streamRun) emit(res Result) bool {
+	select {
+	case r.out <- res:
+		return true
+	case <-r.gone:
+		return false
+	}
+}
+
+func (r *streamRun) failed(e *entry, err error) Result {
+	return Result{Index: e.index, ID: e.doc.GetId(), Err: err, Attempts: e.attempts}
+}
+
+// cause is why the job's context ended, as the documents' error.
+func (r *streamRun) cause() error {
+	err := context.Cause(r.ctx)
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		return fatal.err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return status.FromContextError(err).Err()
+	}
+	return err
+}
+
+// worker runs one stream after another until the input ends.
+func (r *streamRun) worker() {
+	var (
+		queue        []*entry // unanswered documents to send first
+		failingSince time.Time
+		failures     int
+		first        = true
+	)
+	for {
+		if len(queue) == 0 {
+			select {
+			case e, ok := <-r.in:
+				if !ok {
+					return
+				}
+				queue = append(queue, e)
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		// The first stream of each worker is recycled early: when the job
+		// starts, round-robin may know only the first replica to connect.
+		recycle := r.o.RecycleAfter
+		if first && recycle > 0 {
+			recycle = min(recycle, r.per)
+		}
+		first = false
+		rest, progressed, peerAddr, err := r.session(queue, recycle)
+		queue = rest
+		if r.ctx.Err() != nil {
+			cause := r.cause()
+			for _, e := range queue {
+				r.emit(r.failed(e, cause))
+			}
+			return
+		}
+		if err == nil || len(queue) == 0 {
+			// Recycled, or ended with nothing unanswered (say, an idle
+			// stream timed out): nothing lost, carry on.
+			failures = 0
+			continue
+		}
+		r.stats.Broken.Add(1)
+		r.markBroken(peerAddr)
+		if r.o.Logger != nil {
+			r.o.Logger.Warn("tagging stream broke; resending its unanswered documents", "peer", peerAddr, "unanswered", len(queue), "err", err)
+		}
+		if permanent(err) {
+			r.giveUp(queue, err)
+			return
+		}
+		keep := queue[:0]
+		for _, e := range queue {
+			if e.attempts >= r.o.MaxAttempts {
+				r.emit(r.failed(e, status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", e.attempts, status.Convert(err).Message())))
+				continue
+			}
+			keep = append(keep, e)
+		}
+		queue = keep
+		r.stats.Resent.Add(int64(len(queue)))
+		if progressed {
+			failures, failingSince = 0, time.Time{}
+			continue // another replica is likely ready: reopen at once
+		}
+		if failures == 0 {
+			failingSince = time.Now()
+		}
+		failures++
+		if time.Since(failingSince) >= r.o.FailAfter {
+			r.giveUp(queue, status.Errorf(status.Code(err), "no document answered for %s: %v", r.o.FailAfter, status.Convert(err).Message()))
+			return
+		}
+		// Exponential backoff with full jitter: 50 ms, 100 ms, ... 5 s.
+		d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
+		d = time.Duration(rand.Int64N(int64(d)) + 1)
+		select {
+		case <-time.After(d):
+		case <-r.ctx.Done():
+		}
+	}
+}
+
+// giveUp fails the job with err: this worker's documents now, the others'
+// and the rest of the input as the workers and the feeder see the cause.
+func (r *streamRun) giveUp(queue []*entry, err error) {
+	r.cancel(&fatalError{err: err})
+	err = r.cause()
+	for _, e := range queue {
+		r.emit(r.failed(e, err))
+	}
+}
+
+// permanent reports errors that reopening a stream cannot fix.
+func permanent(err error) bool {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument, codes.Unimplemented,
+		codes.FailedPrecondition, codes.NotFound, codes.OutOfRange, codes.AlreadyExists:
+		return true
+	}
+	return false
+}
+
+var errStalled = errors.New("stream stalled")
+
+// session runs one stream: it sends queue, then documents from the input,
+// and yields the results. It returns the documents left unanswered (in the
+// order they were taken), whether any document was answered, the replica
+// and the error that ended the stream (nil when it ended cleanly).
+func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, progressed bool, peerAddr string, err error) {
+	var (
+		sctx   context.Context
+		cancel context.CancelCauseFunc
+		stream pb.TaggerService_StreamTagDocumentsClient
+	)
+	// Open a stream, on another replica than one that broke lately if
+	// round-robin gives one within a few tries.
+	for try := 0; ; try++ {
+		sctx, cancel = context.WithCancelCause(r.ctx)
+		r.stats.Opened.Add(1)
+		stream, err = r.c.rpc.StreamTagDocuments(sctx)
+		if err != nil {
+			cancel(nil)
+			return queue, false, "", err
+		}
+		peerAddr = ""
+		if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
+			peerAddr = p.Addr.String()
+		}
+		if try == avoidTries || !r.recentlyBroken(peerAddr) {
+			break
+		}
+		cancel(nil)
+	}
+	defer cancel(nil)
+
+	var (
+		mu       sync.Mutex
+		sent     []*entry // by sequence number - 1
+		answered int
+		activity atomic.Int64 // last send or result, Unix ns
+		emitting atomic.Bool
+	)
+	activity.Store(time.Now().UnixNano())
+	slots := make(chan struct{}, r.per)
+	var wg sync.WaitGroup
+
+	// Sender.
+	wg.Go(func() {
+		defer stream.CloseSend()
+		n := 0
+		for recycle < 0 || n < recycle {
+			select {
+			case slots <- struct{}{}:
+			case <-sctx.Done():
+				return
+			}
+			var e *entry
+			if len(queue) > 0 {
+				e, queue = queue[0], queue[1:]
+			} else {
+				select {
+				case next, ok := <-r.in:
+					if !ok {
+						return
+					}
+					e = next
+				case <-sctx.Done():
+					return
+				}
+			}
+			mu.Lock()
+			sent = append(sent, e)
+			e.attempts++
+			mu.Unlock()
+			req := &pb.StreamTagDocumentsRequest{Document: e.doc}
+			if n == 0 {
+				req.Options = r.o.Tag
+			}
+			n++
+			activity.Store(time.Now().UnixNano())
+			if stream.Send(req) != nil {
+				return // the stream broke; Recv says why
+			}
+		}
+	})
+
+	// Watchdog: a stream that holds documents and answers none for the
+	// client's timeout is abandoned.
+	if stall := r.c.timeout; stall > 0 {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(max(stall/8, time.Millisecond))
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-sctx.Done():
+					return
+				case now := <-tick.C:
+					mu.Lock()
+					waiting := len(sent) - answered
+					mu.Unlock()
+					if waiting > 0 && !emitting.Load() && now.Sub(time.Unix(0, activity.Load())) > stall {
+						cancel(fmt.Errorf("%w: %d documents unanswered for %s (client timeout)", errStalled, waiting, stall))
+						return
+					}
+				}
+			}
+		}()
+	}
+
+	// Receiver.
+	for {
+		resp, rerr := stream.Recv()
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) {
+				err = rerr
+				if c := context.Cause(sctx); c != nil && r.ctx.Err() == nil {
+					err = status.Error(codes.Unavailable, c.Error())
+				}
+			}
+			break
+		}
+		res := resp.GetResult()
+		seq := res.GetSequence()
+		mu.Lock()
+		if seq < 1 || seq > int64(len(sent)) {
+			mu.Unlock()
+			err = status.Errorf(codes.Internal, "the server answered sequence %d of a stream of %d documents", seq, len(sent))
+			break
+		}
+		e := sent[seq-1]
+		dup := e.done
+		e.done = true
+		if !dup {
+			answered++
+		}
+		mu.Unlock()
+		if dup {
+			continue
+		}
+		progressed = true
+		out := Result{
+			Index:          e.index,
+			ID:             e.doc.GetId(),
+			Tags:           res.GetTags(),
+			Untagged:       res.GetUntagged(),
+			RulesetVersion: res.GetRulesetVersion(),
+			Words:          int(res.GetWords()),
+			Attempts:       e.attempts,
+			Peer:           peerAddr,
+		}
+		if res.GetError() != nil {
+			out.Err = status.ErrorProto(res.GetError())
+		}
+		emitting.Store(true)
+		ok := r.emit(out)
+		emitting.Store(false)
+		activity.Store(time.Now().UnixNano())
+		if !ok {
+			break
+		}
+		<-slots
+	}
+	cancel(nil)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range sent {
+		if !e.done {
+			rest = append(rest, e)
+		}
+	}
+	rest = append(rest, queue...)
+	if err == nil && len(rest) > 0 {
+		err = status.Errorf(codes.Unavailable, "the stream ended with %d documents unanswered", len(rest))
+	}
+	return rest, progressed, peerAddr, err
+}
