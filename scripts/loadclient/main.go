@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,7 +36,7 @@ func main() {
 	pid := flag.Int("pid", 0, "server process id, to sample its resident memory")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	omit := flag.Bool("omit-evidence", false, "ask for results without evidence")
-	mode := flag.String("mode", "stream", "stream, unary or health")
+	mode := flag.String("mode", "stream", "stream, unary, health, or jsonstring (print the file as a JSON string)")
 	conc := flag.Int("c", 50, "unary/health: concurrent callers")
 	conns := flag.Int("conns", 4, "unary/health: connections")
 	dur := flag.Duration("d", 10*time.Second, "unary/health: duration")
@@ -44,6 +45,11 @@ func main() {
 	text, err := os.ReadFile(*file)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *mode == "jsonstring" { // the file as a JSON string, for the REST bodies
+		b, _ := json.Marshal(string(text))
+		os.Stdout.Write(b)
+		return
 	}
 	if *mode != "stream" {
 		unary(*addr, *mode, text, *conc, *conns, *dur, *omit)
