@@ -27,7 +27,7 @@
       score: "Điểm", threshold: "Ngưỡng", tagged: "đạt", untagged: "dưới ngưỡng",
       matches: "{n} khớp", droppedN: "{n} bị loại", showHl: "Tô màu",
       term: "Thuật ngữ", pattern: "Mẫu", weight: "Trọng số", text: "Trong văn bản", offsets: "Vị trí",
-      folded: "khớp không dấu", reason: "Lý do", excluded: "bị loại trừ bởi", unsupported: "thuật ngữ yếu không có thuật ngữ mạnh hỗ trợ",
+      folded: "khớp không dấu", reason: "Lý do", excluded: "do loại trừ", unsupported: "thuật ngữ yếu không có thuật ngữ mạnh hỗ trợ",
       exclusion: "Loại trừ", exclusionOf: "loại trừ {id}", counted: "tính điểm", dropped: "bị loại",
       theme: "Chủ đề", kind: "Loại", go: "Xem", noEvidence: "Không có bằng chứng.",
       mismatch: "Cảnh báo: {n} vị trí bằng chứng không khớp với văn bản gửi đi.",
@@ -195,9 +195,9 @@
     const bytes = utf8.encode(s).length;
     let cps = 0;
     for (const _ of s) cps++;
-    const parts = [`${bytes.toLocaleString()} ${t("bytes")}`, `${cps.toLocaleString()} ${t("chars")}`];
+    const parts = [`${bytes.toLocaleString(lang)} ${t("bytes")}`, `${cps.toLocaleString(lang)} ${t("chars")}`];
     if (s && s !== s.normalize("NFC")) parts.push(t("nfd"));
-    if (knownLimit) parts[0] = `${bytes.toLocaleString()} / ${knownLimit.toLocaleString()} ${t("bytes")}`;
+    if (knownLimit) parts[0] = `${bytes.toLocaleString(lang)} / ${knownLimit.toLocaleString(lang)} ${t("bytes")}`;
     const c = $("text-count");
     c.textContent = parts.join(" · ");
     c.classList.toggle("over", knownLimit > 0 && bytes > knownLimit);
@@ -218,7 +218,7 @@
       renderThemeList(hadList && checked.length < themes.length ? new Set(checked) : null);
       if (rs && rs.ruleset) {
         const r = rs.ruleset;
-        const time = r.loadTime ? new Date(r.loadTime).toLocaleString() : "?";
+        const time = r.loadTime ? new Date(r.loadTime).toLocaleString(lang) : "?";
         $("ruleset").textContent = t("rulesetLine", {
           name: r.name || "?", version: r.version, themes: r.themeCount, terms: r.termCount, excl: r.exclusionCount, time,
         });
@@ -296,7 +296,7 @@
         if (md.limit) {
           knownLimit = Number(md.limit) || knownLimit;
           updateCount();
-          lead = t("errTooLarge", { bytes: Number(md.bytes).toLocaleString(), limit: Number(md.limit).toLocaleString() });
+          lead = t("errTooLarge", { bytes: Number(md.bytes).toLocaleString(lang), limit: Number(md.limit).toLocaleString(lang) });
         } else {
           lead = t("errTooLargeGeneric");
         }
@@ -325,6 +325,7 @@
     if (lines.length) parts.push(el("ul", { class: "error-lines" }, ...lines.map((l) => el("li", { text: l }))));
     box.replaceChildren(...parts);
     box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
   }
 
   // ---------------------------------------------------------------- tagging
@@ -670,19 +671,19 @@
           seg.focus({ preventScroll: true });
         }
       });
-      const kind = sp.kind === "counted" ? t("counted") : `${t("dropped")}: ${reasonText(sp.drop)}`;
+      const kind = sp.kind === "counted" ? t("counted") : `${t("dropped")} (${reasonText(sp.drop)})`;
       const tr = el("tr", {
         class: sp.kind, "data-span": sp.id, "data-theme": sp.theme, "data-kind": sp.kind, "data-term": sp.ev.term || "",
         "data-rune-start": sp.ev.runeStart, "data-rune-end": sp.ev.runeEnd,
       },
-        el("td", null, el("span", { class: "swatch", "aria-hidden": "true" }), " " + labelOf(sp.tag)),
-        el("td", { text: kind }),
-        el("td", null, el("code", { text: sp.ev.term || "" })),
-        el("td", { text: (sp.ev.pattern || "") + (sp.ev.folded ? " *" : "") }),
-        el("td", { class: "ev-text", text: sp.ev.text || "" }),
-        el("td", { class: "num", text: fmtWeight(sp.ev.weight) }),
-        el("td", { class: "num", text: `${sp.ev.runeStart}–${sp.ev.runeEnd}` }),
-        el("td", null, go));
+        el("td", { class: "c-theme", "data-label": t("theme") }, el("span", { class: "swatch", "aria-hidden": "true" }), " " + labelOf(sp.tag)),
+        el("td", { class: "c-kind", "data-label": t("kind"), text: kind }),
+        el("td", { class: "c-term", "data-label": t("term") }, el("code", { text: sp.ev.term || "" })),
+        el("td", { class: "c-pattern", "data-label": t("pattern"), text: (sp.ev.pattern || "") + (sp.ev.folded ? " *" : "") }),
+        el("td", { class: "ev-text", "data-label": t("text"), text: sp.ev.text || "" }),
+        el("td", { class: "num c-weight", "data-label": t("weight"), text: fmtWeight(sp.ev.weight) }),
+        el("td", { class: "num c-off", "data-label": t("offsets"), text: `${sp.ev.runeStart}–${sp.ev.runeEnd}` }),
+        el("td", { class: "c-go" }, go));
       tr.style.setProperty("--h", hueOf(sp.theme));
       tb.append(tr);
     }
