@@ -45,7 +45,7 @@ Tập đoàn FPT khởi công nhà máy chip tại Bắc Ninh; kỹ sư dùng tr
 
 Sinh viên đi học máy tính buổi tối. Nông dân Đồng Tháp dùng máy bay không người lái để phun thuốc, góp phần giảm phát thải 🌱 theo mục tiêu net zero.`
 
-var wantThemes = []string{"ai", "drones", "ehealth", "green_transition", "semiconductors"}
+var allThemes = []string{"ai", "drones", "ehealth", "green_transition", "semiconductors"}
 
 func chromiumPath(t *testing.T) string {
 	t.Helper()
@@ -336,7 +336,7 @@ func pasteAndTag(t *testing.T, ctx context.Context, name, text string) pageState
 
 // checkAgainstAPI: the page shows the themes the API tags, and every
 // highlight's text is exactly the evidence text of the API.
-func checkAgainstAPI(t *testing.T, name string, st pageState, text string, api apiResult) {
+func checkAgainstAPI(t *testing.T, name string, st pageState, text string, api apiResult, wantThemes ...string) {
 	t.Helper()
 	if st.Error != "" {
 		t.Fatalf("%s: the page shows an error: %s", name, st.Error)
@@ -348,7 +348,7 @@ func checkAgainstAPI(t *testing.T, name string, st pageState, text string, api a
 	if got, want := strings.Join(st.Tagged, ","), strings.Join(sorted(apiTagged), ","); got != want {
 		t.Errorf("%s: page tags %s, API tags %s", name, got, want)
 	}
-	if got, want := strings.Join(st.Tagged, ","), strings.Join(wantThemes, ","); got != want {
+	if got, want := strings.Join(st.Tagged, ","), strings.Join(sorted(wantThemes), ","); got != want {
 		t.Errorf("%s: tagged %s, want %s", name, got, want)
 	}
 	if st.DocText != text {
@@ -419,8 +419,8 @@ func TestPlaygroundInChromium(t *testing.T) {
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#theme-list input[type=checkbox]`)),
 	)
-	if n := evaluate[int](t, ctx, "themes", `document.querySelectorAll('#theme-list input[type=checkbox]').length`); n != len(wantThemes) {
-		t.Errorf("%d theme checkboxes, want %d", n, len(wantThemes))
+	if n := evaluate[int](t, ctx, "themes", `document.querySelectorAll('#theme-list input[type=checkbox]').length`); n != len(allThemes) {
+		t.Errorf("%d theme checkboxes, want %d", n, len(allThemes))
 	}
 	// Vietnamese UI, as analysts use it.
 	step(t, ctx, "switch to Vietnamese", 10*time.Second,
@@ -432,7 +432,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 	// NFC text.
 	nfc := norm.NFC.String(article)
 	st := pasteAndTag(t, ctx, "NFC", nfc)
-	checkAgainstAPI(t, "NFC", st, nfc, tagViaAPI(t, base, nfc))
+	checkAgainstAPI(t, "NFC", st, nfc, tagViaAPI(t, base, nfc), allThemes...)
 
 	// Focusing (or hovering) a highlight shows term, pattern and weight.
 	step(t, ctx, "focus a highlight", 10*time.Second,
@@ -453,7 +453,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 		t.Fatal("the NFD variant equals the NFC text")
 	}
 	st = pasteAndTag(t, ctx, "NFD", nfd)
-	checkAgainstAPI(t, "NFD", st, nfd, tagViaAPI(t, base, nfd))
+	checkAgainstAPI(t, "NFD", st, nfd, tagViaAPI(t, base, nfd), allThemes...)
 
 	// Phone width: no sideways scrolling of the page.
 	step(t, ctx, "phone width", 10*time.Second, phoneViewport(), chromedp.Sleep(300*time.Millisecond))
@@ -461,6 +461,21 @@ func TestPlaygroundInChromium(t *testing.T) {
 		t.Errorf("the page scrolls sideways at phone width")
 	}
 	saveShot(t, "playground-phone", value(t, ctx, "phone screenshot", 20*time.Second, chromedp.FullScreenshot(100)))
+
+	// Weak terms with no strong term (unsupported) and an exclusion, in
+	// themes under their threshold: struck through, with the reason.
+	weak := "Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone."
+	st = pasteAndTag(t, ctx, "weak", weak)
+	checkAgainstAPI(t, "weak", st, weak, tagViaAPI(t, base, weak), "semiconductors")
+	if got := strings.Join(st.Untagged, ","); got != "ai,drones" {
+		t.Errorf("under threshold: %s, want ai,drones", got)
+	}
+	reasons := evaluate[string](t, ctx, "reasons", `[...document.querySelectorAll('#evidence tr.dropped .c-kind')].map(td => td.textContent).join(' | ')`)
+	for _, want := range []string{"thuật ngữ yếu", "nhac-drone"} {
+		if !strings.Contains(reasons, want) {
+			t.Errorf("dropped reasons %q lack %q", reasons, want)
+		}
+	}
 
 	// Over-size text: a visible error naming the sizes.
 	big := strings.Repeat("Trí tuệ nhân tạo và bán dẫn. ", maxDoc/20)

@@ -540,11 +540,16 @@
     const doc = $("doc");
     const frag = document.createDocumentFragment();
     const firstSeg = new Map();
+    // Sweep the cut points, keeping the spans open at each one.
+    const byStart = [...visible].sort((x, y) => x.s - y.s);
+    const active = new Set();
+    let next = 0;
     for (let k = 0; k + 1 < points.length; k++) {
       const a = points[k], b = points[k + 1];
-      if (a === b) continue;
+      for (const sp of active) if (sp.e <= a) active.delete(sp);
+      while (next < byStart.length && byStart[next].s <= a) active.add(byStart[next++]);
       const piece = text.slice(a, b);
-      const cover = visible.filter((sp) => sp.s <= a && sp.e >= b);
+      const cover = [...active].sort((x, y) => x.id - y.id);
       if (!cover.length) {
         frag.append(document.createTextNode(piece));
         continue;
