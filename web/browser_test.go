@@ -494,6 +494,16 @@ func TestPlaygroundInChromium(t *testing.T) {
 		t.Error("the error box is not visible")
 	}
 	saveShot(t, "playground-phone-error", value(t, ctx, "error screenshot", 20*time.Second, chromedp.FullScreenshot(100)))
+	checkNoProblems(t, ctx)
+}
+
+// checkNoProblems: no uncaught script error and no Content-Security-Policy
+// violation happened on the page.
+func checkNoProblems(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if p := evaluate[[]string](t, ctx, "page problems", `window.__playgroundProblems || ["app.js did not run"]`); len(p) > 0 {
+		t.Errorf("page problems: %q", p)
+	}
 }
 
 // With authentication on, the page says so, and tags once given a token.
@@ -520,4 +530,5 @@ func TestPlaygroundAuthInChromium(t *testing.T) {
 	if len(st.Spans) != 1 || st.Spans[0].Text != "bệnh án điện tử" {
 		t.Errorf("spans %+v", st.Spans)
 	}
+	checkNoProblems(t, ctx)
 }

@@ -4,6 +4,13 @@
 "use strict";
 
 (function () {
+  // Uncaught errors and Content-Security-Policy violations, kept for the
+  // browser test (and for anyone looking in the console).
+  const problems = (window.__playgroundProblems = []);
+  window.addEventListener("error", (e) => problems.push("error: " + e.message));
+  window.addEventListener("unhandledrejection", (e) => problems.push("rejection: " + String(e.reason)));
+  document.addEventListener("securitypolicyviolation", (e) => problems.push("CSP: " + e.violatedDirective + " " + e.blockedURI));
+
   // ---------------------------------------------------------------- i18n
   const STRINGS = {
     vi: {
