@@ -81,7 +81,7 @@ awk '/requests\/s/ { for (i = 1; i <= NF; i++) if ($(i+1) == "requests/s") r[NR]
 echo; echo "== 3. hey: REST POST /v1/documents:tag, $CONC concurrent for $DURATION"
 "$LOAD_TOOLS/hey" -z "$DURATION" -c "$CONC" -m POST -T application/json -D "$work/rest-tag.json" \
   "http://$http/v1/documents:tag" >"$work/hey.txt"
-grep -E 'Requests/sec|Average|99%|\[[0-9]{3}\]' "$work/hey.txt" | sed 's/^ */  /'
+grep -E 'Requests/sec|Average|99%|^[[:space:]]*\[[0-9]{3}\]' "$work/hey.txt" | sed 's/^ */  /'
 
 echo; echo "== 4. StreamTagDocuments: $STREAM_DOCS documents over one stream"
 "$work/loadclient" -addr "$grpc" -mode stream -file "$DOC" -n "$STREAM_DOCS" -pid "$server_pid" -timeout 5m | sed 's/^/  /'

@@ -163,32 +163,40 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 	if len(tags) == 0 {
 		return nil
 	}
+	// One allocation for the tags and one for all their evidence.
+	nev := 0
+	for i := range tags {
+		nev += len(tags[i].Evidence)
+	}
+	slab := make([]pb.Tag, len(tags))
+	evSlab := make([]pb.Evidence, nev)
 	out := make([]*pb.Tag, len(tags))
-	for i, t := range tags {
+	for i := range tags {
+		t := &tags[i]
 		label := t.LabelVI
 		if english && t.LabelEN != "" || label == "" {
 			label = t.LabelEN
 		}
-		pt := &pb.Tag{
-			Theme:     t.Theme,
-			Label:     label,
-			LabelVi:   t.LabelVI,
-			LabelEn:   t.LabelEN,
-			Score:     t.Score,
-			Threshold: t.Threshold,
-		}
+		pt := &slab[i]
+		pt.Theme, pt.Label, pt.LabelVi, pt.LabelEn = t.Theme, label, t.LabelVI, t.LabelEN
+		pt.Score, pt.Threshold = t.Score, t.Threshold
 		if len(t.Evidence) > 0 {
 			pt.Evidence = make([]*pb.Evidence, len(t.Evidence))
 			for j := range t.Evidence {
-				pt.Evidence[j] = convertEvidence(&t.Evidence[j])
+				e := &evSlab[0]
+				evSlab = evSlab[1:]
+				setEvidence(e, &t.Evidence[j])
+				pt.Evidence[j] = e
 			}
 		}
 		if len(t.Dropped) > 0 {
 			pt.Dropped = make([]*pb.DroppedEvidence, len(t.Dropped))
 			for j := range t.Dropped {
 				d := &t.Dropped[j]
+				ev := new(pb.Evidence)
+				setEvidence(ev, &d.Evidence)
 				pt.Dropped[j] = &pb.DroppedEvidence{
-					Evidence:       convertEvidence(&d.Evidence),
+					Evidence:       ev,
 					Reason:         d.Reason,
 					Exclusion:      d.Exclusion,
 					ExclusionText:  d.ExclusionText,
@@ -202,18 +210,11 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 	return out
 }
 
-func convertEvidence(e *tagger.Evidence) *pb.Evidence {
-	return &pb.Evidence{
-		Term:      e.Term,
-		Pattern:   e.Pattern,
-		Text:      e.Text,
-		Start:     int32(e.Start),
-		End:       int32(e.End),
-		RuneStart: int32(e.RuneStart),
-		RuneEnd:   int32(e.RuneEnd),
-		Weight:    e.Weight,
-		Folded:    e.Folded,
-	}
+func setEvidence(p *pb.Evidence, e *tagger.Evidence) {
+	p.Term, p.Pattern, p.Text = e.Term, e.Pattern, e.Text
+	p.Start, p.End = int32(e.Start), int32(e.End)
+	p.RuneStart, p.RuneEnd = int32(e.RuneStart), int32(e.RuneEnd)
+	p.Weight, p.Folded = e.Weight, e.Folded
 }
 
 func ctxStatus(err error) error { return status.FromContextError(err).Err() }
