@@ -131,7 +131,11 @@ func (r *rules) watch(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if filepath.Clean(ev.Name) != abs || ev.Op == fsnotify.Chmod {
+			// A Kubernetes ConfigMap volume updates rules.yaml (a symlink
+			// to ..data/rules.yaml) by renaming the ..data symlink: the
+			// event names ..data, never the file.
+			name := filepath.Clean(ev.Name)
+			if name != abs && name != filepath.Join(filepath.Dir(abs), "..data") || ev.Op == fsnotify.Chmod {
 				continue
 			}
 			timer.Reset(settle)
