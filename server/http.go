@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -115,7 +117,24 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 			httpError(w, gw.json, status.New(codes.NotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
 		})
 	}
-	return mux
+	return withRequestID(mux)
+}
+
+// withRequestID gives every request an X-Request-Id (the client's, or a new
+// one), forwards it to the gRPC server, whose logs carry it, and echoes it
+// in the response.
+func withRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 128 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			r.Header.Set("X-Request-Id", id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // httpAuth checks the bearer token on plain HTTP endpoints unless open.

@@ -106,6 +106,15 @@ func TestRESTReadEndpoints(t *testing.T) {
 	if code != 200 || m["swagger"] != "2.0" || paths["/v1/documents:tag"] == nil || paths["/v1/documents:streamTag"] == nil {
 		t.Fatalf("openapi: %d %v", code, m)
 	}
+	if _, _, h := ts.doJSON(t, "GET", "/v1/themes", "", nil); len(h.Get("X-Request-Id")) != 16 {
+		t.Fatalf("no request id: %v", h)
+	}
+	if _, _, h := ts.doJSON(t, "GET", "/v1/themes", "", map[string]string{"X-Request-Id": "abc"}); h.Get("X-Request-Id") != "abc" {
+		t.Fatalf("request id not echoed: %v", h)
+	}
+	if !strings.Contains(ts.logs.String(), "request_id=abc") {
+		t.Fatal("request id not in the gRPC logs")
+	}
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if code, m, _ := ts.doJSON(t, "GET", p, "", nil); code != 200 {
 			t.Fatalf("%s: %d %v", p, code, m)
