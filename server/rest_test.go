@@ -112,9 +112,8 @@ func TestRESTReadEndpoints(t *testing.T) {
 	if _, _, h := ts.doJSON(t, "GET", "/v1/themes", "", map[string]string{"X-Request-Id": "abc"}); h.Get("X-Request-Id") != "abc" {
 		t.Fatalf("request id not echoed: %v", h)
 	}
-	if !strings.Contains(ts.logs.String(), "request_id=abc") {
-		t.Fatal("request id not in the gRPC logs")
-	}
+	// The server logs the call after answering it: wait for the line.
+	waitFor(t, "the request id in the gRPC logs", func() bool { return strings.Contains(ts.logs.String(), "request_id=abc") })
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if code, m, _ := ts.doJSON(t, "GET", p, "", nil); code != 200 {
 			t.Fatalf("%s: %d %v", p, code, m)
