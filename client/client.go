@@ -32,6 +32,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -112,6 +113,7 @@ type options struct {
 	noRetry        bool
 	userAgent      string
 	maxMsg         int
+	dnsRefresh     time.Duration
 	dialOpts       []grpc.DialOption
 }
 
@@ -153,6 +155,12 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // 64 MiB, the server's default).
 func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMsg = n } }
 
+// WithDNSRefresh re-resolves a DNS target every d (default 30 s; 0 turns
+// it off), so that replicas added by a scale-up get work from clients that
+// are already connected. (gRPC itself re-resolves only when a connection
+// fails, and at most every 30 s.)
+func WithDNSRefresh(d time.Duration) Option { return func(o *options) { o.dnsRefresh = d } }
+
 // WithDialOptions appends raw gRPC dial options (interceptors, stats
 // handlers, a context dialer), applied after the client's own.
 func WithDialOptions(opts ...grpc.DialOption) Option {
@@ -170,7 +178,7 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // Calls are balanced round-robin over all the addresses. New does not
 // connect; the first call does, and failures show up as UNAVAILABLE.
 func New(target string, opts ...Option) (*Client, error) {
-	o := options{timeout: 30 * time.Second, retry: DefaultRetryPolicy, maxMsg: 64 << 20}
+	o := options{timeout: 30 * time.Second, retry: DefaultRetryPolicy, maxMsg: 64 << 20, dnsRefresh: 30 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -209,6 +217,11 @@ func New(target string, opts ...Option) (*Client, error) {
 		}
 		r.InitialState(state)
 		dial = append(dial, grpc.WithResolvers(r))
+	}
+	if strings.HasPrefix(grpcTarget, "dns:") && o.dnsRefresh > 0 {
+		if dns := resolver.Get("dns"); dns != nil {
+			dial = append(dial, grpc.WithResolvers(refreshBuilder{Builder: dns, every: o.dnsRefresh}))
+		}
 	}
 
 	sc, err := o.serviceConfig()
@@ -336,6 +349,44 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 }
 
 func (b bearer) RequireTransportSecurity() bool { return b.secure }
+
+// refreshBuilder wraps a resolver (DNS) so that it re-resolves periodically.
+type refreshBuilder struct {
+	resolver.Builder
+	every time.Duration
+}
+
+func (b refreshBuilder) Build(t resolver.Target, cc resolver.ClientConn, opts resolver.BuildOptions) (resolver.Resolver, error) {
+	r, err := b.Builder.Build(t, cc, opts)
+	if err != nil {
+		return nil, err
+	}
+	rr := &refreshing{Resolver: r, stop: make(chan struct{})}
+	go func() {
+		tick := time.NewTicker(b.every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-rr.stop:
+				return
+			case <-tick.C:
+				r.ResolveNow(resolver.ResolveNowOptions{})
+			}
+		}
+	}()
+	return rr, nil
+}
+
+type refreshing struct {
+	resolver.Resolver
+	stop chan struct{}
+	once sync.Once
+}
+
+func (r *refreshing) Close() {
+	r.once.Do(func() { close(r.stop) })
+	r.Resolver.Close()
+}
 
 // Close closes the connections.
 func (c *Client) Close() error { return c.conn.Close() }
