@@ -272,7 +272,7 @@ func TestTagStreamGracefulStop(t *testing.T) {
 // TestTagStreamBadDocument: a bad document fails alone.
 func TestTagStreamBadDocument(t *testing.T) {
 	srv := clienttest.Start(t, func(c *server.Config) { c.MaxDocumentBytes = 200 })
-	c := newClient(t, srv.Addr())
+	c := newClient(t, srv.Addr(), client.WithMaxMessageBytes(8192))
 	input := func(yield func(client.Document) bool) {
 		for i := range 100 {
 			d, _ := doc(i)
@@ -281,6 +281,8 @@ func TestTagStreamBadDocument(t *testing.T) {
 				d.Text = "bad \xff utf-8"
 			case 20:
 				d.Text = strings.Repeat("dài ", 100)
+			case 30:
+				d.Text = strings.Repeat("x", 10000) // over the client's message limit
 			}
 			if !yield(d) {
 				return
@@ -289,7 +291,7 @@ func TestTagStreamBadDocument(t *testing.T) {
 	}
 	got := collect(t, c.TagStream(context.Background(), input, client.StreamOptions{}), 100)
 	for id, r := range got {
-		bad := id == "doc-000010" || id == "doc-000020"
+		bad := id == "doc-000010" || id == "doc-000020" || id == "doc-000030"
 		if bad != (r.Err != nil) || bad && status.Code(r.Err) != codes.InvalidArgument {
 			t.Fatalf("%s: %+v", id, r)
 		}

@@ -230,6 +230,12 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 			source(ctx, func(d Document) bool {
 				e := &entry{index: index, doc: d.proto()}
 				index++
+				if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 && ctx.Err() == nil {
+					// It would break the stream it is sent on, again and
+					// again: fail it alone.
+					return r.emit(r.failed(e, status.Errorf(codes.InvalidArgument,
+						"document %q is %d bytes, over the client's message limit of %d bytes", e.doc.GetId(), n, r.c.opts.maxMsg)))
+				}
 				if ctx.Err() == nil {
 					select {
 					case r.in <- e:
