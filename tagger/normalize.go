@@ -72,16 +72,27 @@ const runeTableSize = 0x2200
 
 var runeTable [runeTableSize]runeInfo
 
-// asciiInfo duplicates the ASCII part of runeTable in a compact form for the
-// scanner's fast path.
-var asciiClass [128]uint8
+// The ASCII part of runeTable in the forms the scanner's fast path wants:
+// the lower-case byte of a word character (0 for a separator), its case
+// flags, and the gap flag of a separator.
+var (
+	asciiLower [128]byte
+	asciiFlags [128]uint8
+	asciiGap   [128]uint8
+)
 
 func init() {
 	for r := rune(0); r < runeTableSize; r++ {
 		runeTable[r] = computeRuneInfo(r)
 	}
 	for c := 0; c < 128; c++ {
-		asciiClass[c] = runeTable[c].class
+		info := runeTable[c]
+		if info.class == clsWord {
+			asciiLower[c] = byte(info.base)
+			asciiFlags[c] = info.flags &^ rNotNFC
+		} else {
+			asciiGap[c] = gapFlag(info.class)
+		}
 	}
 }
 
@@ -220,16 +231,88 @@ const (
 // scanInvalidUTF8 (and the offset) at the first invalid byte sequence.
 func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 	var (
-		inTok    bool
-		cur      token
-		hs, hf   uint64 // strict and fold hashes of the current token
-		diverged bool   // hf has been tracked separately from hs
-		tone     uint8
-		letters  int
-		gap      uint8
-		extra    int32 // continuation bytes so far: rune offset = byte offset - extra
+		gap   uint8
+		extra int32 // continuation bytes so far: rune offset = byte offset - extra
 	)
-	finish := func(end int) {
+	n := len(text)
+	for i := 0; i < n; {
+		// Between tokens: gather what separates them.
+		if c := text[i]; c < utf8.RuneSelf {
+			if asciiLower[c] == 0 {
+				gap |= asciiGap[c]
+				i++
+				continue
+			}
+		} else {
+			r, size := decodeRune(text, i)
+			if r == utf8.RuneError && size == 1 {
+				return toks, scanInvalidUTF8, i
+			}
+			info := lookupRune(r)
+			if checkNFC && info.flags&rNotNFC != 0 {
+				return toks, scanNotNFC, i
+			}
+			if info.class != clsWord {
+				gap |= gapFlag(info.class)
+				i += size
+				extra += int32(size - 1)
+				continue
+			}
+		}
+		// A token starts at i: read it to its end, hashing as it goes.
+		cur := token{start: int32(i), runeStart: int32(i) - extra, gap: gap}
+		var (
+			hs, hf   uint64 = fnvOffset, 0 // strict and fold hashes
+			diverged bool                  // hf is tracked apart from hs
+			tone     uint8
+			letters  int
+		)
+		for i < n {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				lc := asciiLower[c]
+				if lc == 0 {
+					break
+				}
+				cur.flags |= asciiFlags[c]
+				if c >= 'A' {
+					letters++
+				}
+				hs = (hs ^ uint64(lc)) * fnvPrime
+				if diverged {
+					hf = (hf ^ uint64(lc)) * fnvPrime
+				}
+				i++
+				continue
+			}
+			r, size := decodeRune(text, i)
+			if r == utf8.RuneError && size == 1 {
+				return toks, scanInvalidUTF8, i
+			}
+			info := lookupRune(r)
+			if checkNFC && info.flags&rNotNFC != 0 {
+				return toks, scanNotNFC, i
+			}
+			if info.class != clsWord {
+				break // the separator is read again by the outer loop
+			}
+			cur.flags |= info.flags &^ rNotNFC
+			if info.tone != 0 {
+				tone = info.tone
+			}
+			if info.base >= 0 {
+				letters++
+				if !diverged && info.fold != info.base {
+					hf, diverged = hs, true
+				}
+				hs = (hs ^ uint64(info.base)) * fnvPrime
+				if diverged && info.fold >= 0 {
+					hf = (hf ^ uint64(info.fold)) * fnvPrime
+				}
+			}
+			i += size
+			extra += int32(size - 1)
+		}
 		if !diverged {
 			hf = hs
 		}
@@ -239,85 +322,28 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		if letters >= 2 {
 			cur.flags |= tokLetters2
 		}
-		cur.end = int32(end)
-		cur.runeEnd = int32(end) - extra
+		cur.end, cur.runeEnd = int32(i), int32(i)-extra
 		cur.strict, cur.fold = hs, hf
 		toks = append(toks, cur)
-		inTok = false
 		gap = 0
 	}
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			cls := asciiClass[c]
-			if cls == clsWord {
-				if !inTok {
-					inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), runeStart: int32(i) - extra, gap: gap}, fnvOffset, false, 0, 0
-				}
-				switch {
-				case c >= 'A' && c <= 'Z':
-					c += 'a' - 'A'
-					cur.flags |= tokUpper
-					letters++
-				case c >= 'a':
-					cur.flags |= tokLower
-					letters++
-				}
-				hs = (hs ^ uint64(c)) * fnvPrime
-				if diverged {
-					hf = (hf ^ uint64(c)) * fnvPrime
-				}
-				i++
-				continue
-			}
-			if inTok {
-				finish(i)
-			}
-			gap |= gapFlag(cls)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if r == utf8.RuneError && size == 1 {
-			return toks, scanInvalidUTF8, i
-		}
-		info := lookupRune(r)
-		if checkNFC && info.flags&rNotNFC != 0 {
-			return toks, scanNotNFC, i
-		}
-		if info.class != clsWord {
-			if inTok {
-				finish(i)
-			}
-			gap |= gapFlag(info.class)
-			i += size
-			extra += int32(size - 1)
-			continue
-		}
-		if !inTok {
-			inTok, cur, hs, diverged, tone, letters = true, token{start: int32(i), runeStart: int32(i) - extra, gap: gap}, fnvOffset, false, 0, 0
-		}
-		cur.flags |= info.flags &^ rNotNFC
-		if info.tone != 0 {
-			tone = info.tone
-		}
-		if info.base >= 0 {
-			letters++
-			if !diverged && info.fold != info.base {
-				hf, diverged = hs, true
-			}
-			hs = (hs ^ uint64(info.base)) * fnvPrime
-			if diverged && info.fold >= 0 {
-				hf = (hf ^ uint64(info.fold)) * fnvPrime
-			}
-		}
-		i += size
-		extra += int32(size - 1)
-	}
-	if inTok {
-		finish(len(text))
-	}
 	return toks, scanOK, 0
+}
+
+// decodeRune decodes the rune at s[i], inline for the two- and three-byte
+// sequences of Vietnamese letters and typographic punctuation.
+func decodeRune(s string, i int) (rune, int) {
+	c0 := s[i]
+	if c0 >= 0xC2 && c0 <= 0xDF && i+1 < len(s) {
+		if c1 := s[i+1]; c1&0xC0 == 0x80 {
+			return rune(c0&0x1F)<<6 | rune(c1&0x3F), 2
+		}
+	} else if (c0 >= 0xE1 && c0 <= 0xEC || c0 >= 0xEE) && c0 <= 0xEF && i+2 < len(s) {
+		if c1, c2 := s[i+1], s[i+2]; c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
+			return rune(c0&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F), 3
+		}
+	}
+	return utf8.DecodeRuneInString(s[i:])
 }
 
 func gapFlag(cls uint8) uint8 {
