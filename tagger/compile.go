@@ -19,7 +19,7 @@ type Tagger struct {
 	// The matcher: a token trie for exact (strict) keys rooted at node 0 and
 	// one for diacritic-free (fold) keys rooted at node 1, stored as one hash
 	// map from (node, token key) to the next node.
-	edges   map[uint64]int32
+	edges   *edgeTable
 	outputs [][]int32 // patterns ending at each node
 	// first-token filters: most tokens of a text start no pattern and are
 	// skipped after one bit test.
@@ -90,7 +90,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 	t := &Tagger{
 		rs:       rs,
 		themeIdx: make(map[string]int, len(rs.Themes)),
-		edges:    make(map[uint64]int32),
+		edges:    newEdgeTable(1024),
 		outputs:  make([][]int32, 2),
 	}
 	nWords := 0
@@ -168,11 +168,11 @@ func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 	node := root
 	for _, k := range keys {
 		ek := edgeKey(node, k)
-		next, ok := t.edges[ek]
+		next, ok := t.edges.get(ek)
 		if !ok {
 			next = int32(len(t.outputs))
 			t.outputs = append(t.outputs, nil)
-			t.edges[ek] = next
+			t.edges.put(ek, next)
 		}
 		node = next
 	}

@@ -248,7 +248,12 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			if r == utf8.RuneError && size == 1 {
 				return toks, scanInvalidUTF8, i
 			}
-			info := lookupRune(r)
+			var info runeInfo
+			if r < runeTableSize { // inline: the table holds nearly every rune of real text
+				info = runeTable[r]
+			} else {
+				info = lookupRune(r)
+			}
 			if checkNFC && info.flags&rNotNFC != 0 {
 				return toks, scanNotNFC, i
 			}
@@ -289,7 +294,12 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			if r == utf8.RuneError && size == 1 {
 				return toks, scanInvalidUTF8, i
 			}
-			info := lookupRune(r)
+			var info runeInfo
+			if r < runeTableSize { // inline: the table holds nearly every rune of real text
+				info = runeTable[r]
+			} else {
+				info = lookupRune(r)
+			}
 			if checkNFC && info.flags&rNotNFC != 0 {
 				return toks, scanNotNFC, i
 			}

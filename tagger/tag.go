@@ -165,7 +165,7 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 		if root == rootFold {
 			key = toks[j].fold
 		}
-		next, ok := t.edges[edgeKey(node, key)]
+		next, ok := t.edges.get(edgeKey(node, key))
 		if !ok {
 			return
 		}
