@@ -244,18 +244,9 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 				continue
 			}
 		} else {
-			r, size := decodeRune(text, i)
-			if r == utf8.RuneError && size == 1 {
-				return toks, scanInvalidUTF8, i
-			}
-			var info runeInfo
-			if r < runeTableSize { // inline: the table holds nearly every rune of real text
-				info = runeTable[r]
-			} else {
-				info = lookupRune(r)
-			}
-			if checkNFC && info.flags&rNotNFC != 0 {
-				return toks, scanNotNFC, i
+			info, size, status := readRune(text, i, checkNFC)
+			if status != scanOK {
+				return toks, status, i
 			}
 			if info.class != clsWord {
 				gap |= gapFlag(info.class)
@@ -290,18 +281,9 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 				i++
 				continue
 			}
-			r, size := decodeRune(text, i)
-			if r == utf8.RuneError && size == 1 {
-				return toks, scanInvalidUTF8, i
-			}
-			var info runeInfo
-			if r < runeTableSize { // inline: the table holds nearly every rune of real text
-				info = runeTable[r]
-			} else {
-				info = lookupRune(r)
-			}
-			if checkNFC && info.flags&rNotNFC != 0 {
-				return toks, scanNotNFC, i
+			info, size, status := readRune(text, i, checkNFC)
+			if status != scanOK {
+				return toks, status, i
 			}
 			if info.class != clsWord {
 				break // the separator is read again by the outer loop
@@ -338,6 +320,24 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		gap = 0
 	}
 	return toks, scanOK, 0
+}
+
+// readRune decodes and classifies the rune at text[i].
+func readRune(text string, i int, checkNFC bool) (runeInfo, int, scanStatus) {
+	r, size := decodeRune(text, i)
+	if r == utf8.RuneError && size == 1 {
+		return runeInfo{}, size, scanInvalidUTF8
+	}
+	var info runeInfo
+	if r < runeTableSize { // the table holds nearly every rune of real text
+		info = runeTable[r]
+	} else {
+		info = lookupRune(r)
+	}
+	if checkNFC && info.flags&rNotNFC != 0 {
+		return info, size, scanNotNFC
+	}
+	return info, size, scanOK
 }
 
 // decodeRune decodes the rune at s[i], inline for the two- and three-byte

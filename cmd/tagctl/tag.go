@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -32,6 +31,7 @@ import (
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client"
+	"github.com/doctagger/doctagger/tagger/eval"
 )
 
 func init() {
@@ -406,24 +406,7 @@ func countDocs(sources []source) int64 {
 	return n
 }
 
-func openInput(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasSuffix(strings.ToLower(path), ".gz") {
-		return f, nil
-	}
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{zr, f}, nil
-}
+func openInput(path string) (io.ReadCloser, error) { return eval.Open(path) }
 
 // maxLine bounds one NDJSON line (a document of up to the server's default
 // 1 MiB limit, escaped, fits easily).

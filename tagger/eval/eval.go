@@ -28,13 +28,14 @@ type GoldDoc struct {
 	Note     string   `json:"note,omitempty"`
 }
 
-// open opens a .jsonl or .jsonl.gz file.
-func open(path string) (io.ReadCloser, error) {
+// Open opens a file for reading, decompressing it when its name ends in
+// .gz (gold files, corpora and NDJSON inputs may all be gzipped).
+func Open(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.HasSuffix(path, ".gz") {
+	if !strings.HasSuffix(strings.ToLower(path), ".gz") {
 		return f, nil
 	}
 	gz, err := gzip.NewReader(f)
@@ -50,7 +51,7 @@ func open(path string) (io.ReadCloser, error) {
 
 // eachLine calls fn for each non-blank line of a JSONL file, with its number.
 func eachLine(path string, fn func(n int, line []byte) error) error {
-	rc, err := open(path)
+	rc, err := Open(path)
 	if err != nil {
 		return err
 	}
