@@ -300,15 +300,10 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 	}
 	name := nodeValue(n, "text")
 	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window"}, func(k string, v *yaml.Node) {
+		if p.phraseKey(k, v, theme, name, &t.ID, &t.Text, &t.Variants) {
+			return
+		}
 		switch k {
-		case "id":
-			t.ID = p.str(v, theme, name, "id")
-		case "text":
-			t.Text = norm.NFC.String(p.str(v, theme, name, "text"))
-		case "variants":
-			for _, s := range p.strList(v, theme, name, "variants") {
-				t.Variants = append(t.Variants, norm.NFC.String(s))
-			}
 		case "weight":
 			t.Weight = p.num(v, theme, name, "weight")
 			p.checkWeight(v.Line, theme, name, t.Weight)
@@ -340,15 +335,10 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 	}
 	name := nodeValue(n, "text")
 	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "hyphens"}, func(k string, v *yaml.Node) {
+		if p.phraseKey(k, v, theme, name, &e.ID, &e.Text, &e.Variants) {
+			return
+		}
 		switch k {
-		case "id":
-			e.ID = p.str(v, theme, name, "id")
-		case "text":
-			e.Text = norm.NFC.String(p.str(v, theme, name, "text"))
-		case "variants":
-			for _, s := range p.strList(v, theme, name, "variants") {
-				e.Variants = append(e.Variants, norm.NFC.String(s))
-			}
 		case "cancels":
 			e.Cancels = p.strList(v, theme, name, "cancels")
 		case "window":
@@ -368,6 +358,24 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 		}
 	})
 	return e
+}
+
+// phraseKey reads the keys terms and exclusions share (id, text,
+// variants), reporting whether k was one of them.
+func (p *parser) phraseKey(k string, v *yaml.Node, theme, name string, id, text *string, variants *[]string) bool {
+	switch k {
+	case "id":
+		*id = p.str(v, theme, name, "id")
+	case "text":
+		*text = norm.NFC.String(p.str(v, theme, name, "text"))
+	case "variants":
+		for _, s := range p.strList(v, theme, name, "variants") {
+			*variants = append(*variants, norm.NFC.String(s))
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func nodeValue(n *yaml.Node, key string) string {
