@@ -391,6 +391,10 @@ func TestShutdownDuringStream(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop")
 	}
+	// The open health watch must not hold shutdown up to the grace period.
+	if strings.Contains(ts.logs.String(), "grace period over") {
+		t.Errorf("shutdown waited for the grace period: a health watch held it up")
+	}
 	if _, err := ts.client.GetRuleset(ctx, &pb.GetRulesetRequest{}); status.Code(err) != codes.Unavailable {
 		t.Fatalf("call after shutdown: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,9 +49,8 @@ type Server struct {
 	drain   chan struct{}
 	ready   chan struct{}
 	serving atomic.Bool
-	// active counts calls in flight other than health and reflection, whose
-	// long-lived watches must not hold up shutdown.
-	active atomic.Int64
+	// stopping is closed when shutdown begins; it ends health watches.
+	stopping chan struct{}
 
 	mu       sync.Mutex
 	grpcAddr net.Addr
@@ -65,7 +63,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, drain: make(chan struct{}), ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: cfg.Registry, drain: make(chan struct{}), ready: make(chan struct{}), stopping: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -95,14 +93,12 @@ func New(cfg Config) (*Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
-			s.trackUnary,
 			unaryLogging(s.log),
 			grpcMetrics.UnaryServerInterceptor(),
 			s.auth.unary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOption(s.log)),
-			s.trackStream,
 			streamLogging(s.log),
 			grpcMetrics.StreamServerInterceptor(),
 			s.auth.stream(),
@@ -110,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	)
 	pb.RegisterTaggerServiceServer(s.grpc, &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain})
 	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	healthpb.RegisterHealthServer(s.grpc, healthService{Server: s.health, stopping: s.stopping})
 	reflection.Register(s.grpc)
 	grpcMetrics.InitializeMetrics(s.grpc)
 	return s, nil
@@ -303,26 +299,6 @@ func (s *Server) Run(ctx context.Context) error {
 	return runErr
 }
 
-func tracked(method string) bool {
-	return !strings.HasPrefix(method, "/grpc.health.v1.") && !strings.HasPrefix(method, "/grpc.reflection.")
-}
-
-func (s *Server) trackUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if tracked(info.FullMethod) {
-		s.active.Add(1)
-		defer s.active.Add(-1)
-	}
-	return handler(ctx, req)
-}
-
-func (s *Server) trackStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if tracked(info.FullMethod) {
-		s.active.Add(1)
-		defer s.active.Add(-1)
-	}
-	return handler(srv, ss)
-}
-
 func (s *Server) shutdown(httpSrv *http.Server) {
 	start := time.Now()
 	s.log.Info("shutting down: NOT_SERVING, draining", "grace", s.cfg.ShutdownGrace)
@@ -339,34 +315,14 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 			}
 		})
 	}
+	close(s.stopping) // health watches end, so GracefulStop waits only for real calls
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
 		close(stopped)
 	}()
-	// GracefulStop also waits for health watches, which never end: once no
-	// other call is in flight (new ones are refused by now), stop at once.
-	idle := make(chan struct{})
-	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stopped:
-				return
-			case <-tick.C:
-				if s.active.Load() == 0 {
-					close(idle)
-					return
-				}
-			}
-		}
-	}()
 	select {
 	case <-stopped:
-	case <-idle:
-		s.grpc.Stop()
-		<-stopped
 	case <-time.After(s.cfg.ShutdownGrace):
 		s.log.Warn("grace period over: streams stop reading and answer what they took")
 		close(s.drain)
