@@ -196,12 +196,14 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 				ev := new(pb.Evidence)
 				setEvidence(ev, &d.Evidence)
 				pt.Dropped[j] = &pb.DroppedEvidence{
-					Evidence:       ev,
-					Reason:         d.Reason,
-					Exclusion:      d.Exclusion,
-					ExclusionText:  d.ExclusionText,
-					ExclusionStart: int32(d.ExclusionStart),
-					ExclusionEnd:   int32(d.ExclusionEnd),
+					Evidence:           ev,
+					Reason:             d.Reason,
+					Exclusion:          d.Exclusion,
+					ExclusionText:      d.ExclusionText,
+					ExclusionStart:     int32(d.ExclusionStart),
+					ExclusionEnd:       int32(d.ExclusionEnd),
+					ExclusionRuneStart: int32(d.ExclusionRuneStart),
+					ExclusionRuneEnd:   int32(d.ExclusionRuneEnd),
 				}
 			}
 		}

@@ -71,9 +71,12 @@ const (
 type Dropped struct {
 	Evidence
 	Reason string // DropExcluded or DropUnsupported
-	// For DropExcluded: the exclusion and where it matched.
-	Exclusion      string // exclusion id
-	ExclusionText  string
-	ExclusionStart int
-	ExclusionEnd   int
+	// For DropExcluded: the exclusion and where it matched, in bytes and
+	// in runes, like the evidence.
+	Exclusion          string // exclusion id
+	ExclusionText      string
+	ExclusionStart     int
+	ExclusionEnd       int
+	ExclusionRuneStart int
+	ExclusionRuneEnd   int
 }

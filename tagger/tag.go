@@ -503,6 +503,7 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 					d.Exclusion = t.excls[t.patterns[e.pat].excl].id
 					esp := where(e)
 					d.ExclusionStart, d.ExclusionEnd = esp.start, esp.end
+					d.ExclusionRuneStart, d.ExclusionRuneEnd = esp.runeStart, esp.runeEnd
 					d.ExclusionText = text[esp.start:esp.end]
 				}
 				dropped = append(dropped, d)
@@ -545,7 +546,7 @@ func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
 				offs = append(offs, e.Start, e.End)
 			}
 			for _, d := range tag.Dropped {
-				offs = append(offs, d.Start, d.End)
+				offs = append(offs, d.Start, d.End, d.ExclusionStart, d.ExclusionEnd)
 			}
 		}
 	}
@@ -572,6 +573,9 @@ func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
 			for i := range tag.Dropped {
 				d := &tag.Dropped[i]
 				d.RuneStart, d.RuneEnd = runeAt(d.Start), runeAt(d.End)
+				if d.Reason == DropExcluded {
+					d.ExclusionRuneStart, d.ExclusionRuneEnd = runeAt(d.ExclusionStart), runeAt(d.ExclusionEnd)
+				}
 			}
 		}
 	}

@@ -90,8 +90,13 @@ func checkEvidence(t testing.TB, text string, res Result) {
 			}
 			for _, d := range tg.Dropped {
 				check(d.Evidence)
-				if d.Reason == DropExcluded && text[d.ExclusionStart:d.ExclusionEnd] != d.ExclusionText {
-					t.Fatalf("dropped %+v: exclusion offsets do not give its text", d)
+				if d.Reason == DropExcluded {
+					if text[d.ExclusionStart:d.ExclusionEnd] != d.ExclusionText {
+						t.Fatalf("dropped %+v: exclusion offsets do not give its text", d)
+					}
+					if rs, re := utf8.RuneCountInString(text[:d.ExclusionStart]), utf8.RuneCountInString(text[:d.ExclusionEnd]); d.ExclusionRuneStart != rs || d.ExclusionRuneEnd != re {
+						t.Fatalf("dropped %+v: exclusion rune offsets %d-%d, want %d-%d", d, d.ExclusionRuneStart, d.ExclusionRuneEnd, rs, re)
+					}
 				}
 			}
 		}
@@ -366,6 +371,11 @@ func TestExclusionsAndWeakTerms(t *testing.T) {
 	d := res.Untagged[0].Dropped[0]
 	if d.Reason != DropExcluded || d.Exclusion != "can-cuoc" || d.ExclusionText != "căn cước" || d.Text != "chip" {
 		t.Errorf("dropped = %+v", d)
+	}
+	// In NFD the offsets, exclusion's included, still point into the input.
+	nfd := norm.NFD.String("Thẻ căn cước công dân gắn chip")
+	if res := tag(nfd); len(res.Untagged) != 1 || res.Untagged[0].Dropped[0].ExclusionRuneStart != 5 { // "Thẻ " is 5 code points in NFD
+		t.Errorf("NFD exclusion: %+v", res.Untagged)
 	}
 	// Outside the window it counts.
 	if res := tag("căn cước công dân được cấp. Nhà máy mới sẽ làm chip"); len(res.Tags) != 1 {

@@ -464,7 +464,12 @@
           const key = `${tg.theme}|${d.exclusion}|${d.exclusionStart}|${d.exclusionEnd}`;
           if (seenExcl.has(key)) continue;
           seenExcl.add(key);
-          const s = maps.byte(d.exclusionStart), e = maps.byte(d.exclusionEnd);
+          // Rune offsets like the evidence; byte offsets from older servers.
+          let s = maps.rune(d.exclusionRuneStart ?? -1), e = maps.rune(d.exclusionRuneEnd ?? -1);
+          if (s < 0 || e <= s) {
+            s = maps.byte(d.exclusionStart);
+            e = maps.byte(d.exclusionEnd);
+          }
           if (s >= 0 && e > s) {
             spans.push({ id: spans.length, kind: "exclusion", theme: tg.theme, tag: tg, tagged, drop: d, s, e,
               ok: text.slice(s, e) === d.exclusionText, ev: { text: d.exclusionText, start: d.exclusionStart, end: d.exclusionEnd } });

@@ -187,7 +187,8 @@ type Evidence struct {
 	RuneStart int32 `protobuf:"varint,6,opt,name=rune_start,json=runeStart,proto3" json:"rune_start,omitempty"`
 	// Rune offset, exclusive.
 	RuneEnd int32 `protobuf:"varint,7,opt,name=rune_end,json=runeEnd,proto3" json:"rune_end,omitempty"`
-	// The term's weight.
+	// What this match contributed to the theme's evidence: the term's weight,
+	// shared among its repeated mentions (0 for a dropped match).
 	Weight float64 `protobuf:"fixed64,8,opt,name=weight,proto3" json:"weight,omitempty"`
 	// True when matched without diacritics ("tri tue nhan tao").
 	Folded        bool `protobuf:"varint,9,opt,name=folded,proto3" json:"folded,omitempty"`
@@ -302,9 +303,13 @@ type DroppedEvidence struct {
 	// Byte offset of the exclusion match, inclusive.
 	ExclusionStart int32 `protobuf:"varint,5,opt,name=exclusion_start,json=exclusionStart,proto3" json:"exclusion_start,omitempty"`
 	// Byte offset of the exclusion match, exclusive.
-	ExclusionEnd  int32 `protobuf:"varint,6,opt,name=exclusion_end,json=exclusionEnd,proto3" json:"exclusion_end,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ExclusionEnd int32 `protobuf:"varint,6,opt,name=exclusion_end,json=exclusionEnd,proto3" json:"exclusion_end,omitempty"`
+	// Rune (code point) offset of the exclusion match, inclusive.
+	ExclusionRuneStart int32 `protobuf:"varint,7,opt,name=exclusion_rune_start,json=exclusionRuneStart,proto3" json:"exclusion_rune_start,omitempty"`
+	// Rune offset of the exclusion match, exclusive.
+	ExclusionRuneEnd int32 `protobuf:"varint,8,opt,name=exclusion_rune_end,json=exclusionRuneEnd,proto3" json:"exclusion_rune_end,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DroppedEvidence) Reset() {
@@ -375,6 +380,20 @@ func (x *DroppedEvidence) GetExclusionStart() int32 {
 func (x *DroppedEvidence) GetExclusionEnd() int32 {
 	if x != nil {
 		return x.ExclusionEnd
+	}
+	return 0
+}
+
+func (x *DroppedEvidence) GetExclusionRuneStart() int32 {
+	if x != nil {
+		return x.ExclusionRuneStart
+	}
+	return 0
+}
+
+func (x *DroppedEvidence) GetExclusionRuneEnd() int32 {
+	if x != nil {
+		return x.ExclusionRuneEnd
 	}
 	return 0
 }
@@ -1294,14 +1313,16 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"rune_start\x18\x06 \x01(\x05R\truneStart\x12\x19\n" +
 	"\brune_end\x18\a \x01(\x05R\aruneEnd\x12\x16\n" +
 	"\x06weight\x18\b \x01(\x01R\x06weight\x12\x16\n" +
-	"\x06folded\x18\t \x01(\bR\x06folded\"\xed\x01\n" +
+	"\x06folded\x18\t \x01(\bR\x06folded\"\xcd\x02\n" +
 	"\x0fDroppedEvidence\x12/\n" +
 	"\bevidence\x18\x01 \x01(\v2\x13.tagger.v1.EvidenceR\bevidence\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
 	"\texclusion\x18\x03 \x01(\tR\texclusion\x12%\n" +
 	"\x0eexclusion_text\x18\x04 \x01(\tR\rexclusionText\x12'\n" +
 	"\x0fexclusion_start\x18\x05 \x01(\x05R\x0eexclusionStart\x12#\n" +
-	"\rexclusion_end\x18\x06 \x01(\x05R\fexclusionEnd\"\x82\x02\n" +
+	"\rexclusion_end\x18\x06 \x01(\x05R\fexclusionEnd\x120\n" +
+	"\x14exclusion_rune_start\x18\a \x01(\x05R\x12exclusionRuneStart\x12,\n" +
+	"\x12exclusion_rune_end\x18\b \x01(\x05R\x10exclusionRuneEnd\"\x82\x02\n" +
 	"\x03Tag\x12\x14\n" +
 	"\x05theme\x18\x01 \x01(\tR\x05theme\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x19\n" +
