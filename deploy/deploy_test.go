@@ -35,6 +35,15 @@ func TestRulesCompile(t *testing.T) {
 	if _, err := tagger.Compile(rs); err != nil {
 		t.Fatal(err)
 	}
+	// It starts as the default rules, so that a deployment behaves like the
+	// binary's embedded rules until someone edits it; keep them in step.
+	def, err := tagger.DefaultRuleset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Version != def.Version {
+		t.Errorf("deploy/rules.yaml (%s) differs from rules/default.yaml (%s): cp rules/default.yaml deploy/rules.yaml", rs.Version, def.Version)
+	}
 }
 
 func TestKustomizationListsEveryManifest(t *testing.T) {
