@@ -136,6 +136,13 @@ func TestDefaultRulesLabelledSentences(t *testing.T) {
 		{"plain health news", "Bệnh viện tiếp nhận nhiều ca sốt xuất huyết trong tuần qua.", nil},
 		{"old tone placement", "Thành phố cam kết trung hoà các-bon vào năm 2050.", []string{"green_transition"}},
 		{"phrase across line break", "Dự án đầu tư vào năng lượng\ntái tạo ở miền Trung.", []string{"green_transition"}},
+		{"en semiconductors", "TSMC and other chipmakers are racing to build new fabs as demand for semiconductors soars.", []string{"semiconductors"}},
+		{"en ehealth", "The hospital moved patient files to electronic health records and offers telemedicine visits.", []string{"ehealth"}},
+		{"en green", "The country wants net zero by 2050 through renewable energy and fewer greenhouse gas emissions.", []string{"green_transition"}},
+		{"en AI acronym", "The bank said its new AI model detects fraud faster than the old rules.", []string{"ai"}},
+		{"en green colour", "She painted the door green and planted trees in the garden.", nil},
+		{"en aircraft", "The airline ordered ten new aircraft from Boeing.", nil},
+		{"en potato chips", "Potato chips and soda were served at the party.", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
