@@ -136,6 +136,8 @@ func TestDefaultRulesLabelledSentences(t *testing.T) {
 		{"plain health news", "Bệnh viện tiếp nhận nhiều ca sốt xuất huyết trong tuần qua.", nil},
 		{"old tone placement", "Thành phố cam kết trung hoà các-bon vào năm 2050.", []string{"green_transition"}},
 		{"phrase across line break", "Dự án đầu tư vào năng lượng\ntái tạo ở miền Trung.", []string{"green_transition"}},
+		{"AI = Amnesty International", "Tổ chức Ân xá Quốc tế (AI) cho biết hàng nghìn người bị giam giữ. AI kêu gọi điều tra.", nil},
+		{"E5 petrol prices", "Giá xăng E5 RON92 giảm 300 đồng một lít từ chiều nay, xăng E5 vẫn rẻ hơn.", nil},
 		{"en semiconductors", "TSMC and other chipmakers are racing to build new fabs as demand for semiconductors soars.", []string{"semiconductors"}},
 		{"en ehealth", "The hospital moved patient files to electronic health records and offers telemedicine visits.", []string{"ehealth"}},
 		{"en green", "The country wants net zero by 2050 through renewable energy and fewer greenhouse gas emissions.", []string{"green_transition"}},
