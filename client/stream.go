@@ -179,6 +179,18 @@ func (c *Client) TagChannel(ctx context.Context, docs <-chan Document, o StreamO
 					return
 				}
 			case <-ctx.Done():
+				// When the job gives up, the rest of the channel still
+				// gets its results (failed with the job's error), as with
+				// TagStream; only a cancelled job stops reading.
+				var fatal *fatalError
+				if !errors.As(context.Cause(ctx), &fatal) {
+					return
+				}
+				for d := range docs {
+					if !yield(d) {
+						return
+					}
+				}
 				return
 			}
 		}
@@ -223,6 +235,18 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 		// every document gets its result; when the caller cancels or stops
 		// reading, it stops.
 		feederDone := make(chan struct{})
+		// The feeder emits results of its own (documents failed before
+		// being sent). feedMu keeps it from sending on r.out once the
+		// closer has decided to close it without waiting for the feeder.
+		var (
+			feedMu     sync.Mutex
+			feedClosed bool
+		)
+		feederEmit := func(res Result) bool {
+			feedMu.Lock()
+			defer feedMu.Unlock()
+			return !feedClosed && r.emit(res)
+		}
 		go func() {
 			defer close(feederDone)
 			defer close(r.in)
@@ -233,7 +257,7 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 				if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 && ctx.Err() == nil {
 					// It would break the stream it is sent on, again and
 					// again: fail it alone.
-					return r.emit(r.failed(e, status.Errorf(codes.InvalidArgument,
+					return feederEmit(r.failed(e, status.Errorf(codes.InvalidArgument,
 						"document %q is %d bytes, over the client's message limit of %d bytes", e.doc.GetId(), n, r.c.opts.maxMsg)))
 				}
 				if ctx.Err() == nil {
@@ -247,7 +271,7 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 				if !errors.As(context.Cause(ctx), &fatal) {
 					return false
 				}
-				return r.emit(r.failed(e, fatal.err))
+				return feederEmit(r.failed(e, fatal.err))
 			})
 		}()
 
@@ -260,6 +284,12 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 			var fatal *fatalError
 			if errors.As(context.Cause(ctx), &fatal) || ctx.Err() == nil {
 				<-feederDone
+			} else {
+				// Cancelled: the feeder may still be reading the input;
+				// wait only for a result it is handing over.
+				feedMu.Lock()
+				feedClosed = true
+				feedMu.Unlock()
 			}
 			close(r.out)
 		}()
