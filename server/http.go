@@ -51,6 +51,18 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+			if httpStatus == http.StatusMethodNotAllowed {
+				// The default answers 501 (UNIMPLEMENTED), as if the
+				// server could not do it at all.
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				writeStatus(w, g.json, status.New(codes.Unimplemented,
+					"method "+r.Method+" not allowed on "+r.URL.Path+"; see /openapi.json"), false)
+				return
+			}
+			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		}),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 			if st := status.Convert(err); st.Code() == codes.Unauthenticated {
 				// The default handler would put the message in WWW-Authenticate.

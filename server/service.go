@@ -104,6 +104,7 @@ func docName(doc *pb.Document, field string) string {
 // never panics: an engine panic becomes an INTERNAL status for this document.
 func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
 	if doc == nil {
+		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, badRequest(codes.InvalidArgument, reasonMissingDocument, field,
 			field+" is required", nil)
 	}

@@ -115,6 +115,8 @@ func (s *service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsS
 				st := convErr
 				if st == nil {
 					res, st = s.tagOne(l, j.doc, conv, "document")
+				} else {
+					s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
 				}
 				if st != nil {
 					p := st.Proto()
