@@ -83,8 +83,7 @@ func (c *restClient) tagStream(parent context.Context, docs iter.Seq[client.Docu
 		defer cancel()
 		chunks := make(chan []*restEntry)
 		out := make(chan client.Result)
-		gone := make(chan struct{})
-		defer close(gone)
+		gone := make(chan struct{}) // closed when the caller stops reading out
 		emit := func(r client.Result) bool {
 			select {
 			case out <- r:
@@ -200,11 +199,11 @@ func (c *restClient) tagStream(parent context.Context, docs iter.Seq[client.Docu
 		}()
 		for r := range out {
 			if !yield(r) {
-				cancel()
 				break
 			}
 		}
 		cancel()
+		close(gone) // workers blocked handing over a result give up
 		wg.Wait()
 	}
 }

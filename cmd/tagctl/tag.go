@@ -456,11 +456,12 @@ func readDocs(sources []source, language string, bad func(id string, err error))
 	}
 }
 
-// ndjsonDoc is one input line. The id may be a string or a number.
+// ndjsonDoc is one input line. The id may be a string or a number (kept
+// as written: a float64 would round ids above 2^53).
 type ndjsonDoc struct {
-	ID       any     `json:"id"`
-	Text     *string `json:"text"`
-	Language string  `json:"language"`
+	ID       json.RawMessage `json:"id"`
+	Text     *string         `json:"text"`
+	Language string          `json:"language"`
 }
 
 func readNDJSON(r io.Reader, name, language string, yield func(client.Document) bool, bad func(string, error)) bool {
@@ -481,13 +482,14 @@ func readNDJSON(r io.Reader, name, language string, yield func(client.Document) 
 				bad(where, fmt.Errorf("line %d of %s has no \"text\"", lineNo, name))
 			} else {
 				doc := client.Document{ID: where, Text: *d.Text, Language: cmp.Or(d.Language, language)}
-				switch id := d.ID.(type) {
-				case string:
-					if id != "" {
-						doc.ID = id
+				switch id := bytes.TrimSpace(d.ID); {
+				case len(id) > 0 && id[0] == '"':
+					var s string
+					if json.Unmarshal(id, &s) == nil && s != "" {
+						doc.ID = s
 					}
-				case float64:
-					doc.ID = strconv.FormatFloat(id, 'f', -1, 64)
+				case len(id) > 0 && (id[0] == '-' || id[0] >= '0' && id[0] <= '9'):
+					doc.ID = string(id)
 				}
 				if !yield(doc) {
 					return false
