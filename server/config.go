@@ -82,6 +82,9 @@ type Config struct {
 	UI http.Handler
 }
 
+// messageOverhead is the room a message needs beyond the document text.
+const messageOverhead = 1024
+
 // DefaultConfig returns the defaults of every setting.
 func DefaultConfig() Config {
 	return Config{
@@ -115,6 +118,18 @@ func (c *Config) validate() error {
 	positive("stream max in flight", c.StreamMaxInFlight)
 	if c.StreamIdleTimeout < 0 || c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	// A document at the size limit must still fit in one gRPC message, with
+	// room for its id and the options; else it fails as RESOURCE_EXHAUSTED
+	// for the whole message instead of with a per-document error.
+	if c.MaxDocumentBytes > 0 && c.MaxMessageBytes < c.MaxDocumentBytes+messageOverhead {
+		errs = append(errs, fmt.Errorf("max message bytes (%d) must be at least max document bytes (%d) + %d, so that a document at the limit fits in a message",
+			c.MaxMessageBytes, c.MaxDocumentBytes, messageOverhead))
+	}
+	for i, t := range c.AuthTokens {
+		if strings.TrimSpace(t) == "" {
+			errs = append(errs, fmt.Errorf("auth token %d is empty: an empty token would accept a bare \"Bearer \" header", i+1))
+		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
