@@ -1,6 +1,8 @@
 package server
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -60,5 +62,22 @@ func TestRESTMethodNotAllowed(t *testing.T) {
 	}
 	if code, _, _ := ts.doJSON(t, "GET", "/v1/nothing", "", nil); code != 404 {
 		t.Errorf("unknown route: HTTP %d, want 404", code)
+	}
+}
+
+// The stream route spelled with an escaped colon must reach the NDJSON
+// handler (line-numbered errors), not the gateway's own streaming handler.
+func TestRESTStreamEscapedPath(t *testing.T) {
+	ts := start(t, nil)
+	body := `{"document": {"id": "a", "text": "` + sentence + `"}}` + "\nnot json\n"
+	req, _ := http.NewRequest("POST", ts.base+"/v1/documents%3AstreamTag", strings.NewReader(body))
+	resp, err := ts.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(out), `"documentId":"a"`) || !strings.Contains(string(out), "line 2") {
+		t.Fatalf("escaped stream path: HTTP %d\n%s", resp.StatusCode, out)
 	}
 }
