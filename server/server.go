@@ -88,6 +88,7 @@ func New(cfg Config) (*Server, error) {
 	s.reg.MustRegister(grpcMetrics)
 	// Interceptor order: recovery first (outermost), then logging, metrics, auth.
 	s.grpc = grpc.NewServer(
+		grpc.ForceServerCodecV2(newLenientCodec()),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),

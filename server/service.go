@@ -69,6 +69,10 @@ func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Opt
 		OmitEvidence:    o.GetOmitEvidence(),
 		IncludeUntagged: o.GetIncludeUntagged(),
 	}
+	if bad := invalidUTF8Fields(o); len(bad) > 0 {
+		return opts, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0],
+			fmt.Sprintf("%s.%s is not valid UTF-8", field, bad[0]), nil)
+	}
 	for i, th := range opts.Themes {
 		if !l.themes[th] {
 			known := make([]string, 0, len(l.themes))
@@ -107,6 +111,12 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, badRequest(codes.InvalidArgument, reasonMissingDocument, field,
 			field+" is required", nil)
+	}
+	if bad := invalidUTF8Fields(doc); len(bad) > 0 {
+		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
+		return nil, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0],
+			fmt.Sprintf("%s: %s.%s is not valid UTF-8", docName(doc, field), field, bad[0]),
+			map[string]string{"documentId": doc.GetId()})
 	}
 	if n := len(doc.Text); n > s.cfg.MaxDocumentBytes {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()

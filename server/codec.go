@@ -1,0 +1,125 @@
+package server
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Protobuf rejects a proto3 string field holding invalid UTF-8 while
+// decoding the whole message, and grpc-go then fails the call with
+// INTERNAL: one bad document id in a batch, or in one message of a stream,
+// would sink them all. lenientCodec decodes such a message anyway: each
+// invalid string is replaced by its valid form (U+FFFD for the bad bytes)
+// and its message gets an unknown field, invalidUTF8Field, naming the
+// field, so that the service fails just that document (or request) with
+// INVALID_ARGUMENT. Document text is bytes on the wire and never needs this.
+type lenientCodec struct{ encoding.CodecV2 }
+
+// invalidUTF8Field is the field number of the marker: the largest valid
+// one, which no message of the API uses.
+const invalidUTF8Field protowire.Number = protowire.MaxValidNumber
+
+func newLenientCodec() lenientCodec {
+	return lenientCodec{encoding.GetCodecV2(grpcproto.Name)}
+}
+
+func (c lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	err := c.CodecV2.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	m, ok := v.(proto.Message)
+	if !ok {
+		return err
+	}
+	fixed, changed := sanitizeUTF8(data.Materialize(), m.ProtoReflect().Descriptor())
+	if !changed {
+		return err
+	}
+	proto.Reset(m)
+	return proto.Unmarshal(fixed, m)
+}
+
+// sanitizeUTF8 rewrites the wire form b of a message of type md, replacing
+// invalid UTF-8 in string fields (in nested messages too) and marking each
+// message that had some. It reports whether it changed anything; on
+// malformed input it changes nothing and the original error stands.
+func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
+	out := make([]byte, 0, len(b)+16)
+	changed := false
+	var bad []string
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil, false
+		}
+		field, rest := b[:n+m], b[n+m:]
+		b = rest
+		fd := md.Fields().ByNumber(num)
+		if typ != protowire.BytesType || fd == nil {
+			out = append(out, field...)
+			continue
+		}
+		v, _ := protowire.ConsumeBytes(field[n:])
+		switch {
+		case fd.Kind() == protoreflect.StringKind && !utf8.Valid(v):
+			out = protowire.AppendTag(out, num, typ)
+			out = protowire.AppendString(out, strings.ToValidUTF8(string(v), "\uFFFD"))
+			bad = append(bad, string(fd.Name()))
+			changed = true
+		case fd.Kind() == protoreflect.MessageKind:
+			inner, innerChanged := sanitizeUTF8(v, fd.Message())
+			if !innerChanged {
+				out = append(out, field...)
+				continue
+			}
+			out = protowire.AppendTag(out, num, typ)
+			out = protowire.AppendBytes(out, inner)
+			changed = true
+		default:
+			out = append(out, field...)
+		}
+	}
+	for _, name := range bad {
+		out = protowire.AppendTag(out, invalidUTF8Field, protowire.BytesType)
+		out = protowire.AppendString(out, name)
+	}
+	return out, changed
+}
+
+// invalidUTF8Fields names the fields of m that held invalid UTF-8 on the
+// wire (see lenientCodec), in order; nil for a clean message.
+func invalidUTF8Fields(m proto.Message) []string {
+	if m == nil || !m.ProtoReflect().IsValid() {
+		return nil
+	}
+	var names []string
+	b := m.ProtoReflect().GetUnknown()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return names
+		}
+		if num == invalidUTF8Field && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b[n:])
+			names = append(names, string(v))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return names
+		}
+		b = b[n+m:]
+	}
+	return names
+}
