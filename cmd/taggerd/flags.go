@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doctagger/doctagger/server"
+	"github.com/doctagger/doctagger/web"
 )
 
 var errHelp = errors.New("help requested")
@@ -49,6 +50,8 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	str(&cfg.AuthTokenFile, "auth-token-file", "file of accepted bearer tokens, one a line; enables authentication (re-read on SIGHUP)")
 	boolean(&cfg.OpenHealth, "open-health", "leave gRPC health, reflection, /healthz and /readyz open when authentication is on")
 	boolean(&cfg.OpenMetrics, "open-metrics", "leave /metrics open when authentication is on")
+	playground := true
+	boolean(&playground, "playground", "serve the web playground at / on the HTTP port")
 	boolean(&cfg.Pprof, "pprof", "serve Go profiles at /debug/pprof/ on the HTTP port (needs the token when authentication is on)")
 	logFormat, logLevel := "text", "info"
 	str(&logFormat, "log-format", "log format: text or json")
@@ -105,6 +108,9 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, opts))
 	default:
 		return cfg, fmt.Errorf("--log-format: want text or json, got %q", logFormat)
+	}
+	if playground {
+		cfg.UI = web.Handler()
 	}
 	return cfg, nil
 }

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/doctagger/doctagger/server"
-	"github.com/doctagger/doctagger/web"
 )
 
 func main() {
@@ -22,9 +21,6 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "taggerd:", err)
 		os.Exit(2)
-	}
-	if cfg.UI == nil {
-		cfg.UI = web.Handler() // the playground at "/" on the HTTP port
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

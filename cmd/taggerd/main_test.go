@@ -238,7 +238,7 @@ func TestFlags(t *testing.T) {
 	for _, want := range []string{"--grpc-addr", "DOCTAGGER_GRPC_ADDR", "--http-addr", "--rules", "DOCTAGGER_RULES",
 		"--watch-rules", "--max-document-bytes", "--max-batch-documents", "--max-message-bytes", "--stream-max-in-flight",
 		"--stream-idle-timeout", "--shutdown-grace", "--tls-cert", "--tls-key", "--client-ca", "--auth-token-file",
-		"DOCTAGGER_AUTH_TOKENS", "--open-health", "--open-metrics", "--log-format", "--log-level"} {
+		"DOCTAGGER_AUTH_TOKENS", "--open-health", "--open-metrics", "--playground", "--log-format", "--log-level"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %s", want)
 		}
@@ -256,6 +256,12 @@ func TestFlags(t *testing.T) {
 	}
 	if cfg.MaxBatchDocuments != 7 || cfg.HTTPAddr != "" || len(cfg.AuthTokens) != 2 || cfg.GRPCAddr != ":2" {
 		t.Fatalf("cfg %+v", cfg)
+	}
+	if cfg.UI == nil {
+		t.Errorf("the playground is served by default")
+	}
+	if cfg, err := parseFlags([]string{"--playground=false"}, lookup, io.Discard); err != nil || cfg.UI != nil {
+		t.Errorf("--playground=false: UI %v, err %v", cfg.UI, err)
 	}
 	if _, err := parseFlags(nil, func(k string) (string, bool) {
 		if k == "DOCTAGGER_SHUTDOWN_GRACE" {
