@@ -3,7 +3,6 @@ package tagger
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // Tagger is a compiled ruleset. It is immutable and safe for concurrent use.
@@ -265,8 +264,6 @@ func inflections(p pattern) []pattern {
 	}
 	return out
 }
-
-func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 // bitset is a one-hash Bloom filter over token keys.
 type bitset struct {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/unicode/norm"
@@ -478,7 +479,7 @@ func checkPhrase(text string) (key, problem string) {
 	if strings.TrimSpace(text) == "" {
 		return "", "the text is empty"
 	}
-	if !utf8Valid(text) {
+	if !utf8.ValidString(text) {
 		return "", "the text is not valid UTF-8"
 	}
 	words, gaps := phraseWords(text)

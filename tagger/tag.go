@@ -416,18 +416,6 @@ func firstEndingAtOrAfter(run []termMatch, at int32) int {
 	return i
 }
 
-// tokenDistance is the number of words between two matches; 0 when they
-// overlap or touch.
-func tokenDistance(a, b rawMatch) int {
-	switch {
-	case a.end <= b.start:
-		return int(b.start - a.end)
-	case b.end <= a.start:
-		return int(a.start - b.end)
-	}
-	return 0
-}
-
 // span is where a match stands in the original text: byte and rune offsets.
 type span struct{ start, end, runeStart, runeEnd int }
 

@@ -391,8 +391,8 @@ func countDocs(sources []source) int64 {
 				if len(bytes.TrimSpace(line)) > 0 {
 					n++
 				}
-				for errors.Is(err, bufio.ErrBufferFull) {
-					line, err = br.ReadSlice('\n')
+				for errors.Is(err, bufio.ErrBufferFull) { // the rest of a long line
+					_, err = br.ReadSlice('\n')
 				}
 				if err != nil {
 					break
