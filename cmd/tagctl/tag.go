@@ -68,7 +68,7 @@ type tagFlags struct {
 	minScore                  float64
 	concurrency, window       int
 	output, progress          string
-	quiet                     bool
+	quiet, ordered            bool
 	retryFor                  time.Duration
 }
 
@@ -88,6 +88,7 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.window, "window", 0, "documents in flight over all streams (default 128 per stream)")
 	fs.DurationVar(&f.retryFor, "retry-for", 30*time.Second, "how long to keep reopening streams while no replica answers before the remaining documents fail")
 	fs.StringVar(&f.output, "o", "", "write the results to this file instead of standard output")
+	fs.BoolVar(&f.ordered, "ordered", false, "write the results in input order (holds back at most --window results)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&f.quiet, "q", false, "no closing summary on stderr (failures are still reported)")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -167,6 +168,9 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		defer c.Close()
 		results = c.TagStream(ctx, docs, client.StreamOptions{Tag: opts, Streams: f.concurrency, Window: f.window, FailAfter: f.retryFor, Stats: &stats})
+	}
+	if f.ordered {
+		results = client.InOrder(results)
 	}
 	for res := range results {
 		j.result(res)
