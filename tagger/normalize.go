@@ -216,7 +216,7 @@ type token struct {
 	flags              uint8
 }
 
-// scanResult says why scanning stopped early.
+// scanStatus says why scanning stopped early.
 type scanStatus int
 
 const (
