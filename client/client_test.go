@@ -30,18 +30,9 @@ import (
 	"github.com/doctagger/doctagger/server"
 )
 
-// sentences are short generated texts, one per default theme.
-var sentences = []struct{ text, theme string }{
-	{"Doanh nghiệp đầu tư vào trí tuệ nhân tạo số %d.", "ai"},
-	{"Nhà máy chip mới sản xuất chất bán dẫn, lô %d.", "semiconductors"},
-	{"Bệnh viện triển khai bệnh án điện tử cho bệnh nhân %d.", "ehealth"},
-	{"Máy bay không người lái số %d giao hàng ở ngoại thành.", "drones"},
-	{"Tỉnh phát hành trái phiếu xanh cho chuyển đổi xanh, đợt %d.", "green_transition"},
-}
-
 func doc(i int) (client.Document, string) {
-	s := sentences[i%len(sentences)]
-	return client.Document{ID: fmt.Sprintf("doc-%06d", i), Text: fmt.Sprintf(s.text, i)}, s.theme
+	text, theme := clienttest.Sentence(i)
+	return client.Document{ID: fmt.Sprintf("doc-%06d", i), Text: text}, theme
 }
 
 func docs(n int) iter.Seq[client.Document] {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -345,10 +346,10 @@ func checkAgainstAPI(t *testing.T, name string, st pageState, text string, api a
 	for _, tg := range api.Tags {
 		apiTagged = append(apiTagged, tg.Theme)
 	}
-	if got, want := strings.Join(st.Tagged, ","), strings.Join(sorted(apiTagged), ","); got != want {
+	if got, want := strings.Join(st.Tagged, ","), strings.Join(slices.Sorted(slices.Values(apiTagged)), ","); got != want {
 		t.Errorf("%s: page tags %s, API tags %s", name, got, want)
 	}
-	if got, want := strings.Join(st.Tagged, ","), strings.Join(sorted(wantThemes), ","); got != want {
+	if got, want := strings.Join(st.Tagged, ","), strings.Join(slices.Sorted(slices.Values(wantThemes)), ","); got != want {
 		t.Errorf("%s: tagged %s, want %s", name, got, want)
 	}
 	if st.DocText != text {
@@ -397,18 +398,6 @@ func checkAgainstAPI(t *testing.T, name string, st pageState, text string, api a
 		t.Errorf("%s: the article should have dropped matches (exclusions)", name)
 	}
 	t.Logf("%s: %d themes, %d evidence (%d dropped) match the API", name, len(st.Tagged), n, dropped)
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestPlaygroundInChromium(t *testing.T) {

@@ -7,6 +7,7 @@ package clienttest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -335,4 +336,21 @@ func (p *proxy) close() {
 	p.accepts.Wait()
 	p.kill()
 	p.wg.Wait()
+}
+
+// sentences are short texts, one per theme of the default rules, with a
+// %d for a number that makes each generated document different.
+var sentences = []struct{ text, theme string }{
+	{"Doanh nghiệp đầu tư vào trí tuệ nhân tạo số %d.", "ai"},
+	{"Nhà máy chip mới sản xuất chất bán dẫn, lô %d.", "semiconductors"},
+	{"Bệnh viện triển khai bệnh án điện tử cho bệnh nhân %d.", "ehealth"},
+	{"Máy bay không người lái số %d giao hàng ở ngoại thành.", "drones"},
+	{"Tỉnh phát hành trái phiếu xanh cho chuyển đổi xanh, đợt %d.", "green_transition"},
+}
+
+// Sentence returns the i-th generated document text and the one theme of
+// the default rules it is about, cycling through the five themes.
+func Sentence(i int) (text, theme string) {
+	s := sentences[i%len(sentences)]
+	return fmt.Sprintf(s.text, i), s.theme
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,15 +22,6 @@ func TestMain(m *testing.M) {
 	// The tests must not see the caller's DOCTAGGER_* variables.
 	lookupEnv = func(string) (string, bool) { return "", false }
 	os.Exit(m.Run())
-}
-
-// sentences are short generated texts, one per default theme.
-var sentences = []struct{ text, theme string }{
-	{"Doanh nghiệp đầu tư vào trí tuệ nhân tạo số %d.", "ai"},
-	{"Nhà máy chip mới sản xuất chất bán dẫn, lô %d.", "semiconductors"},
-	{"Bệnh viện triển khai bệnh án điện tử cho bệnh nhân %d.", "ehealth"},
-	{"Máy bay không người lái số %d giao hàng ở ngoại thành.", "drones"},
-	{"Tỉnh phát hành trái phiếu xanh cho chuyển đổi xanh, đợt %d.", "green_transition"},
 }
 
 // writeNDJSON writes n generated documents; text(i) gives each text.
@@ -138,7 +130,8 @@ func TestTagReplicaKilled(t *testing.T) {
 	servers := []*clienttest.Server{clienttest.Start(t, nil), clienttest.Start(t, nil), clienttest.Start(t, nil)}
 	const n = 20000
 	input := writeNDJSON(t, t.TempDir(), n, func(i int) string {
-		return fmt.Sprintf(sentences[i%len(sentences)].text, i)
+		text, _ := clienttest.Sentence(i)
+		return text
 	})
 	addr := servers[0].Addr() + "," + servers[1].Addr() + "," + servers[2].Addr()
 
@@ -165,7 +158,7 @@ func TestTagReplicaKilled(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s missing from the output", id)
 		}
-		if l.Error != nil || len(l.Tags) != 1 || l.Tags[0].Theme != sentences[i%len(sentences)].theme || l.RulesetVersion == "" {
+		if l.Error != nil || len(l.Tags) != 1 || l.Tags[0].Theme != sentenceTheme(i) || l.RulesetVersion == "" {
 			t.Fatalf("%s: %+v", id, l)
 		}
 	}
@@ -266,7 +259,7 @@ func TestTagRulesetChange(t *testing.T) {
 			themes = append(themes, tag.Theme)
 		}
 		want := map[string]string{v1: "space", v2: "forest space"}[l.RulesetVersion]
-		if want == "" || strings.Join(sorted(themes), " ") != want {
+		if want == "" || strings.Join(slices.Sorted(slices.Values(themes)), " ") != want {
 			t.Fatalf("%s: version %q, tags %v", id, l.RulesetVersion, themes)
 		}
 	}
@@ -274,18 +267,6 @@ func TestTagRulesetChange(t *testing.T) {
 	if perVersion[v1] == 0 || perVersion[v2] == 0 {
 		t.Fatalf("both versions should appear: %v", perVersion)
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 // TestConfigMapHotReload: taggerd watching a ruleset mounted from a
@@ -324,4 +305,9 @@ func TestConfigMapHotReload(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func sentenceTheme(i int) string {
+	_, theme := clienttest.Sentence(i)
+	return theme
 }

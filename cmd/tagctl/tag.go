@@ -646,11 +646,17 @@ type csvWriter struct {
 	header bool
 }
 
-func (w *csvWriter) write(r client.Result) error {
+// writeHeader writes the header row once, before the first record (or
+// alone, for an empty input).
+func (w *csvWriter) writeHeader() {
 	if !w.header {
 		w.header = true
 		w.w.Write([]string{"id", "themes", "scores", "ruleset_version", "words", "error_code", "error"})
 	}
+}
+
+func (w *csvWriter) write(r client.Result) error {
+	w.writeHeader()
 	if r.Err != nil {
 		st := status.Convert(r.Err)
 		return w.w.Write([]string{r.ID, "", "", "", "", codeName(st.Code()), st.Message()})
@@ -665,10 +671,7 @@ func (w *csvWriter) write(r client.Result) error {
 }
 
 func (w *csvWriter) flush() error {
-	if !w.header {
-		w.header = true
-		w.w.Write([]string{"id", "themes", "scores", "ruleset_version", "words", "error_code", "error"})
-	}
+	w.writeHeader()
 	w.w.Flush()
 	if err := w.w.Error(); err != nil {
 		return err
