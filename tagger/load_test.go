@@ -151,3 +151,11 @@ func TestLoadRulesetFile(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
+
+func TestCompileNeedsAValidatedRuleset(t *testing.T) {
+	for _, rs := range []*Ruleset{nil, {Name: "hand-made, never validated"}} {
+		if _, err := Compile(rs); err == nil || !strings.Contains(err.Error(), "ParseRuleset") {
+			t.Errorf("Compile(%+v): err = %v, want one that says to use ParseRuleset", rs, err)
+		}
+	}
+}

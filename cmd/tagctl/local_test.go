@@ -116,4 +116,15 @@ func TestEvalWithCorpusAndGzip(t *testing.T) {
 	if code, _, errOut = runTagctl(t, "eval", "--gold", gold3); code != 1 || !strings.Contains(errOut, "gold3.jsonl:1: unknown theme \"crypto\"") {
 		t.Errorf("unknown theme: code %d: %s", code, errOut)
 	}
+	for content, want := range map[string]string{
+		`{"id": "a", "text": "x"}` + "\n" + `{"id": "a", "text": "y"}`:     `bad.jsonl:2: id "a" already on line 1`,
+		`{"id": "a", "text": "x", "required": ["ai"], "optional": ["ai"]}`: `theme "ai" is both required and optional`,
+		`{"text": "x"}`: "bad.jsonl:1: the document has no id",
+		`{"id": "a", "text": "x", "labels": ["ai"]}`: `unknown field "labels"`,
+	} {
+		bad := writeTemp(t, "bad.jsonl", content+"\n")
+		if code, _, errOut := runTagctl(t, "eval", "--gold", bad); code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("gold %s: code %d: %s, want %q", content, code, errOut, want)
+		}
+	}
 }
