@@ -409,30 +409,19 @@
   }
 
   // ---------------------------------------------------------------- offsets
-  // Offsets from the server count runes (code points) and UTF-8 bytes of the
-  // text it received; JS strings index UTF-16 code units. The server received
-  // JSON.stringify(text): a lone surrogate became U+FFFD (one rune, 3 bytes),
-  // which the walk below counts the same way.
+  // Offsets from the server count runes (code points) of the text it
+  // received; JS strings index UTF-16 code units. The server received
+  // JSON.stringify(text): a lone surrogate became U+FFFD (one rune), which
+  // the walk below counts the same way.
   function offsetMaps(s) {
     const cp = []; // rune index -> UTF-16 index
-    let bytes = 0;
-    const byteAt = []; // [byte offset, UTF-16 index] at each rune start
     let i = 0;
     while (i < s.length) {
-      const c = s.codePointAt(i);
       cp.push(i);
-      byteAt.push(bytes);
-      bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-      i += c > 0xffff ? 2 : 1;
+      i += s.codePointAt(i) > 0xffff ? 2 : 1;
     }
     cp.push(s.length);
-    byteAt.push(bytes);
-    const byteToU16 = new Map();
-    for (let k = 0; k < byteAt.length; k++) byteToU16.set(byteAt[k], cp[k]);
-    return {
-      rune: (r) => (r >= 0 && r < cp.length ? cp[r] : -1),
-      byte: (b) => (byteToU16.has(b) ? byteToU16.get(b) : -1),
-    };
+    return { rune: (r) => (r >= 0 && r < cp.length ? cp[r] : -1) };
   }
 
   // spansOf lists every highlight: counted evidence, dropped matches and the
@@ -444,11 +433,7 @@
     const seenExcl = new Set();
     for (const [tg, tagged] of tags) {
       const add = (kind, ev, extra) => {
-        let s = maps.rune(ev.runeStart), e = maps.rune(ev.runeEnd);
-        if (s < 0 || e < s) {
-          s = maps.byte(ev.start);
-          e = maps.byte(ev.end);
-        }
+        const s = maps.rune(ev.runeStart), e = maps.rune(ev.runeEnd);
         const ok = s >= 0 && e >= s && text.slice(s, e) === ev.text;
         if (!ok) mismatches++;
         if (s < 0 || e <= s) return null;
@@ -464,12 +449,7 @@
           const key = `${tg.theme}|${d.exclusion}|${d.exclusionStart}|${d.exclusionEnd}`;
           if (seenExcl.has(key)) continue;
           seenExcl.add(key);
-          // Rune offsets like the evidence; byte offsets from older servers.
-          let s = maps.rune(d.exclusionRuneStart ?? -1), e = maps.rune(d.exclusionRuneEnd ?? -1);
-          if (s < 0 || e <= s) {
-            s = maps.byte(d.exclusionStart);
-            e = maps.byte(d.exclusionEnd);
-          }
+          const s = maps.rune(d.exclusionRuneStart), e = maps.rune(d.exclusionRuneEnd);
           if (s >= 0 && e > s) {
             spans.push({ id: spans.length, kind: "exclusion", theme: tg.theme, tag: tg, tagged, drop: d, s, e,
               ok: text.slice(s, e) === d.exclusionText, ev: { text: d.exclusionText, start: d.exclusionStart, end: d.exclusionEnd } });
