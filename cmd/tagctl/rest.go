@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -222,9 +223,39 @@ type restRequest struct {
 }
 
 type restDocument struct {
-	ID       string `json:"id"`
-	Text     string `json:"text"`
-	Language string `json:"language,omitempty"`
+	ID       string          `json:"id"`
+	Text     json.RawMessage `json:"text"` // jsonText
+	Language string          `json:"language,omitempty"`
+}
+
+// jsonText quotes a document's text as a JSON string, escaped as
+// encoding/json does, except that bytes that are not valid UTF-8 are copied
+// as they are. encoding/json would turn them into U+FFFD and the server would
+// tag the altered text; the REST mirror keeps such bytes (server/restjson.go)
+// and fails the document with INVALID_ARGUMENT and the byte offset, as gRPC
+// does.
+func jsonText(s string) json.RawMessage {
+	var q bytes.Buffer
+	enc := json.NewEncoder(&q)
+	enc.SetEscapeHTML(false)
+	out := []byte{'"'}
+	appendValid := func(v string) {
+		q.Reset()
+		enc.Encode(v) // "…" and a newline: a string always encodes
+		out = append(out, q.Bytes()[1:q.Len()-2]...)
+	}
+	start := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			appendValid(s[start:i])
+			out = append(out, s[i])
+			start = i + 1
+		}
+		i += size
+	}
+	appendValid(s[start:])
+	return append(out, '"')
 }
 
 // post sends one chunk and emits the results as they stream in. It returns
@@ -234,7 +265,7 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
 	for i, e := range chunk {
-		line := restRequest{Document: restDocument{ID: e.doc.ID, Text: e.doc.Text, Language: e.doc.Language}}
+		line := restRequest{Document: restDocument{ID: e.doc.ID, Text: jsonText(e.doc.Text), Language: e.doc.Language}}
 		if i == 0 && opts != nil {
 			if line.Options, err = protojson.Marshal(opts); err != nil {
 				return chunk, false, err
