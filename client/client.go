@@ -425,8 +425,11 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 
 // TagBatch tags documents in one call (at most the server's batch limit,
 // 256 by default) and returns their results in the same order. A bad
-// document fails alone: its result's Error is set. For more documents, use
-// TagStream.
+// document fails alone: its result's Error is set. The documents go in one
+// message, though: when it is over the server's message limit
+// (--max-message-bytes), the whole call fails with RESOURCE_EXHAUSTED
+// naming both sizes. For more or larger documents, use TagStream, which
+// sends one document per message.
 func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
 	req := &pb.BatchTagDocumentsRequest{Documents: make([]*pb.Document, len(docs)), Options: opts}
 	for i, d := range docs {

@@ -8,6 +8,9 @@ import (
 	"iter"
 	"log/slog"
 	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -77,7 +81,9 @@ type Result struct {
 	// status.Code), INVALID_ARGUMENT for a bad document, or the error that
 	// ended the job.
 	Err error
-	// Attempts is how many times the document was sent.
+	// Attempts is how many times the document was sent, not counting
+	// resends after a stream broke on another document that was over the
+	// server's message limit.
 	Attempts int
 	// Peer is the address of the replica that answered.
 	Peer string
@@ -110,6 +116,10 @@ type streamRun struct {
 	gone   chan struct{} // closed when the caller stopped reading
 	per    int           // window per stream
 	stats  *StreamStats
+
+	// serverLimit is the server's message limit, learnt when a stream
+	// broke on a document over it (0: unknown).
+	serverLimit atomic.Int64
 
 	mu     sync.Mutex
 	broken map[string]time.Time // replicas whose stream broke lately
@@ -150,10 +160,14 @@ func (r *streamRun) recentlyBroken(peerAddr string) bool {
 // there is one) and the documents it left unanswered are sent again, so
 // every document taken from docs is yielded exactly once: with its tags, or
 // with Err set. A document fails on its own when the server rejects it
-// (INVALID_ARGUMENT), when it was sent o.MaxAttempts times without an
-// answer, or when the job gives up (no answer for o.FailAfter, or an error
-// that retrying cannot fix, such as UNAUTHENTICATED): then every remaining
-// document of docs fails with that error too.
+// (INVALID_ARGUMENT), when its request is over the server's message limit
+// (INVALID_ARGUMENT: the server ends the stream on such a document, and the
+// documents sent after it are resent without counting an attempt; later
+// ones over that limit fail without being sent), when it was sent
+// o.MaxAttempts times without an answer, or when the job gives up (no
+// answer for o.FailAfter, or an error that retrying cannot fix, such as
+// UNAUTHENTICATED): then every remaining document of docs fails with that
+// error too.
 //
 // When ctx ends, the documents in flight are yielded with the context's
 // error and TagStream stops taking documents. Breaking out of the loop
@@ -260,6 +274,9 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 					return feederEmit(r.failed(e, status.Errorf(codes.InvalidArgument,
 						"document %q is %d bytes, over the client's message limit of %d bytes", e.doc.GetId(), n, r.c.opts.maxMsg)))
 				}
+				if err := r.overServerLimit(e); err != nil && ctx.Err() == nil {
+					return feederEmit(r.failed(e, err))
+				}
 				if ctx.Err() == nil {
 					select {
 					case r.in <- e:
@@ -361,7 +378,7 @@ func (r *streamRun) worker() {
 			recycle = min(recycle, r.per)
 		}
 		first = false
-		rest, progressed, peerAddr, err := r.session(queue, recycle)
+		rest, unanswered, progressed, peerAddr, err := r.session(queue, recycle)
 		queue = rest
 		if r.ctx.Err() != nil {
 			cause := r.cause()
@@ -377,6 +394,18 @@ func (r *streamRun) worker() {
 			continue
 		}
 		r.stats.Broken.Add(1)
+		if kept, ok := r.dropOversize(queue, unanswered, err); ok {
+			// The replica is fine and the other documents did nothing
+			// wrong: resend them at once.
+			if r.o.Logger != nil {
+				r.o.Logger.Warn("tagging stream broke on a document over the server's message limit; resending the others",
+					"peer", peerAddr, "limit", r.serverLimit.Load(), "failed", len(queue)-len(kept), "resent", len(kept))
+			}
+			queue = kept
+			r.stats.Resent.Add(int64(len(queue)))
+			failures, failingSince = 0, time.Time{}
+			continue
+		}
 		r.markBroken(peerAddr)
 		if r.o.Logger != nil {
 			r.o.Logger.Warn("tagging stream broke; resending its unanswered documents", "peer", peerAddr, "unanswered", len(queue), "err", err)
@@ -437,13 +466,98 @@ func permanent(err error) bool {
 	return false
 }
 
+// limitRE finds the limit in grpc-go's "grpc: received message larger
+// than max (N vs. M)".
+var limitRE = regexp.MustCompile(`\(\d+ vs\. (\d+)\)`)
+
+// messageLimit is the message limit M named by a RESOURCE_EXHAUSTED error
+// "... larger than max (N vs. M)".
+func messageLimit(err error) (int64, bool) {
+	if status.Code(err) != codes.ResourceExhausted {
+		return 0, false
+	}
+	m := limitRE.FindStringSubmatch(status.Convert(err).Message())
+	if m == nil {
+		return 0, false
+	}
+	limit, perr := strconv.ParseInt(m[1], 10, 64)
+	if perr != nil || limit <= 0 {
+		return 0, false
+	}
+	return limit, true
+}
+
+// requestSize is the encoded size of e's request, with the options that
+// go with the first request of a stream.
+func (r *streamRun) requestSize(e *entry) int64 {
+	return int64(proto.Size(&pb.StreamTagDocumentsRequest{Document: e.doc, Options: r.o.Tag}))
+}
+
+// overServerLimit is e's error when its request is over the server's
+// message limit learnt so far, else nil.
+func (r *streamRun) overServerLimit(e *entry) error {
+	limit := r.serverLimit.Load()
+	if limit <= 0 {
+		return nil
+	}
+	if size := r.requestSize(e); size > limit {
+		return r.oversizeError(e, size, limit)
+	}
+	return nil
+}
+
+func (r *streamRun) oversizeError(e *entry, size, limit int64) error {
+	whose := "the server's message limit of %d bytes (taggerd --max-message-bytes)"
+	if limit >= int64(r.c.opts.maxMsg) {
+		// The client's own send limit stops a request first.
+		whose = "the client's message limit of %d bytes (WithMaxMessageBytes)"
+	}
+	return status.Errorf(codes.InvalidArgument, "document %q is %d bytes as a request, over "+whose,
+		e.doc.GetId(), size, limit)
+}
+
+// dropOversize handles a stream that ended with RESOURCE_EXHAUSTED because
+// a request was over the message limit M named in the error: it remembers
+// M for the rest of the job, fails the documents of queue whose request is
+// over M, and gives back the attempt of the others that were sent on that
+// stream (queue[:unanswered]): they did nothing wrong. It returns the
+// documents to resend, or false and changes nothing when err is not that
+// or no document of queue is over M (say, a response was over the client's
+// limit): the stream then counts as broken as usual.
+func (r *streamRun) dropOversize(queue []*entry, unanswered int, err error) ([]*entry, bool) {
+	limit, ok := messageLimit(err)
+	if !ok || !slices.ContainsFunc(queue, func(e *entry) bool { return r.requestSize(e) > limit }) {
+		return queue, false
+	}
+	for {
+		// Keep the smallest limit seen, should replicas differ.
+		old := r.serverLimit.Load()
+		if old > 0 && old <= limit || r.serverLimit.CompareAndSwap(old, limit) {
+			break
+		}
+	}
+	keep := make([]*entry, 0, len(queue))
+	for i, e := range queue {
+		if size := r.requestSize(e); size > limit {
+			r.emit(r.failed(e, r.oversizeError(e, size, limit)))
+			continue
+		}
+		if i < unanswered {
+			e.attempts--
+		}
+		keep = append(keep, e)
+	}
+	return keep, true
+}
+
 var errStalled = errors.New("stream stalled")
 
 // session runs one stream: it sends queue, then documents from the input,
 // and yields the results. It returns the documents left unanswered (in the
-// order they were taken), whether any document was answered, the replica
-// and the error that ended the stream (nil when it ended cleanly).
-func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, progressed bool, peerAddr string, err error) {
+// order they were taken: rest[:unanswered] were sent on this stream, the
+// others not), whether any document was answered, the replica and the
+// error that ended the stream (nil when it ended cleanly).
+func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, unanswered int, progressed bool, peerAddr string, err error) {
 	var (
 		sctx   context.Context
 		cancel context.CancelCauseFunc
@@ -457,7 +571,7 @@ func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, progres
 		stream, err = r.c.rpc.StreamTagDocuments(sctx)
 		if err != nil {
 			cancel(nil)
-			return queue, false, "", err
+			return queue, 0, false, "", err
 		}
 		peerAddr = ""
 		if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
@@ -611,9 +725,10 @@ func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, progres
 			rest = append(rest, e)
 		}
 	}
+	unanswered = len(rest)
 	rest = append(rest, queue...)
 	if err == nil && len(rest) > 0 {
 		err = status.Errorf(codes.Unavailable, "the stream ended with %d documents unanswered", len(rest))
 	}
-	return rest, progressed, peerAddr, err
+	return rest, unanswered, progressed, peerAddr, err
 }
