@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/textproto"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -64,6 +65,11 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 		}),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+			if body, ok := r.Body.(*limitedBody); ok && body.over {
+				// The gateway reports it as a malformed body (400).
+				bodyTooLarge(w, g.json, s.restBodyLimit())
+				return
+			}
 			if st := status.Convert(err); st.Code() == codes.Unauthenticated {
 				// The default handler would put the message in WWW-Authenticate.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
@@ -117,9 +123,13 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		w.Write(pb.OpenAPI)
 	})
 	mux.Handle("POST /v1/documents:streamTag", &ndjsonHandler{s: s, gw: gw})
-	limit := int64(s.cfg.MaxMessageBytes) * 2
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		limit := s.restBodyLimit()
+		if r.ContentLength > limit {
+			bodyTooLarge(w, gw.json, limit)
+			return
+		}
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 		gw.mux.ServeHTTP(w, r)
 	}))
 	if s.cfg.UI != nil {
@@ -130,6 +140,35 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		})
 	}
 	return withRequestID(mux)
+}
+
+// restBodyLimit is the largest REST request body: room for a gRPC message
+// at the limit written as JSON.
+func (s *Server) restBodyLimit() int64 { return 2 * int64(s.cfg.MaxMessageBytes) }
+
+// bodyTooLarge answers a REST body over the limit: 413 Content Too Large
+// (grpc-gateway's mapping of RESOURCE_EXHAUSTED, 429, would say "retry
+// later", which would not help).
+func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
+	st := badRequest(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "body",
+		fmt.Sprintf("the request body is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
+		map[string]string{"limit": fmt.Sprint(limit)})
+	httpErrorCode(w, m, st, http.StatusRequestEntityTooLarge)
+}
+
+// limitedBody notes when the body went over its http.MaxBytesReader limit.
+type limitedBody struct {
+	io.ReadCloser
+	over bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.over = true
+	}
+	return n, err
 }
 
 // withRequestID gives every request an X-Request-Id (the client's, or a new
@@ -166,8 +205,12 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 
 // httpError answers with a JSON google.rpc.Status and the matching HTTP code.
 func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
+	httpErrorCode(w, m, st, runtime.HTTPStatusFromCode(st.Code()))
+}
+
+func httpErrorCode(w http.ResponseWriter, m *restJSON, st *status.Status, httpCode int) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	w.WriteHeader(httpCode)
 	writeStatus(w, m, st, false)
 }
 
@@ -224,6 +267,20 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// error and half-closes, so the documents before it are still answered.
 	var readErr *status.Status
 	sendDone := make(chan struct{})
+	// The body must not be read once ServeHTTP returns. When the stream
+	// ends early (401, the client stopped reading) the sender may be
+	// blocked reading a client that sends nothing more: a read deadline in
+	// the past wakes it, then we wait for it.
+	defer func() {
+		cancel()
+		select {
+		case <-sendDone:
+		default:
+			if rc.SetReadDeadline(time.Now()) == nil {
+				<-sendDone
+			}
+		}
+	}()
 	maxLine := h.s.cfg.MaxDocumentBytes*6 + 64<<10
 	go func() {
 		defer close(sendDone)

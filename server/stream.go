@@ -167,6 +167,9 @@ func (s *service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsS
 				return err
 			}
 			sent++
+			// Idle counts from the last document read or result sent: a
+			// client still reading its results is not idle.
+			lastActive.Store(time.Now().UnixNano())
 			inFlight.Add(-1)
 			<-slots
 		case <-drain:

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ndjsonReaders counts the NDJSON handler's body readers still running.
+func ndjsonReaders() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "(*ndjsonHandler).ServeHTTP.func")
+}
+
+// TestRESTStreamEndsItsBodyReader: when the stream ends early (here: no
+// token, 401) while the client is still sending, the handler must not
+// return with its body reader still running (net/http forbids reading
+// the body after the handler returns) nor wait for a client that may never
+// send another byte.
+func TestRESTStreamEndsItsBodyReader(t *testing.T) {
+	ts := start(t, func(c *Config) { c.AuthTokens = []string{"right-token"} })
+	for _, auth := range []string{"", "Bearer wrong-token"} {
+		before := ndjsonReaders()
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		req, _ := http.NewRequest("POST", ts.base+"/v1/documents:streamTag", pr)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		go func() {
+			// One line, then the body stays open without another byte.
+			io.WriteString(pw, `{"document": {"id": "a", "text": "`+sentence+`"}}`+"\n")
+		}()
+		resp, err := ts.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The whole response (the handler has returned), with the
+		// connection and the request body still open.
+		out, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 401 || !strings.Contains(string(out), `"error"`) {
+			t.Fatalf("auth %q: HTTP %d %q %v, want 401 and an error line", auth, resp.StatusCode, out, err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for ndjsonReaders() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		n := ndjsonReaders()
+		resp.Body.Close()
+		if n > before {
+			t.Fatalf("auth %q: %d NDJSON body readers still running after the response ended", auth, n-before)
+		}
+	}
+}
+
+// TestRESTBodyTooLarge: a body over the REST limit (2 × the message limit)
+// is 413 with a google.rpc.Status naming the limit, whether the client
+// announced its length or sent it chunked.
+func TestRESTBodyTooLarge(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 1000
+		c.MaxMessageBytes = 32 << 10
+	})
+	body := `{"documents": [` + strings.Repeat(`{"text": "`+sentence+`"},`, 1000) + `{"text": "x"}]}`
+	for _, chunked := range []bool{false, true} {
+		var r io.Reader = strings.NewReader(body)
+		if chunked {
+			r = io.MultiReader(r) // hides the length: Transfer-Encoding: chunked
+		}
+		req, _ := http.NewRequest("POST", ts.base+"/v1/documents:batchTag", r)
+		resp, err := ts.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || !strings.Contains(string(out), "limit of 65536 bytes") ||
+			!strings.Contains(string(out), `"code":8`) || !strings.Contains(string(out), "REQUEST_TOO_LARGE") {
+			t.Errorf("chunked %v: HTTP %d %s, want 413 RESOURCE_EXHAUSTED naming the limit", chunked, resp.StatusCode, out)
+		}
+	}
+}
