@@ -47,6 +47,12 @@ type Config struct {
 	// StreamIdleTimeout ends a stream that sent nothing and has nothing in
 	// flight for this long (0: never).
 	StreamIdleTimeout time.Duration
+	// MaxConnectionAge, when set, makes the server ask each client
+	// connection to go away (GOAWAY) after about this long (±10%), so that
+	// clients behind an L4 load balancer reconnect and spread over new
+	// replicas. Calls and streams already on the connection are never cut:
+	// they finish on it. 0: connections live as long as their clients want.
+	MaxConnectionAge time.Duration
 	// ShutdownGrace is how long requests and streams in flight may take to
 	// finish after shutdown starts; then streams stop reading, answer what
 	// they took, and end with UNAVAILABLE.
@@ -116,7 +122,7 @@ func (c *Config) validate() error {
 	positive("max batch documents", c.MaxBatchDocuments)
 	positive("max message bytes", c.MaxMessageBytes)
 	positive("stream max in flight", c.StreamMaxInFlight)
-	if c.StreamIdleTimeout < 0 || c.ShutdownGrace < 0 {
+	if c.StreamIdleTimeout < 0 || c.ShutdownGrace < 0 || c.MaxConnectionAge < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	// A document at the size limit must still fit in one gRPC message, with

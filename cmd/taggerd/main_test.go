@@ -237,7 +237,7 @@ func TestFlags(t *testing.T) {
 	}
 	for _, want := range []string{"--grpc-addr", "DOCTAGGER_GRPC_ADDR", "--http-addr", "--rules", "DOCTAGGER_RULES",
 		"--watch-rules", "--max-document-bytes", "--max-batch-documents", "--max-message-bytes", "--stream-max-in-flight",
-		"--stream-idle-timeout", "--shutdown-grace", "--tls-cert", "--tls-key", "--client-ca", "--auth-token-file",
+		"--stream-idle-timeout", "--max-connection-age", "DOCTAGGER_MAX_CONNECTION_AGE", "--shutdown-grace", "--tls-cert", "--tls-key", "--client-ca", "--auth-token-file",
 		"DOCTAGGER_AUTH_TOKENS", "--open-health", "--open-metrics", "--playground", "--log-format", "--log-level"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %s", want)
