@@ -34,13 +34,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -60,17 +63,42 @@ type Client struct {
 
 // Document is one text to tag.
 type Document struct {
-	// ID is chosen by the caller and echoed in the result.
+	// ID is chosen by the caller and echoed in the result. It must be
+	// valid UTF-8.
 	ID string
-	// Text is the document, UTF-8.
+	// Text is the document, UTF-8. Invalid UTF-8 is sent as it is; the
+	// server fails the document with INVALID_ARGUMENT and the byte offset.
 	Text string
 	// Language is an optional BCP 47 hint ("vi", "en"); it picks the language
-	// of the tag labels.
+	// of the tag labels. It must be valid UTF-8.
 	Language string
 }
 
 func (d Document) proto() *pb.Document {
 	return &pb.Document{Id: d.ID, Text: []byte(d.Text), Language: d.Language}
+}
+
+// checkStrings fails a document whose id or language, proto3 strings, is
+// not valid UTF-8: grpc-go would refuse to marshal its request (INTERNAL
+// "error while marshaling"), which no retry can fix. name is the document
+// in the message ("document", "document 3"). The text is bytes on the wire,
+// left for the server to judge.
+func (d Document) checkStrings(name func() string) error {
+	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language", d.Language}} {
+		if utf8.ValidString(f.value) {
+			continue
+		}
+		offset := 0
+		for offset < len(f.value) {
+			r, size := utf8.DecodeRuneInString(f.value[offset:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			offset += size
+		}
+		return status.Errorf(codes.InvalidArgument, "%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset)
+	}
+	return nil
 }
 
 // TLS configures transport security. The zero value verifies the server
@@ -414,6 +442,9 @@ func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFu
 
 // Tag tags one document. opts may be nil (all themes, with evidence).
 func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*pb.DocumentResult, error) {
+	if err := doc.checkStrings(func() string { return "document" }); err != nil {
+		return nil, err
+	}
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
 	resp, err := c.rpc.TagDocument(ctx, &pb.TagDocumentRequest{Document: doc.proto(), Options: opts})
@@ -428,11 +459,16 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 // document fails alone: its result's Error is set. The documents go in one
 // message, though: when it is over the server's message limit
 // (--max-message-bytes), the whole call fails with RESOURCE_EXHAUSTED
-// naming both sizes. For more or larger documents, use TagStream, which
-// sends one document per message.
+// naming both sizes; and when an id or language is not valid UTF-8 (the
+// message cannot be encoded), it fails with INVALID_ARGUMENT naming the
+// document's index, before anything is sent. For more or larger documents,
+// use TagStream, which sends one document per message.
 func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
 	req := &pb.BatchTagDocumentsRequest{Documents: make([]*pb.Document, len(docs)), Options: opts}
 	for i, d := range docs {
+		if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }); err != nil {
+			return nil, err
+		}
 		req.Documents[i] = d.proto()
 	}
 	ctx, cancel := c.callCtx(ctx)

@@ -160,14 +160,15 @@ func (r *streamRun) recentlyBroken(peerAddr string) bool {
 // there is one) and the documents it left unanswered are sent again, so
 // every document taken from docs is yielded exactly once: with its tags, or
 // with Err set. A document fails on its own when the server rejects it
-// (INVALID_ARGUMENT), when its request is over the server's message limit
-// (INVALID_ARGUMENT: the server ends the stream on such a document, and the
-// documents sent after it are resent without counting an attempt; later
-// ones over that limit fail without being sent), when it was sent
-// o.MaxAttempts times without an answer, or when the job gives up (no
-// answer for o.FailAfter, or an error that retrying cannot fix, such as
-// UNAUTHENTICATED): then every remaining document of docs fails with that
-// error too.
+// (INVALID_ARGUMENT), when its id or language is not valid UTF-8
+// (INVALID_ARGUMENT naming its index and the field, without being sent),
+// when its request is over the server's message limit (INVALID_ARGUMENT:
+// the server ends the stream on such a document, and the documents sent
+// after it are resent without counting an attempt; later ones over that
+// limit fail without being sent), when it was sent o.MaxAttempts times
+// without an answer, or when the job gives up (no answer for o.FailAfter,
+// or an error that retrying cannot fix, such as UNAUTHENTICATED): then
+// every remaining document of docs fails with that error too.
 //
 // When ctx ends, the documents in flight are yielded with the context's
 // error and TagStream stops taking documents. Breaking out of the loop
@@ -268,6 +269,11 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 			source(ctx, func(d Document) bool {
 				e := &entry{index: index, doc: d.proto()}
 				index++
+				if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", e.index) }); err != nil && ctx.Err() == nil {
+					// Its request cannot be encoded: sending it would
+					// break every stream it is sent on. Fail it alone.
+					return feederEmit(r.failed(e, err))
+				}
 				if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 && ctx.Err() == nil {
 					// It would break the stream it is sent on, again and
 					// again: fail it alone.

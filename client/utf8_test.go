@@ -1,0 +1,176 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/client"
+	"github.com/doctagger/doctagger/client/clienttest"
+)
+
+// Documents whose id or language is not valid UTF-8: proto3 strings, which
+// grpc-go refuses to marshal. The index, field and byte offset are those the
+// error must name.
+var badStringDocs = map[int]struct {
+	field  string
+	offset string
+	mutate func(*client.Document)
+}{
+	3:  {"id", "byte offset 10", func(d *client.Document) { d.ID += "\xff" }},
+	17: {"language", "byte offset 2", func(d *client.Document) { d.Language = "vi\xe1\xbb" }}, // "vi" and a cut-off "ệ"
+	41: {"id", "byte offset 4", func(d *client.Document) { d.ID = "tài\xc3" + d.ID }},
+}
+
+// TestTagStreamInvalidUTF8IDOrLanguage: a document whose id or language is
+// not valid UTF-8 fails alone before being sent (INVALID_ARGUMENT naming its
+// index, the field and the byte offset): no retries, no stream broken or
+// reopened for it, and every other document is tagged on its first attempt.
+// Invalid UTF-8 in the text is the server's to report, with its offset.
+func TestTagStreamInvalidUTF8IDOrLanguage(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
+	const n = 60
+	const badText = 29
+	const badTextValue = "Trí tuệ nhân tạo \xff"
+	badTextOffset := fmt.Sprintf("byte offset %d", strings.IndexByte(badTextValue, 0xff))
+	var before int64
+	input := func(yield func(client.Document) bool) {
+		for i := range n {
+			d, _ := doc(i)
+			if b, ok := badStringDocs[i]; ok {
+				b.mutate(&d)
+			}
+			if i == badText {
+				d.Text = badTextValue
+			}
+			if !yield(d) {
+				return
+			}
+		}
+	}
+	run := map[string]func(o client.StreamOptions) iter.Seq[client.Result]{
+		"TagStream": func(o client.StreamOptions) iter.Seq[client.Result] {
+			return c.TagStream(context.Background(), input, o)
+		},
+		"TagChannel": func(o client.StreamOptions) iter.Seq[client.Result] {
+			ch := make(chan client.Document)
+			go func() {
+				defer close(ch)
+				for d := range input {
+					select {
+					case ch <- d:
+					case <-time.After(30 * time.Second):
+						return
+					}
+				}
+			}()
+			return c.TagChannel(context.Background(), ch, o)
+		},
+	}
+	for _, name := range []string{"TagStream", "TagChannel"} {
+		t.Run(name, func(t *testing.T) {
+			var stats client.StreamStats
+			got := map[int64]client.Result{}
+			for r := range run[name](client.StreamOptions{
+				Tag: &pb.TagOptions{OmitEvidence: true}, Streams: 2, Window: 16, Stats: &stats,
+			}) {
+				if _, dup := got[r.Index]; dup {
+					t.Fatalf("document %d answered twice", r.Index)
+				}
+				got[r.Index] = r
+			}
+			if len(got) != n {
+				t.Fatalf("%d results for %d documents", len(got), n)
+			}
+			for i := range n {
+				r := got[int64(i)]
+				msg := status.Convert(r.Err).Message()
+				if b, ok := badStringDocs[i]; ok {
+					want := fmt.Sprintf("document %d: %s is not valid UTF-8 (%s)", i, b.field, b.offset)
+					if status.Code(r.Err) != codes.InvalidArgument || !strings.Contains(msg, want) {
+						t.Errorf("document %d (bad %s): want INVALID_ARGUMENT %q, got %v", i, b.field, want, r.Err)
+					}
+					if r.Attempts > 1 {
+						t.Errorf("document %d (bad %s): sent %d times", i, b.field, r.Attempts)
+					}
+					continue
+				}
+				if i == badText {
+					if status.Code(r.Err) != codes.InvalidArgument || !strings.Contains(msg, badTextOffset) || r.Attempts != 1 {
+						t.Errorf("document %d (bad text): want the server's INVALID_ARGUMENT at %s, sent once; got %d attempts, %v", i, badTextOffset, r.Attempts, r.Err)
+					}
+					continue
+				}
+				_, theme := doc(i)
+				if r.Err != nil || len(r.Tags) != 1 || r.Tags[0].GetTheme() != theme || r.Attempts != 1 {
+					t.Errorf("document %d: want %s on the first attempt, got %d attempts, tags %v, error %v", i, theme, r.Attempts, r.Tags, r.Err)
+				}
+			}
+			if b := stats.Broken.Load(); b != 0 {
+				t.Errorf("%d streams broke (opened %d, resent %d); want none", b, stats.Opened.Load(), stats.Resent.Load())
+			}
+			// Every document but the bad-id/language ones reached the server,
+			// each once.
+			if d := srv.Documents() - before; d != n-int64(len(badStringDocs)) {
+				t.Errorf("the server tagged %d documents, want %d", d, n-len(badStringDocs))
+			}
+			before = srv.Documents()
+		})
+	}
+}
+
+// TestUnaryInvalidUTF8IDOrLanguage: Tag and TagBatch fail at once with
+// INVALID_ARGUMENT naming the field (and, in a batch, the document's index)
+// when an id or language is not valid UTF-8, without sending anything.
+// Invalid UTF-8 in the text still goes to the server, which names the offset.
+func TestUnaryInvalidUTF8IDOrLanguage(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
+	ctx := context.Background()
+
+	d, _ := doc(0)
+	badID := d
+	badID.ID = "tài-liệu-\xff"
+	if _, err := c.Tag(ctx, badID, nil); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), fmt.Sprintf("id is not valid UTF-8 (byte offset %d)", strings.IndexByte(badID.ID, 0xff))) {
+		t.Errorf("Tag with a bad id: %v", err)
+	}
+	badLang := d
+	badLang.Language = "\xc3"
+	if _, err := c.Tag(ctx, badLang, nil); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), "language is not valid UTF-8 (byte offset 0)") {
+		t.Errorf("Tag with a bad language: %v", err)
+	}
+
+	var batch []client.Document
+	for i := range 5 {
+		d, _ := doc(i)
+		batch = append(batch, d)
+	}
+	batch[3].ID = "doc\xfe"
+	res, err := c.TagBatch(ctx, batch, nil)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "document 3: id is not valid UTF-8 (byte offset 3)") || res != nil {
+		t.Errorf("TagBatch with a bad id: %v, %v", res, err)
+	}
+	if n := srv.Documents(); n != 0 {
+		t.Errorf("the server tagged %d documents, want 0: nothing should have been sent", n)
+	}
+
+	badText := d
+	badText.Text = "Bệnh án \xff điện tử"
+	offset := fmt.Sprintf("byte offset %d", strings.IndexByte(badText.Text, 0xff))
+	if _, err := c.Tag(ctx, badText, nil); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), offset) {
+		t.Errorf("Tag with bad text: want the server's INVALID_ARGUMENT at %s, got %v", offset, err)
+	}
+	if n := srv.Documents(); n != 1 {
+		t.Errorf("the server tagged %d documents, want 1 (the bad text)", n)
+	}
+}
