@@ -1,0 +1,148 @@
+package tagger
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// referenceScan is scan written the slow, obvious way (one rune at a time
+// through utf8.DecodeRuneInString and lookupRune); the scanner's fast
+// paths must give exactly its tokens, status and offset.
+func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
+	var toks []token
+	var gap uint8
+	runes := 0
+	read := func(i int) (runeInfo, int, scanStatus) {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError && size == 1 {
+			return runeInfo{}, size, scanInvalidUTF8
+		}
+		info := lookupRune(r)
+		if checkNFC && info.flags&rNotNFC != 0 {
+			return info, size, scanNotNFC
+		}
+		if info.base >= 0 && (r >= utf8.RuneSelf || r >= 'A') {
+			info.flags |= tokLetters2 // here: "counts as a letter"
+		}
+		return info, size, scanOK
+	}
+	hash := func(rs []rune) uint64 {
+		h := uint64(fnvOffset)
+		for _, r := range rs {
+			h = (h ^ uint64(r)) * fnvPrime
+		}
+		return h
+	}
+	for i := 0; i < len(text); {
+		info, size, status := read(i)
+		if status != scanOK {
+			return toks, status, i
+		}
+		if info.class != clsWord {
+			gap |= gapFlag(info.class)
+			i += size
+			runes++
+			continue
+		}
+		tk := token{start: int32(i), runeStart: int32(runes), gap: gap}
+		var bases, folds []rune
+		var tone uint8
+		letters := 0
+		for i < len(text) {
+			if info, size, status = read(i); status != scanOK {
+				return toks, status, i
+			}
+			if info.class != clsWord {
+				break
+			}
+			tk.flags |= info.flags &^ (rNotNFC | tokLetters2)
+			if info.flags&tokLetters2 != 0 {
+				letters++
+			}
+			if info.tone != 0 {
+				tone = info.tone
+			}
+			if info.base >= 0 {
+				bases = append(bases, info.base)
+				if info.fold >= 0 {
+					folds = append(folds, info.fold)
+				}
+			}
+			i += size
+			runes++
+		}
+		tk.fold = hash(folds)
+		if tone != 0 {
+			bases = append(bases, toneSalt+rune(tone))
+		}
+		tk.strict = hash(bases)
+		if letters >= 2 {
+			tk.flags |= tokLetters2
+		}
+		tk.end, tk.runeEnd = int32(i), int32(runes)
+		toks = append(toks, tk)
+		gap = 0
+	}
+	return toks, scanOK, 0
+}
+
+// scanPieces are the kinds of text the scanner must get right: ASCII
+// words, precomposed Vietnamese in two- and three-byte sequences,
+// combining marks (non-NFC), separators of every class, the E0 and ED
+// leads, four-byte runes, runes beyond the table, and invalid bytes.
+var scanPieces = []string{
+	"a", "Z", "7", "AI", "chip", " ", "  ", "\t", "\n", "\r\n", "-", "–", ",", ".", "(", "\"",
+	"ệ", "Việt", "Nam", "đ", "Đ", "ơ", "ư", "à", "ả", "ã", "ạ", "hoà", "thủy", "TRÍ", "tuệ", "nhân", "tạo",
+	"é", "ß", "ñ", "Ω", "Ж", "ǅ", "ǈ", "Ÿ", "K", "²", "٣", "０", "ｱ", "\u034f",
+	"\u0301", "\u0323", "\u0302", "e\u0302\u0301", "a\u0300", "\u0340",
+	"\u2019", "\u201c", "\u2026", "\u2010", "\u2028", "\u200b", "\ufeff", "\u00a0",
+	"\u0800", "\ud7ff", "\ue000", "\uffff", "😀", "𝔸", "\U0010FFFF", "한국", "中文",
+	"\xff", "\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80", "\xc3", "\xe1\xbb", "\xf0\x9f", "\x80", "\xbf",
+}
+
+func checkScan(t *testing.T, text string) {
+	t.Helper()
+	for _, checkNFC := range []bool{true, false} {
+		wantToks, wantStatus, wantAt := referenceScan(text, checkNFC)
+		gotToks, gotStatus, gotAt := scan(text, nil, checkNFC)
+		if gotStatus != wantStatus || gotAt != wantAt {
+			t.Fatalf("scan(%q, %v): status %d at %d, want %d at %d", text, checkNFC, gotStatus, gotAt, wantStatus, wantAt)
+		}
+		if !slices.Equal(gotToks, wantToks) {
+			t.Fatalf("scan(%q, %v) tokens:\n got  %+v\n want %+v", text, checkNFC, gotToks, wantToks)
+		}
+	}
+}
+
+// TestScanMatchesReference holds the scanner to referenceScan over random
+// texts built from scanPieces, whole and cut near the end (where the fast
+// paths have fewer bytes to look at), and over every rune of the table.
+func TestScanMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
+		}
+		text := b.String()
+		for cut := max(0, len(text)-4); cut <= len(text); cut++ {
+			checkScan(t, text[:cut])
+		}
+	}
+	for r := rune(0); r < runeTableSize+0x100; r++ {
+		checkScan(t, string(r))
+		checkScan(t, fmt.Sprintf("ab%cde f", r))
+	}
+}
+
+// FuzzScan: the scanner agrees with referenceScan on any bytes.
+func FuzzScan(f *testing.F) {
+	for _, s := range scanPieces {
+		f.Add(s + " x" + s + "ệ")
+	}
+	f.Fuzz(func(t *testing.T, text string) { checkScan(t, text) })
+}
