@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -56,7 +57,8 @@ Inputs: plain-text files (one document each, id = path), directories (every
 file below them, hidden ones skipped), NDJSON files (*.ndjson, *.jsonl, also
 .gz) of {"id": ..., "text": ..., "language": ...} objects, and "-" for
 standard input (NDJSON, or one plain-text document with --plain). Without an
-argument, standard input is read.
+argument, standard input is read. An NDJSON line that is malformed or not
+valid UTF-8 is a failed document with id FILE:LINE.
 
 The exit status is 0 when every document was tagged and 1 when any failed;
 each failure is written to stderr (id and reason) and to the output as an
@@ -480,7 +482,11 @@ func readNDJSON(r io.Reader, name, language string, yield func(client.Document) 
 			return true
 		} else if len(bytes.TrimSpace(line)) > 0 {
 			var d ndjsonDoc
-			if jerr := json.Unmarshal(line, &d); jerr != nil {
+			if off := invalidUTF8(line); off >= 0 {
+				// encoding/json would read the bad bytes as U+FFFD and the
+				// document would be tagged as if its text were different.
+				bad(where, fmt.Errorf("line %d of %s is not valid UTF-8 (invalid byte sequence at byte offset %d of the line)", lineNo, name, off))
+			} else if jerr := json.Unmarshal(line, &d); jerr != nil {
 				bad(where, fmt.Errorf("malformed JSON on line %d of %s: %v", lineNo, name, jerr))
 			} else if d.Text == nil {
 				bad(where, fmt.Errorf("line %d of %s has no \"text\"", lineNo, name))
@@ -504,6 +510,22 @@ func readNDJSON(r io.Reader, name, language string, yield func(client.Document) 
 			return true
 		}
 	}
+}
+
+// invalidUTF8 is the byte offset of the first invalid UTF-8 sequence in b,
+// or -1 when b is valid UTF-8.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for off := 0; off < len(b); {
+		r, size := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && size == 1 {
+			return off
+		}
+		off += size
+	}
+	return -1
 }
 
 var errLongLine = errors.New("line too long")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,8 +42,9 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 		write("c.txt", "\"Bệnh án điện tử\"\t\\ dòng\u2028mới\x01 \u00e9 <&>"): "ehealth",
 		write("bad.txt", badText): "",
 	}
-	// NDJSON: text decoded by tagctl itself (a raw 0xff inside a JSON string
-	// is read as U+FFFD by encoding/json, in both modes alike).
+	// NDJSON: decoded by tagctl itself. A raw 0xff inside a JSON string
+	// fails its line in tagctl, in both modes alike (encoding/json would read
+	// it as U+FFFD; see TestTagNDJSONInvalidUTF8).
 	write("docs.ndjson", `{"id":"n1","text":"Tỉnh phát hành trái phiếu xanh."}`+"\n"+
 		`{"id":"n2","text":"Nhà máy chip mới sản xuất chất bán dẫn \u00ff."}`+"\n"+
 		"{\"id\":\"n3\",\"text\":\"trí tuệ \xff nhân tạo\"}\n")
@@ -112,7 +114,10 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range []string{"n1", "n2", "n3"} {
+	if g := grpc[filepath.Join(dir, "docs.ndjson")+":3"]; g.error == nil || g.error.Code != "INVALID_ARGUMENT" {
+		t.Errorf("docs.ndjson line 3 (raw 0xff): want INVALID_ARGUMENT, got %s", g.raw)
+	}
+	for _, id := range []string{"n1", "n2", filepath.Join(dir, "docs.ndjson") + ":3"} {
 		if g, r := grpc[id], rest[id]; g.raw == "" || g.raw != r.raw {
 			t.Errorf("%s: REST and gRPC differ:\n gRPC: %s\n REST: %s", id, g.raw, r.raw)
 		}
@@ -143,6 +148,97 @@ func TestJSONText(t *testing.T) {
 	} {
 		if got := jsonText(s); string(got) != want {
 			t.Errorf("jsonText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestTagNDJSONInvalidUTF8: an NDJSON line holding bytes that are not valid
+// UTF-8 (in the text, the id or the language) fails alone with
+// INVALID_ARGUMENT naming the file, the line and the byte offset in the
+// line, over gRPC and REST alike; the other lines are tagged. encoding/json
+// used to turn such bytes into U+FFFD, so the document was tagged as if its
+// text were different.
+func TestTagNDJSONInvalidUTF8(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	lines := []string{
+		`{"id":"v1","text":"Doanh nghiệp đầu tư vào trí tuệ nhân tạo."}`,
+		"{\"id\":\"x1\",\"text\":\"Trí tuệ nhân tạo \xff và máy bay không người lái.\"}",
+		`{"id":"v2","text":"Bệnh viện triển khai bệnh án điện tử."}`,
+		"{\"id\":\"x2-\xe1\xbb\",\"text\":\"Nhà máy chip sản xuất chất bán dẫn.\"}", // a cut-off "ệ"
+		``,
+		"{\"id\":\"x3\",\"text\":\"Tỉnh phát hành trái phiếu xanh.\",\"language\":\"v\xe9\"}\r", // Latin-1
+		`{"id":"v3","text":"Máy bay không người lái giao hàng.","language":"en"}` + "\r",
+	}
+	content := strings.Join(lines, "\n") + "\n"
+	bad := map[int]int{} // line number: byte offset of the first bad byte
+	for i, l := range lines {
+		if !utf8.ValidString(l) {
+			for off := 0; ; {
+				r, size := utf8.DecodeRuneInString(l[off:])
+				if r == utf8.RuneError && size == 1 {
+					bad[i+1] = off
+					break
+				}
+				off += size
+			}
+		}
+	}
+	good := map[string]string{"v1": "ai", "v2": "ehealth", "v3": "drones"}
+	path := filepath.Join(t.TempDir(), "docs.jsonl")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func(r io.Reader) { stdin = r }(stdin)
+	for _, tc := range []struct {
+		mode  string
+		name  string // the input's name in ids and messages
+		args  []string
+		stdin bool
+	}{
+		{"gRPC", path, []string{"--addr", srv.Addr(), path}, false},
+		{"REST", path, []string{"--rest", srv.HTTPURL(), path}, false},
+		{"gRPC stdin", "-", []string{"--addr", srv.Addr()}, true},
+		{"REST stdin", "-", []string{"--rest", srv.HTTPURL(), "-"}, true},
+	} {
+		if tc.stdin {
+			stdin = strings.NewReader(content)
+		}
+		code, out, stderr := runTagctl(t, append([]string{"tag"}, tc.args...)...)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1; stderr:\n%s", tc.mode, code, stderr)
+		}
+		got := parseOutput(t, out)
+		if len(got) != len(good)+len(bad) {
+			t.Errorf("%s: %d records, want %d:\n%s", tc.mode, len(got), len(good)+len(bad), out)
+		}
+		for id, theme := range good {
+			if l := got[id]; l.Error != nil || len(l.Tags) != 1 || l.Tags[0].Theme != theme {
+				t.Errorf("%s: %s: want %s, got %+v", tc.mode, id, theme, l)
+			}
+		}
+		for id, l := range got {
+			if strings.HasPrefix(id, "x") {
+				t.Errorf("%s: a line that is not valid UTF-8 was tagged as %q: %+v", tc.mode, id, l)
+			}
+		}
+		for lineNo, off := range bad {
+			id := tc.name + ":" + strconv.Itoa(lineNo)
+			l, ok := got[id]
+			if !ok || l.Error == nil || l.Error.Code != "INVALID_ARGUMENT" {
+				t.Errorf("%s: line %d: want an INVALID_ARGUMENT record %q, got %+v", tc.mode, lineNo, id, l)
+				continue
+			}
+			for _, want := range []string{tc.name, "line " + strconv.Itoa(lineNo), "not valid UTF-8", "byte offset " + strconv.Itoa(off)} {
+				if !strings.Contains(l.Error.Message, want) {
+					t.Errorf("%s: line %d: the error %q does not name %q", tc.mode, lineNo, l.Error.Message, want)
+				}
+			}
+			if !strings.Contains(stderr, "failed "+id+": INVALID_ARGUMENT") {
+				t.Errorf("%s: stderr does not report %s:\n%s", tc.mode, id, stderr)
+			}
+		}
+		if !strings.Contains(stderr, "6 documents, 3 failed") {
+			t.Errorf("%s: summary:\n%s", tc.mode, stderr)
 		}
 	}
 }
