@@ -85,20 +85,40 @@ func (d Document) proto() *pb.Document {
 // left for the server to judge.
 func (d Document) checkStrings(name func() string) error {
 	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language", d.Language}} {
-		if utf8.ValidString(f.value) {
-			continue
+		if offset, bad := invalidUTF8(f.value); bad {
+			return status.Errorf(codes.InvalidArgument, "%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset)
 		}
-		offset := 0
-		for offset < len(f.value) {
-			r, size := utf8.DecodeRuneInString(f.value[offset:])
-			if r == utf8.RuneError && size == 1 {
-				break
-			}
-			offset += size
-		}
-		return status.Errorf(codes.InvalidArgument, "%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset)
 	}
 	return nil
+}
+
+// checkOptions fails options whose theme names, proto3 strings, are not
+// valid UTF-8: like a bad document id, they would make grpc-go refuse to
+// marshal every request that carries them.
+func checkOptions(o *pb.TagOptions) error {
+	for i, th := range o.GetThemes() {
+		if offset, bad := invalidUTF8(th); bad {
+			return status.Errorf(codes.InvalidArgument, "options.themes[%d] is not valid UTF-8 (byte offset %d)", i, offset)
+		}
+	}
+	return nil
+}
+
+// invalidUTF8 reports whether s is not valid UTF-8 and the byte offset of
+// its first invalid byte.
+func invalidUTF8(s string) (int, bool) {
+	if utf8.ValidString(s) {
+		return 0, false
+	}
+	offset := 0
+	for offset < len(s) {
+		r, size := utf8.DecodeRuneInString(s[offset:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		offset += size
+	}
+	return offset, true
 }
 
 // TLS configures transport security. The zero value verifies the server
@@ -156,7 +176,9 @@ func WithTLS(t TLS) Option { return func(o *options) { o.tls = &t } }
 func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tlsConfig = c } }
 
 // WithBearerToken sends "authorization: Bearer token" with every call. The
-// token is only sent over TLS unless WithTokenOverPlaintext is given too.
+// token is only sent over TLS unless WithTokenOverPlaintext is given too. It
+// must be printable ASCII (a header value): New rejects anything else, such
+// as the trailing newline of a token read from a file.
 func WithBearerToken(token string) Option { return func(o *options) { o.token = token } }
 
 // WithTokenOverPlaintext allows the bearer token on a plaintext connection
@@ -176,7 +198,8 @@ func WithRetryPolicy(p RetryPolicy) Option { return func(o *options) { o.retry =
 // WithoutRetries turns off the automatic retries of UNAVAILABLE.
 func WithoutRetries() Option { return func(o *options) { o.noRetry = true } }
 
-// WithUserAgent prefixes the gRPC user agent.
+// WithUserAgent prefixes the gRPC user agent. New rejects control
+// characters in it (they cannot be sent in a header).
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
 
 // WithMaxMessageBytes sets the largest message sent or received (default
@@ -225,6 +248,9 @@ func New(target string, opts ...Option) (*Client, error) {
 		creds = insecure.NewCredentials()
 	}
 	dial = append(dial, grpc.WithTransportCredentials(creds))
+	if err := o.checkHeaders(); err != nil {
+		return nil, err
+	}
 	if o.token != "" {
 		if !secure && !o.tokenPlaintext {
 			return nil, errors.New("client: a bearer token needs TLS (WithTLS); use WithTokenOverPlaintext to send it in the clear")
@@ -277,6 +303,25 @@ func New(target string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	return &Client{conn: conn, rpc: pb.NewTaggerServiceClient(conn), target: target, timeout: o.timeout, opts: o}, nil
+}
+
+// checkHeaders rejects header values that no call could send: grpc-go
+// refuses, on every call, a bearer token with a byte outside printable ASCII
+// (INTERNAL), and servers reset every stream whose user agent holds a
+// control character (HTTP/2 PROTOCOL_ERROR). The error names the byte, not
+// the token.
+func (o *options) checkHeaders() error {
+	for i := 0; i < len(o.token); i++ {
+		if b := o.token[i]; b < 0x20 || b > 0x7e {
+			return fmt.Errorf("client: the bearer token holds %q at byte offset %d: gRPC sends only printable ASCII in a header (a trailing newline from a file?)", o.token[i:i+1], i)
+		}
+	}
+	for i := 0; i < len(o.userAgent); i++ {
+		if b := o.userAgent[i]; b < 0x20 && b != '\t' || b == 0x7f {
+			return fmt.Errorf("client: the user agent holds %q at byte offset %d: a control character cannot be sent in a header", o.userAgent[i:i+1], i)
+		}
+	}
+	return nil
 }
 
 // listScheme is the resolver scheme of a comma-separated list of addresses;
@@ -440,8 +485,14 @@ func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// Tag tags one document. opts may be nil (all themes, with evidence).
+// Tag tags one document. opts may be nil (all themes, with evidence). When
+// the id, the language or a theme name of opts is not valid UTF-8 (the
+// request cannot be encoded), it fails with INVALID_ARGUMENT naming the
+// field, before anything is sent.
 func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*pb.DocumentResult, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
 	if err := doc.checkStrings(func() string { return "document" }); err != nil {
 		return nil, err
 	}
@@ -461,9 +512,14 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 // (--max-message-bytes), the whole call fails with RESOURCE_EXHAUSTED
 // naming both sizes; and when an id or language is not valid UTF-8 (the
 // message cannot be encoded), it fails with INVALID_ARGUMENT naming the
-// document's index, before anything is sent. For more or larger documents,
-// use TagStream, which sends one document per message.
+// document's index, before anything is sent; so does a theme name of opts
+// that is not valid UTF-8 ("options.themes[1] is not valid UTF-8"). For
+// more or larger documents, use TagStream, which sends one document per
+// message.
 func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
 	req := &pb.BatchTagDocumentsRequest{Documents: make([]*pb.Document, len(docs)), Options: opts}
 	for i, d := range docs {
 		if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }); err != nil {

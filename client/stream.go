@@ -168,7 +168,10 @@ func (r *streamRun) recentlyBroken(peerAddr string) bool {
 // limit fail without being sent), when it was sent o.MaxAttempts times
 // without an answer, or when the job gives up (no answer for o.FailAfter,
 // or an error that retrying cannot fix, such as UNAUTHENTICATED): then
-// every remaining document of docs fails with that error too.
+// every remaining document of docs fails with that error too. When a theme
+// name of o.Tag is not valid UTF-8 (no request could be encoded), the job
+// fails at once, without opening a stream: every document of docs fails,
+// unsent, with INVALID_ARGUMENT "options.themes[N] is not valid UTF-8".
 //
 // When ctx ends, the documents in flight are yielded with the context's
 // error and TagStream stops taking documents. Breaking out of the loop
@@ -231,8 +234,14 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 	if o.FailAfter <= 0 {
 		o.FailAfter = 30 * time.Second
 	}
+	optErr := checkOptions(o.Tag)
 	return func(yield func(Result) bool) {
 		ctx, cancel := context.WithCancelCause(parent)
+		if optErr != nil {
+			// Every stream would break on its first request: give up
+			// before starting, and the feeder fails each document.
+			cancel(&fatalError{err: optErr})
+		}
 		r := &streamRun{
 			c: c, o: o, ctx: ctx, cancel: cancel,
 			in:    make(chan *entry),
@@ -299,8 +308,10 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 		}()
 
 		var workers sync.WaitGroup
-		for range o.Streams {
-			workers.Go(r.worker)
+		if optErr == nil {
+			for range o.Streams {
+				workers.Go(r.worker)
+			}
 		}
 		go func() {
 			workers.Wait()

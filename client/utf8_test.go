@@ -14,6 +14,7 @@ import (
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client"
 	"github.com/doctagger/doctagger/client/clienttest"
+	"github.com/doctagger/doctagger/server"
 )
 
 // Documents whose id or language is not valid UTF-8: proto3 strings, which
@@ -172,5 +173,153 @@ func TestUnaryInvalidUTF8IDOrLanguage(t *testing.T) {
 	}
 	if n := srv.Documents(); n != 1 {
 		t.Errorf("the server tagged %d documents, want 1 (the bad text)", n)
+	}
+}
+
+// badThemes has a theme name that is not valid UTF-8 ("y-t" and a cut-off
+// "ế"): TagOptions.themes is a proto3 string, which grpc-go refuses to
+// marshal. badThemesErr is what the error must say.
+var badThemes = []string{"ai", "y-t\xe1\xba"}
+
+const badThemesErr = "options.themes[1] is not valid UTF-8 (byte offset 3)"
+
+// TestTagStreamInvalidUTF8Options: options that cannot be encoded fail the
+// whole job at once: every document fails with INVALID_ARGUMENT naming the
+// field, without being sent, and no stream is opened (the request could not
+// be sent on any). The job is bounded by a context of a few seconds, far
+// less than FailAfter, so that retrying broken streams shows as a failure.
+func TestTagStreamInvalidUTF8Options(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
+	const n = 40
+	run := map[string]func(ctx context.Context, o client.StreamOptions) iter.Seq[client.Result]{
+		"TagStream": func(ctx context.Context, o client.StreamOptions) iter.Seq[client.Result] {
+			return c.TagStream(ctx, docs(n), o)
+		},
+		"TagChannel": func(ctx context.Context, o client.StreamOptions) iter.Seq[client.Result] {
+			ch := make(chan client.Document)
+			go func() {
+				defer close(ch)
+				for d := range docs(n) {
+					select {
+					case ch <- d:
+					case <-time.After(10 * time.Second):
+						return
+					}
+				}
+			}()
+			return c.TagChannel(ctx, ch, o)
+		},
+	}
+	for _, name := range []string{"TagStream", "TagChannel"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			defer cancel()
+			var stats client.StreamStats
+			got := map[int64]client.Result{}
+			for r := range run[name](ctx, client.StreamOptions{
+				Tag: &pb.TagOptions{Themes: badThemes}, Streams: 2, Window: 8, Stats: &stats,
+			}) {
+				if _, dup := got[r.Index]; dup {
+					t.Fatalf("document %d answered twice", r.Index)
+				}
+				got[r.Index] = r
+			}
+			if len(got) != n {
+				t.Errorf("%d results for %d documents", len(got), n)
+			}
+			bad := 0
+			for i, r := range got {
+				if status.Code(r.Err) != codes.InvalidArgument || !strings.Contains(status.Convert(r.Err).Message(), badThemesErr) || r.Attempts != 0 {
+					if bad++; bad <= 3 {
+						t.Errorf("document %d: want INVALID_ARGUMENT %q, not sent; got %d attempts, %v", i, badThemesErr, r.Attempts, r.Err)
+					}
+				}
+			}
+			if bad > 3 {
+				t.Errorf("... and %d more documents like that", bad-3)
+			}
+			if o, b := stats.Opened.Load(), stats.Broken.Load(); o != 0 || b != 0 {
+				t.Errorf("%d streams opened, %d broken; want none", o, b)
+			}
+			if d := srv.Documents(); d != 0 {
+				t.Errorf("the server tagged %d documents, want 0", d)
+			}
+		})
+	}
+}
+
+// TestUnaryInvalidUTF8Options: Tag and TagBatch fail at once with
+// INVALID_ARGUMENT naming the field when a theme name in the options is not
+// valid UTF-8, without sending anything. A theme that is valid UTF-8 but
+// unknown still goes to the server, which says so.
+func TestUnaryInvalidUTF8Options(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	d, _ := doc(0)
+	opts := &pb.TagOptions{Themes: badThemes}
+	if res, err := c.Tag(ctx, d, opts); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), badThemesErr) || res != nil {
+		t.Errorf("Tag with a bad theme: want INVALID_ARGUMENT %q, got %v, %v", badThemesErr, res, err)
+	}
+	var batch []client.Document
+	for i := range 5 {
+		d, _ := doc(i)
+		batch = append(batch, d)
+	}
+	if res, err := c.TagBatch(ctx, batch, opts); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), badThemesErr) || res != nil {
+		t.Errorf("TagBatch with a bad theme: want INVALID_ARGUMENT %q, got %v, %v", badThemesErr, res, err)
+	}
+	if n := srv.Documents(); n != 0 {
+		t.Errorf("the server tagged %d documents, want 0: nothing should have been sent", n)
+	}
+
+	unknown := &pb.TagOptions{Themes: []string{"ai", "trí-tuệ"}}
+	if _, err := c.Tag(ctx, d, unknown); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), `unknown theme "trí-tuệ" in options.themes[1]`) {
+		t.Errorf("Tag with an unknown theme: want the server's INVALID_ARGUMENT, got %v", err)
+	}
+}
+
+// TestNewRejectsUnsendableHeaders: grpc-go refuses, on every call, a bearer
+// token holding a byte outside printable ASCII (INTERNAL "header key
+// "authorization" contains value with non-printable ASCII characters"), and
+// the server resets every stream whose user agent holds a control character:
+// TagStream took either for a broken stream and retried it until FailAfter.
+// New rejects both, naming the byte and its offset (never the token).
+// Printable ASCII tokens and non-ASCII user agents still work.
+func TestNewRejectsUnsendableHeaders(t *testing.T) {
+	srv := clienttest.Start(t, func(c *server.Config) { c.AuthTokens = []string{"s3cret"} })
+	for _, tc := range []struct {
+		name string
+		opt  client.Option
+		want string
+	}{
+		{"token with a trailing newline", client.WithBearerToken("s3cret\n"), `bearer token holds "\n" at byte offset 6`},
+		{"token with CR LF", client.WithBearerToken("s3\r\nx-other: 1"), `bearer token holds "\r" at byte offset 2`},
+		{"token not ASCII", client.WithBearerToken("sécret"), `bearer token holds "\xc3" at byte offset 1`},
+		{"token not UTF-8", client.WithBearerToken("s3cret\xff"), `bearer token holds "\xff" at byte offset 6`},
+		{"user agent with a newline", client.WithUserAgent("tagger-job/1.2\n"), `user agent holds "\n" at byte offset 14`},
+	} {
+		c, err := client.New(srv.Addr(), client.WithTokenOverPlaintext(), client.WithBearerToken("s3cret"), tc.opt)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: New accepted it", tc.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3") {
+			t.Errorf("%s: want an error with %q and without the token, got %v", tc.name, tc.want, err)
+		}
+	}
+
+	c := newClient(t, srv.Addr(), client.WithBearerToken("s3cret"), client.WithTokenOverPlaintext(),
+		client.WithUserAgent("công-cụ/1.0 (tài liệu)"), client.WithTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, _ := doc(0)
+	if _, err := c.Tag(ctx, d, nil); err != nil {
+		t.Errorf("a printable ASCII token and a UTF-8 user agent: %v", err)
 	}
 }
