@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,9 +19,11 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -36,12 +39,34 @@ func main() {
 	pid := flag.Int("pid", 0, "server process id, to sample its resident memory")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	omit := flag.Bool("omit-evidence", false, "ask for results without evidence")
-	mode := flag.String("mode", "stream", "stream, unary, health, or jsonstring (print the file as a JSON string)")
+	mode := flag.String("mode", "stream", "stream, unary, health, jsonstring (print the file as a JSON string), or article (print an article of the -file corpus cut to -bytes)")
+	articleBytes := flag.Int("bytes", 2000, "article: cut the article to at most this many bytes (at a rune boundary)")
+	skip := flag.Int("skip", 0, "article: skip this many long-enough articles first")
 	conc := flag.Int("c", 50, "unary/health: concurrent callers")
 	conns := flag.Int("conns", 4, "unary/health: connections")
 	dur := flag.Duration("d", 10*time.Second, "unary/health: duration")
+	cpuprofile := flag.String("cpuprofile", "", "write the load client's own CPU profile to this file")
 	flag.Parse()
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	if *mode == "article" {
+		text, err := article(*file, *articleBytes, *skip)
+		if err != nil {
+			log.Fatal(err)
+		}
+		os.Stdout.WriteString(text)
+		return
+	}
 	text, err := os.ReadFile(*file)
 	if err != nil {
 		log.Fatal(err)
@@ -162,6 +187,38 @@ func unary(addr, mode string, text []byte, conc, conns int, d time.Duration, omi
 		log.Fatal(err)
 	}
 	fmt.Printf("%s: %d calls in %.2fs = %.0f requests/s (%d callers, %d connections)\n", mode, total, el.Seconds(), float64(total)/el.Seconds(), conc, conns)
+}
+
+// article returns the text of an article of a JSON Lines corpus (one
+// {"text": ...} a line) longer than n bytes, cut to at most n bytes at a
+// rune boundary: a real news article of the load test's size.
+func article(path string, n, skip int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var d struct{ Text string }
+		if json.Unmarshal(sc.Bytes(), &d) != nil || len(d.Text) <= n {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		cut := n
+		for cut > 0 && !utf8.RuneStart(d.Text[cut]) {
+			cut--
+		}
+		return d.Text[:cut], nil
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("%s: no article longer than %d bytes", path, n)
 }
 
 func residentMemory(pid int) string {
