@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Load test of taggerd on loopback, bounded in time (about 4 minutes with the
+# Load test of taggerd on loopback, bounded in time (about 7 minutes with the
 # defaults). Installs its tools (ghz, hey) with `go install` into
 # $LOAD_TOOLS (default ~/.cache/doctagger/load-tools) if they are missing.
 #
 #   scripts/load.sh                      # all of it
-#   DURATION=5s STREAM_DOCS=200000 scripts/load.sh
+#   DURATION=3s GHZ_ROUNDS=1 ROUNDS=3 STREAM_DOCS=200000 scripts/load.sh   # quicker
 #
 # Measures, against one taggerd built from this tree (embedded rules):
-#   1. ghz: TagDocument of a ~2 KB Vietnamese document vs the empty health
-#      Check, same concurrency and duration, and their ratio;
-#   2. the same two with the Go load client (scripts/loadclient), in ROUNDS
-#      interleaved pairs with their median ratio, for that document and for
-#      a real 2 KB news article of the corpus ($CORPUS, if present);
+#   1. ghz: TagDocument of a 2 KB Vietnamese document vs the empty health
+#      Check, same concurrency and duration, in GHZ_ROUNDS interleaved pairs
+#      with their median ratio, for a dense test document (5 themes) and,
+#      with the corpus ($CORPUS), two real news articles cut to 2 KB;
+#   2. the same with the Go load client (scripts/loadclient), ROUNDS pairs;
 #   3. hey: POST /v1/documents:tag over REST;
 #   4. StreamTagDocuments: documents per second over one stream of
 #      STREAM_DOCS documents, with the server's RSS sampled along the way;
@@ -19,14 +19,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 CONC=${CONC:-50}
 CONNS=${CONNS:-4}
 STREAM_DOCS=${STREAM_DOCS:-1000000}
 NDJSON_DOCS=${NDJSON_DOCS:-50000}
 DOC=${DOC:-scripts/testdata/doc-2kb.txt}
-CORPUS=${CORPUS:-../shared/corpus/vi-news-10mb.jsonl} # for a real 2 KB article, if present
-ARTICLE_SKIP=${ARTICLE_SKIP:-1}
+CORPUS=${CORPUS:-../shared/corpus/vi-news-10mb.jsonl} # for real 2 KB articles, if present
+GHZ_ROUNDS=${GHZ_ROUNDS:-3}
 ROUNDS=${ROUNDS:-5}
 ROUND_DURATION=${ROUND_DURATION:-4s}
 LOAD_TOOLS=${LOAD_TOOLS:-$HOME/.cache/doctagger/load-tools}
@@ -59,46 +59,55 @@ case "$grpc$http" in 127.0.0.1:*127.0.0.1:*) ;; *) echo "refusing a non-loopback
 
 echo "taggerd pid $server_pid, gRPC $grpc, HTTP $http; document $DOC ($(wc -c <"$DOC") bytes)"
 echo "nproc $(nproc); $(go version)"
-b64=$(base64 -w0 "$DOC")
 json_text=$(go run ./scripts/loadclient -mode jsonstring -file "$DOC")
-printf '{"document":{"id":"load","text":"%s"}}' "$b64" >"$work/ghz-tag.json"
 printf '{"document":{"id":"load","text":%s}}' "$json_text" >"$work/rest-tag.json"
 
-rps() { sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' | head -1; }
-
-echo; echo "== 1. ghz, $CONC concurrent calls on $CONNS connections for $DURATION"
-"$LOAD_TOOLS/ghz" --insecure --call tagger.v1.TaggerService.TagDocument -D "$work/ghz-tag.json" \
-  -c "$CONC" --connections "$CONNS" -z "$DURATION" "$grpc" >"$work/ghz-tag.txt"
-"$LOAD_TOOLS/ghz" --insecure --call grpc.health.v1.Health.Check -d '{}' \
-  -c "$CONC" --connections "$CONNS" -z "$DURATION" "$grpc" >"$work/ghz-health.txt"
-tag_rps=$(rps <"$work/ghz-tag.txt"); health_rps=$(rps <"$work/ghz-health.txt")
-grep -E 'Average|99 % in|\[OK\]' "$work/ghz-tag.txt" | sed 's/^ */  TagDocument /'
-grep -E 'Average|99 % in|\[OK\]' "$work/ghz-health.txt" | sed 's/^ */  Health.Check /' 
-echo "  ghz TagDocument:  $tag_rps requests/s"
-echo "  ghz Health.Check: $health_rps requests/s"
-awk -v a="$tag_rps" -v b="$health_rps" 'BEGIN { printf "  ratio: %.0f%% (target >= 70%%)\n", 100*a/b }'
-
-echo; echo "== 2. Go load client, same load: $ROUNDS rounds of health then TagDocument, $ROUND_DURATION each, median ratio"
-# One pair of runs swings by ±20% on a shared machine; interleaved rounds
-# and their median say more.
+# The documents of the unary measurements: the dense test document, and,
+# with the corpus, two real news articles cut to 2,000 bytes, one that gets
+# no tag and one that gets one (picked by loadclient -mode article -tags).
 docs=("$DOC")
 if [ -f "$CORPUS" ]; then
-  "$work/loadclient" -mode article -file "$CORPUS" -bytes 2000 -skip "$ARTICLE_SKIP" >"$work/article.txt"
-  docs+=("$work/article.txt")
+  "$work/loadclient" -mode article -file "$CORPUS" -bytes 2000 -tags 0 -skip 1 >"$work/article-untagged.txt"
+  "$work/loadclient" -mode article -file "$CORPUS" -bytes 2000 -tags 1 >"$work/article-one-tag.txt"
+  docs+=("$work/article-untagged.txt" "$work/article-one-tag.txt")
 else
-  echo "  ($CORPUS not found: the dense test document only)"
+  echo "($CORPUS not found: the unary ratio is measured on the dense test document only)"
 fi
-for d in "${docs[@]}"; do
-  ratios=()
-  for _ in $(seq "$ROUNDS"); do
-    h=$("$work/loadclient" -addr "$grpc" -mode health -c "$CONC" -conns "$CONNS" -d "$ROUND_DURATION" | sed -n 's/.*= \([0-9]*\) requests.*/\1/p')
-    t=$("$work/loadclient" -addr "$grpc" -mode unary -file "$d" -c "$CONC" -conns "$CONNS" -d "$ROUND_DURATION" | sed -n 's/.*= \([0-9]*\) requests.*/\1/p')
-    ratios+=("$(awk -v a="$t" -v b="$h" 'BEGIN { printf "%.1f", 100*a/b }')")
-    echo "  $(basename "$d"): TagDocument $t requests/s, health $h requests/s"
+
+ghz_rps() { sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' | head -1; }
+go_rps() { sed -n 's/.*= \([0-9]*\) requests.*/\1/p'; }
+
+# pairs TOOL ROUNDS DURATION: for each document, ROUNDS interleaved runs of
+# health Check then TagDocument under the same load, and the median ratio.
+# One pair swings by ±20% on a shared machine; the median says more.
+pairs() {
+  local tool=$1 rounds=$2 dur=$3 d h t ratios median
+  for d in "${docs[@]}"; do
+    printf '{"document":{"id":"load","text":"%s"}}' "$(base64 -w0 "$d")" >"$work/ghz-doc.json"
+    ratios=()
+    for _ in $(seq "$rounds"); do
+      if [ "$tool" = ghz ]; then
+        h=$("$LOAD_TOOLS/ghz" --insecure --call grpc.health.v1.Health.Check -d '{}' \
+          -c "$CONC" --connections "$CONNS" -z "$dur" "$grpc" | ghz_rps)
+        t=$("$LOAD_TOOLS/ghz" --insecure --call tagger.v1.TaggerService.TagDocument -D "$work/ghz-doc.json" \
+          -c "$CONC" --connections "$CONNS" -z "$dur" "$grpc" | ghz_rps)
+      else
+        h=$("$work/loadclient" -addr "$grpc" -mode health -c "$CONC" -conns "$CONNS" -d "$dur" | go_rps)
+        t=$("$work/loadclient" -addr "$grpc" -mode unary -file "$d" -c "$CONC" -conns "$CONNS" -d "$dur" | go_rps)
+      fi
+      ratios+=("$(awk -v a="$t" -v b="$h" 'BEGIN { printf "%.1f", 100*a/b }')")
+      printf '  %-22s TagDocument %8.0f requests/s, health %8.0f requests/s\n' "$(basename "$d")" "$t" "$h"
+    done
+    median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }')
+    echo "  $(basename "$d") ($(wc -c <"$d") bytes): ratios ${ratios[*]} %; median $median % (target >= 70%)"
   done
-  median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }')
-  echo "  $(basename "$d") ($(wc -c <"$d") bytes): ratios ${ratios[*]}%; median $median% (target >= 70%)"
-done
+}
+
+echo; echo "== 1. ghz: $GHZ_ROUNDS rounds of health then TagDocument, $CONC concurrent calls on $CONNS connections, $DURATION each"
+pairs ghz "$GHZ_ROUNDS" "$DURATION"
+
+echo; echo "== 2. Go load client (lighter than ghz: more of the two cores goes to the server), $ROUNDS rounds, $ROUND_DURATION each"
+pairs go "$ROUNDS" "$ROUND_DURATION"
 
 echo; echo "== 3. hey: REST POST /v1/documents:tag, $CONC concurrent for $DURATION"
 "$LOAD_TOOLS/hey" -z "$DURATION" -c "$CONC" -m POST -T application/json -D "$work/rest-tag.json" \

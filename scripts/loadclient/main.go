@@ -30,6 +30,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/tagger"
 )
 
 func main() {
@@ -41,7 +42,8 @@ func main() {
 	omit := flag.Bool("omit-evidence", false, "ask for results without evidence")
 	mode := flag.String("mode", "stream", "stream, unary, health, jsonstring (print the file as a JSON string), or article (print an article of the -file corpus cut to -bytes)")
 	articleBytes := flag.Int("bytes", 2000, "article: cut the article to at most this many bytes (at a rune boundary)")
-	skip := flag.Int("skip", 0, "article: skip this many long-enough articles first")
+	skip := flag.Int("skip", 0, "article: skip this many fitting articles first")
+	wantTags := flag.Int("tags", -1, "article: take only an article whose cut text gets this many tags from the embedded rules (-1: any)")
 	conc := flag.Int("c", 50, "unary/health: concurrent callers")
 	conns := flag.Int("conns", 4, "unary/health: connections")
 	dur := flag.Duration("d", 10*time.Second, "unary/health: duration")
@@ -60,7 +62,7 @@ func main() {
 	}
 
 	if *mode == "article" {
-		text, err := article(*file, *articleBytes, *skip)
+		text, err := article(*file, *articleBytes, *skip, *wantTags)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -191,8 +193,19 @@ func unary(addr, mode string, text []byte, conc, conns int, d time.Duration, omi
 
 // article returns the text of an article of a JSON Lines corpus (one
 // {"text": ...} a line) longer than n bytes, cut to at most n bytes at a
-// rune boundary: a real news article of the load test's size.
-func article(path string, n, skip int) (string, error) {
+// rune boundary: a real news article of the load test's size. With tags
+// >= 0 it takes only an article whose cut text gets that many tags.
+func article(path string, n, skip, tags int) (string, error) {
+	var tg *tagger.Tagger
+	if tags >= 0 {
+		rs, err := tagger.DefaultRuleset()
+		if err != nil {
+			return "", err
+		}
+		if tg, err = tagger.Compile(rs); err != nil {
+			return "", err
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -205,20 +218,26 @@ func article(path string, n, skip int) (string, error) {
 		if json.Unmarshal(sc.Bytes(), &d) != nil || len(d.Text) <= n {
 			continue
 		}
-		if skip > 0 {
-			skip--
-			continue
-		}
 		cut := n
 		for cut > 0 && !utf8.RuneStart(d.Text[cut]) {
 			cut--
 		}
-		return d.Text[:cut], nil
+		text := d.Text[:cut]
+		if tg != nil {
+			if res, err := tg.Tag(text, tagger.Options{}); err != nil || len(res.Tags) != tags {
+				continue
+			}
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		return text, nil
 	}
 	if err := sc.Err(); err != nil {
 		return "", err
 	}
-	return "", fmt.Errorf("%s: no article longer than %d bytes", path, n)
+	return "", fmt.Errorf("%s: no article longer than %d bytes (with %d tags)", path, n, tags)
 }
 
 func residentMemory(pid int) string {
