@@ -36,6 +36,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -44,6 +45,8 @@ import (
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -505,38 +508,130 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 	return resp.GetResult(), nil
 }
 
-// TagBatch tags documents in one call (at most the server's batch limit,
-// 256 by default) and returns their results in the same order. A bad
-// document fails alone: its result's Error is set. The documents go in one
-// message, though: when it is over the server's message limit
-// (--max-message-bytes), the whole call fails with RESOURCE_EXHAUSTED
-// naming both sizes; and when an id or language is not valid UTF-8 (the
-// message cannot be encoded), it fails with INVALID_ARGUMENT naming the
-// document's index, before anything is sent; so does a theme name of opts
-// that is not valid UTF-8 ("options.themes[1] is not valid UTF-8"). For
-// more or larger documents, use TagStream, which sends one document per
-// message.
+// TagBatch tags documents and returns their results in the same order. A
+// bad document fails alone: its result's Error is set. When the batch is
+// over what the server takes in one call (its batch limit,
+// --max-batch-documents, 256 by default; or its message limit,
+// --max-message-bytes), TagBatch splits it into calls the server takes, as
+// the server's error says, and sends them one after the other; a document
+// that alone is over the message limit gets an INVALID_ARGUMENT result
+// error. Results of different calls may come from different rulesets if the
+// server reloads in between: each carries its version. When an id or
+// language is not valid UTF-8 (the message cannot be encoded), TagBatch
+// fails with INVALID_ARGUMENT naming the document's index, before anything
+// is sent; so does a theme name of opts that is not valid UTF-8
+// ("options.themes[1] is not valid UTF-8"). For a large or endless supply
+// of documents, use TagStream.
 func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	req := &pb.BatchTagDocumentsRequest{Documents: make([]*pb.Document, len(docs)), Options: opts}
+	protos := make([]*pb.Document, len(docs))
 	for i, d := range docs {
 		if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }); err != nil {
 			return nil, err
 		}
-		req.Documents[i] = d.proto()
+		protos[i] = d.proto()
 	}
-	ctx, cancel := c.callCtx(ctx)
-	defer cancel()
-	resp, err := c.rpc.BatchTagDocuments(ctx, req)
-	if err != nil {
+	return c.tagBatch(ctx, protos, opts, 0)
+}
+
+// maxBatchSplits bounds how often a batch is split again (replicas whose
+// limits differ); each split makes progress, so this is only a backstop.
+const maxBatchSplits = 8
+
+func (c *Client) tagBatch(ctx context.Context, docs []*pb.Document, opts *pb.TagOptions, splits int) ([]*pb.DocumentResult, error) {
+	req := &pb.BatchTagDocumentsRequest{Documents: docs, Options: opts}
+	callCtx, cancel := c.callCtx(ctx)
+	resp, err := c.rpc.BatchTagDocuments(callCtx, req)
+	cancel()
+	if err == nil {
+		if len(resp.GetResults()) != len(docs) {
+			return nil, fmt.Errorf("client: the server answered %d results for %d documents", len(resp.GetResults()), len(docs))
+		}
+		return resp.GetResults(), nil
+	}
+	if splits >= maxBatchSplits || ctx.Err() != nil {
 		return nil, err
 	}
-	if len(resp.GetResults()) != len(docs) {
-		return nil, fmt.Errorf("client: the server answered %d results for %d documents", len(resp.GetResults()), len(docs))
+	var chunks [][]*pb.Document
+	var oversize map[int]string // index in docs: error message
+	if limit, ok := batchLimit(err); ok && limit < len(docs) {
+		for start := 0; start < len(docs); start += limit {
+			chunks = append(chunks, docs[start:min(start+limit, len(docs))])
+		}
+	} else if limit, ok := messageLimit(err); ok {
+		chunks, oversize = splitBySize(docs, opts, limit)
+		if len(chunks) == 1 && len(oversize) == 0 {
+			return nil, err // it fits: something else was too large (the response?)
+		}
+	} else {
+		return nil, err
 	}
-	return resp.GetResults(), nil
+	var out []*pb.DocumentResult
+	i := 0 // index in the original docs, for the oversize ones
+	for _, chunk := range chunks {
+		for ; oversize[i] != ""; i++ {
+			out = append(out, &pb.DocumentResult{DocumentId: docs[i].GetId(),
+				Error: status.New(codes.InvalidArgument, oversize[i]).Proto()})
+		}
+		res, err := c.tagBatch(ctx, chunk, opts, splits+1)
+		if err != nil {
+			return nil, err
+		}
+		out, i = append(out, res...), i+len(chunk)
+	}
+	for ; oversize[i] != ""; i++ {
+		out = append(out, &pb.DocumentResult{DocumentId: docs[i].GetId(),
+			Error: status.New(codes.InvalidArgument, oversize[i]).Proto()})
+	}
+	return out, nil
+}
+
+// batchLimit is the server's batch limit named by its BATCH_TOO_LARGE
+// error.
+func batchLimit(err error) (int, bool) {
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		return 0, false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == "BATCH_TOO_LARGE" {
+			n, err := strconv.Atoi(info.GetMetadata()["limit"])
+			return n, err == nil && n > 0
+		}
+	}
+	return 0, false
+}
+
+// splitBySize cuts docs, in order, into batches whose request is at most
+// limit bytes. A document over the limit on its own is in no batch: its
+// index maps to its error message in oversize.
+func splitBySize(docs []*pb.Document, opts *pb.TagOptions, limit int64) (chunks [][]*pb.Document, oversize map[int]string) {
+	oversize = map[int]string{}
+	base := int64(proto.Size(&pb.BatchTagDocumentsRequest{Options: opts}))
+	start, size := 0, base
+	for i, d := range docs {
+		n := int64(protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(d)))
+		if base+n > limit {
+			if start < i {
+				chunks = append(chunks, docs[start:i])
+			}
+			oversize[i] = fmt.Sprintf("document %q is %d bytes as a batch request, over the message limit of %d bytes (taggerd --max-message-bytes, or the client's WithMaxMessageBytes)",
+				d.GetId(), base+n, limit)
+			start, size = i+1, base
+			continue
+		}
+		if size+n > limit {
+			chunks = append(chunks, docs[start:i])
+			start, size = i, base
+		}
+		size += n
+	}
+	if start < len(docs) {
+		chunks = append(chunks, docs[start:])
+	}
+	return chunks, oversize
 }
 
 // ListThemes lists the themes of the ruleset the server has loaded.

@@ -127,9 +127,10 @@ func docID(i int) string {
 }
 
 // TestUnaryOverServerMessageLimit: the unary calls are not retried on a
-// request over the server's message limit: Tag and TagBatch fail at once
-// with RESOURCE_EXHAUSTED naming the limit (TagBatch as a whole: its
-// documents are one message), and the client keeps working.
+// request over the server's message limit: Tag fails at once with
+// RESOURCE_EXHAUSTED naming the limit. TagBatch splits a batch over the
+// limit into requests that fit, and a document over the limit on its own
+// fails alone with INVALID_ARGUMENT.
 func TestUnaryOverServerMessageLimit(t *testing.T) {
 	srv := startSmallServer(t)
 	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
@@ -139,20 +140,69 @@ func TestUnaryOverServerMessageLimit(t *testing.T) {
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), strconv.Itoa(serverMsgLimit)) {
 		t.Fatalf("Tag: %v", err)
 	}
+	// One oversize document among five: it fails alone.
 	batch := []client.Document{big}
 	for i := range 5 {
 		d, _ := doc(i)
 		batch = append(batch, d)
 	}
 	res, err := c.TagBatch(ctx, batch, nil)
-	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), strconv.Itoa(serverMsgLimit)) || res != nil {
-		t.Fatalf("TagBatch: %v, %v", res, err)
+	if err != nil || len(res) != 6 {
+		t.Fatalf("TagBatch: %d results, %v", len(res), err)
 	}
-	res, err = c.TagBatch(ctx, batch[1:], nil)
-	if err != nil || len(res) != 5 {
-		t.Fatalf("TagBatch without the big document: %v, %v", res, err)
+	if st := res[0].GetError(); res[0].GetDocumentId() != "big" || st == nil || codes.Code(st.GetCode()) != codes.InvalidArgument ||
+		!strings.Contains(st.GetMessage(), strconv.Itoa(serverMsgLimit)) || !strings.Contains(st.GetMessage(), `"big"`) {
+		t.Errorf("the oversize document: %v", res[0])
 	}
-	if before := srv.Documents(); before != 5 {
-		t.Errorf("the server tagged %d documents, want 5", before)
+	for i, r := range res[1:] {
+		if want, _ := doc(i); r.GetDocumentId() != want.ID || r.GetError() != nil || len(r.GetTags()) == 0 {
+			t.Errorf("result %d: %v", i+1, r)
+		}
+	}
+	// Twelve documents of 20 KB: no single one is too large, together
+	// they are; TagBatch splits them into requests under the limit.
+	var mid []client.Document
+	for i := range 12 {
+		d, _ := doc(i)
+		d.Text = d.Text + " " + strings.Repeat("đoạn văn dài ", 20<<10/len("đoạn văn dài "))
+		mid = append(mid, d)
+	}
+	res, err = c.TagBatch(ctx, mid, nil)
+	if err != nil || len(res) != len(mid) {
+		t.Fatalf("TagBatch of %d documents of 20 KB: %d results, %v", len(mid), len(res), err)
+	}
+	for i, r := range res {
+		// No tag expected: the filler dilutes the one mention.
+		if r.GetDocumentId() != mid[i].ID || r.GetError() != nil || r.GetWords() < 3000 {
+			t.Errorf("result %d: %v", i, r)
+		}
+	}
+	if got := srv.Documents(); got != 5+12 {
+		t.Errorf("the server tagged %d documents, want %d", got, 5+12)
+	}
+}
+
+// TestTagBatchOverBatchLimit: a batch over the server's batch limit is
+// split as its BATCH_TOO_LARGE error says, the results in input order.
+func TestTagBatchOverBatchLimit(t *testing.T) {
+	srv := clienttest.Start(t, func(c *server.Config) { c.MaxBatchDocuments = 10 })
+	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
+	var batch []client.Document
+	var themes []string
+	for i := range 35 {
+		d, theme := doc(i)
+		batch, themes = append(batch, d), append(themes, theme)
+	}
+	res, err := c.TagBatch(context.Background(), batch, nil)
+	if err != nil || len(res) != len(batch) {
+		t.Fatalf("TagBatch of 35 documents, limit 10: %d results, %v", len(res), err)
+	}
+	for i, r := range res {
+		if r.GetDocumentId() != batch[i].ID || r.GetError() != nil || len(r.GetTags()) == 0 || r.GetTags()[0].GetTheme() != themes[i] {
+			t.Errorf("result %d: %v, want %s tagged %s", i, r, batch[i].ID, themes[i])
+		}
+	}
+	if got := srv.Documents(); got != 35 {
+		t.Errorf("the server tagged %d documents, want 35", got)
 	}
 }
