@@ -79,15 +79,9 @@ func TestTagStreamInvalidUTF8IDOrLanguage(t *testing.T) {
 	for _, name := range []string{"TagStream", "TagChannel"} {
 		t.Run(name, func(t *testing.T) {
 			var stats client.StreamStats
-			got := map[int64]client.Result{}
-			for r := range run[name](client.StreamOptions{
+			got := collectByIndex(t, run[name](client.StreamOptions{
 				Tag: &pb.TagOptions{OmitEvidence: true}, Streams: 2, Window: 16, Stats: &stats,
-			}) {
-				if _, dup := got[r.Index]; dup {
-					t.Fatalf("document %d answered twice", r.Index)
-				}
-				got[r.Index] = r
-			}
+			}))
 			if len(got) != n {
 				t.Fatalf("%d results for %d documents", len(got), n)
 			}
@@ -216,15 +210,9 @@ func TestTagStreamInvalidUTF8Options(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 			defer cancel()
 			var stats client.StreamStats
-			got := map[int64]client.Result{}
-			for r := range run[name](ctx, client.StreamOptions{
+			got := collectByIndex(t, run[name](ctx, client.StreamOptions{
 				Tag: &pb.TagOptions{Themes: badThemes}, Streams: 2, Window: 8, Stats: &stats,
-			}) {
-				if _, dup := got[r.Index]; dup {
-					t.Fatalf("document %d answered twice", r.Index)
-				}
-				got[r.Index] = r
-			}
+			}))
 			if len(got) != n {
 				t.Errorf("%d results for %d documents", len(got), n)
 			}
@@ -322,4 +310,18 @@ func TestNewRejectsUnsendableHeaders(t *testing.T) {
 	if _, err := c.Tag(ctx, d, nil); err != nil {
 		t.Errorf("a printable ASCII token and a UTF-8 user agent: %v", err)
 	}
+}
+
+// collectByIndex gathers a job's results by input index, failing on a
+// document answered twice.
+func collectByIndex(t *testing.T, seq iter.Seq[client.Result]) map[int64]client.Result {
+	t.Helper()
+	got := map[int64]client.Result{}
+	for r := range seq {
+		if _, dup := got[r.Index]; dup {
+			t.Fatalf("document %d answered twice", r.Index)
+		}
+		got[r.Index] = r
+	}
+	return got
 }
