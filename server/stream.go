@@ -148,43 +148,78 @@ func (s *service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsS
 		defer tick.Stop()
 		idleC = tick.C
 	}
-	drain := s.drain
+	// Sender: a client that stops reading blocks Send (flow control) until
+	// the stream ends, so sends happen off this loop, which must still see
+	// the idle timeout, the drain and the end of ctx.
 	var (
-		sent    int64
-		target  int64 = -1
-		stopErr error
+		sent    atomic.Int64
+		sending atomic.Bool
+		target  atomic.Int64 // the last sequence to answer once stopped; -1 before
 	)
-	for {
-		if target >= 0 && sent >= target {
-			return stopErr
-		}
-		select {
-		case r, ok := <-results:
-			if !ok {
-				return <-recvDone
+	target.Store(-1)
+	sendDone := make(chan error, 1)
+	reached := make(chan struct{}, 1) // the sender sent result target
+	go func() {
+		for r := range results {
+			sending.Store(true)
+			err := stream.Send(r)
+			sending.Store(false)
+			if err != nil {
+				sendDone <- err
+				return
 			}
-			if err := stream.Send(r); err != nil {
-				return err
-			}
-			sent++
 			// Idle counts from the last document read or result sent: a
 			// client still reading its results is not idle.
 			lastActive.Store(time.Now().UnixNano())
 			inFlight.Add(-1)
+			n := sent.Add(1)
 			<-slots
+			if t := target.Load(); t >= 0 && n >= t {
+				select {
+				case reached <- struct{}{}:
+				default:
+				}
+			}
+		}
+		sendDone <- nil
+	}()
+
+	drain := s.drain
+	var stopErr error
+	for {
+		if t := target.Load(); t >= 0 && sent.Load() >= t {
+			return stopErr
+		}
+		select {
+		case err := <-sendDone:
+			if err != nil {
+				return err
+			}
+			return <-recvDone // every result was sent
+		case <-reached:
 		case <-drain:
 			drain = nil
-			if target < 0 {
-				target = stop()
+			if target.Load() < 0 {
+				target.Store(stop())
 				stopErr = status.Errorf(codes.Unavailable,
-					"server is shutting down: results were sent for documents 1..%d of this stream; resend the later ones", target)
+					"server is shutting down: results were sent for documents 1..%d of this stream; resend the later ones", target.Load())
 			}
 		case now := <-idleC:
 			idleFor := now.Sub(time.Unix(0, lastActive.Load()))
-			if target < 0 && inFlight.Load() == 0 && idleFor >= s.cfg.StreamIdleTimeout {
-				target = stop()
+			if idleFor < s.cfg.StreamIdleTimeout {
+				break
+			}
+			if sending.Load() {
+				// The client has read nothing for that long: returning
+				// ends the stream and wakes the blocked Send.
+				stop()
+				return status.Errorf(codes.DeadlineExceeded,
+					"stream idle for %s (--stream-idle-timeout): the client read no result; %d results were sent, see their sequence numbers", s.cfg.StreamIdleTimeout, sent.Load())
+			}
+			if target.Load() < 0 && inFlight.Load() == 0 {
+				target.Store(stop())
 				stopErr = status.Errorf(codes.DeadlineExceeded,
-					"stream idle for %s (--stream-idle-timeout); results were sent for documents 1..%d", s.cfg.StreamIdleTimeout, target)
+					"stream idle for %s (--stream-idle-timeout); results were sent for documents 1..%d", s.cfg.StreamIdleTimeout, target.Load())
 			}
 		case <-ctx.Done():
 			return ctxStatus(ctx.Err())
