@@ -28,6 +28,10 @@ var defaultScoring = Scoring{ReferenceWords: 200, RepeatFactor: 0.5, MaxRepeat: 
 
 const defaultThreshold = 0.5
 
+// maxWindow bounds a window (in words): past it a window is the whole of
+// any document the service takes, and the number stays far from overflow.
+const maxWindow = 1 << 20
+
 // LoadRuleset reads and validates a ruleset file.
 func LoadRuleset(path string) (*Ruleset, error) {
 	data, err := os.ReadFile(path)
@@ -300,6 +304,7 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 		return t
 	}
 	name := nodeValue(n, "text")
+	windowLine := 0
 	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &t.ID, &t.Text, &t.Variants) {
 			return
@@ -320,21 +325,33 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			t.Weak = p.boolean(v, theme, name, k)
 		case "window":
 			t.Window = p.integer(v, theme, name, k)
-			if t.Window < 0 {
-				p.add(v.Line, theme, name, "window must be 0 (the whole document) or a positive number of words")
-			}
+			p.checkWindow(v.Line, theme, name, t.Window, "0 (the whole document)")
+			windowLine = v.Line
 		}
 	})
+	if t.Window != 0 && !t.Weak {
+		p.add(windowLine, theme, name, "window applies only to weak terms (a strong term counts anywhere): add weak: true or remove window")
+	}
 	return t
 }
 
+func (p *parser) checkWindow(line int, theme, name string, w int, zero string) {
+	if w < 0 || w > maxWindow {
+		p.add(line, theme, name, fmt.Sprintf("window %d is out of range: use %s or a number of words up to %d", w, zero, maxWindow))
+	}
+}
+
 func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
-	e := Exclusion{Line: n.Line, Scope: "near"}
+	// Exclusions follow the defaults for folded and hyphens as terms do: an
+	// exclusion narrower than the terms it guards would let them through in
+	// text typed without diacritics.
+	e := Exclusion{Line: n.Line, Scope: "near", Folded: p.defaults.folded, Hyphens: p.defaults.hyphens}
 	if n.Kind == yaml.ScalarNode {
 		e.Text = norm.NFC.String(p.str(n, theme, "", "an exclusion"))
 		return e
 	}
 	name := nodeValue(n, "text")
+	windowLine := 0
 	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "hyphens"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &e.ID, &e.Text, &e.Variants) {
 			return
@@ -342,11 +359,13 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 		switch k {
 		case "cancels":
 			e.Cancels = p.strList(v, theme, name, "cancels")
+			if len(e.Cancels) == 0 {
+				p.add(v.Line, theme, name, "cancels is empty: list the term ids to cancel, or remove cancels to cancel every term of the theme")
+			}
 		case "window":
 			e.Window = p.integer(v, theme, name, k)
-			if e.Window < 0 {
-				p.add(v.Line, theme, name, "window must be 0 (overlapping only) or a positive number of words")
-			}
+			p.checkWindow(v.Line, theme, name, e.Window, "0 (overlapping only)")
+			windowLine = v.Line
 		case "scope":
 			e.Scope = p.str(v, theme, name, k)
 			if e.Scope != "near" && e.Scope != "document" {
@@ -358,6 +377,9 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 			e.Hyphens = p.boolean(v, theme, name, k)
 		}
 	})
+	if e.Window != 0 && e.Scope == "document" {
+		p.add(windowLine, theme, name, "window does nothing with scope: document (the whole document): remove one")
+	}
 	return e
 }
 

@@ -159,3 +159,21 @@ func TestCompileNeedsAValidatedRuleset(t *testing.T) {
 		}
 	}
 }
+
+// Fields the loader would otherwise accept and ignore: a rules file must do
+// what it says or be rejected.
+func TestRulesetFieldsThatWouldDoNothing(t *testing.T) {
+	for src, frag := range map[string]string{
+		"themes:\n  - {id: x, label: {en: X}, terms: [a, {text: b, window: 5}]}":                                "window applies only to weak terms",
+		"themes:\n  - {id: x, label: {en: X}, terms: [a], exclusions: [{text: b, scope: document, window: 3}]}": "window does nothing with scope: document",
+		"themes:\n  - {id: x, label: {en: X}, terms: [a], exclusions: [{text: b, cancels: []}]}":                "cancels is empty",
+		"themes:\n  - {id: x, label: {en: X}, terms: [a, {text: b, weak: true, window: 4294967297}]}":           "window 4294967297 is out of range",
+		"themes:\n  - {id: x, label: {en: X}, terms: [a], exclusions: [{text: b, window: 2147483648}]}":         "window 2147483648 is out of range",
+		"defaults: {window: 3}\nthemes:\n  - {id: x, label: {en: X}, terms: [a]}":                               `unknown key "window"`,
+	} {
+		_, err := ParseRuleset("f.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), frag) {
+			t.Errorf("%q: err = %v, want it to mention %q", src, err, frag)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type scratch struct {
 	buckets []int32
 	runs    []themeRun
 	strong  []rawMatch
+	done    []int // per exclusion: how far into its theme's run it has gone
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -276,8 +277,8 @@ func capsContext(toks []token, start, end int) bool {
 	return caps && !lower
 }
 
-// resolve turns raw matches into term matches: the longest of overlapping
-// matches within a theme wins; exclusions cancel; weak terms and acronyms
+// resolve turns raw matches into term matches: within a theme a match
+// inside a longer one does not count; exclusions cancel; weak terms and acronyms
 // in capitals need support. The result, s.terms, is grouped by theme and
 // in text order within each theme.
 func (t *Tagger) resolve(s *scratch) {
@@ -313,8 +314,11 @@ func (t *Tagger) resolve(s *scratch) {
 		s.sorted[buckets[th]] = termMatch{rawMatch: m, term: int32(p.term), theme: int32(th), by: -1}
 		buckets[th]++
 	}
-	// Leftmost-longest within each theme: of matches starting at the same
-	// word the longest wins; a match overlapping a kept one is dropped.
+	// Within each theme: of matches starting at the same word the longest
+	// wins; a match inside a kept one is part of that mention and dropped,
+	// and so is one overlapping a kept match of the same term. A match that
+	// only overlaps one of another term counts too: an earlier, weaker
+	// phrase must not hide a strong term standing in full in the text.
 	kept := s.terms[:0]
 	lastTheme := int32(-1)
 	for _, m := range s.sorted {
@@ -326,7 +330,7 @@ func (t *Tagger) resolve(s *scratch) {
 				}
 				continue
 			}
-			if m.start < last.end {
+			if m.end <= last.end || (m.start < last.end && m.term == last.term) {
 				continue
 			}
 		}
@@ -335,9 +339,9 @@ func (t *Tagger) resolve(s *scratch) {
 	}
 	s.terms = kept
 
-	// Within a theme the kept matches neither overlap nor go back, so both
-	// their starts and their ends are sorted: what is near a span is found
-	// by binary search, and no step below is quadratic.
+	// Within a theme no kept match lies inside another, so both their
+	// starts and their ends are sorted: what is near a span is found by
+	// binary search, and no step below is quadratic.
 	runs := s.runs[:0]
 	for i := range s.terms {
 		if i == 0 || s.terms[i].theme != s.terms[i-1].theme {
@@ -355,19 +359,30 @@ func (t *Tagger) resolve(s *scratch) {
 		return nil
 	}
 
-	// Exclusions: over the whole document, whatever their offset.
+	// Exclusions: over the whole document, whatever their offset. The
+	// matches of one exclusion come in text order, so the part of the run
+	// an earlier match of the same exclusion went through (done) is not
+	// gone through again: each exclusion costs at most one pass over its
+	// theme's matches, however often it occurs.
+	if cap(s.done) < len(t.excls) {
+		s.done = make([]int, len(t.excls))
+	}
+	done := s.done[:len(t.excls)]
+	clear(done)
 	for ei, e := range s.excls {
-		ex := &t.excls[t.patterns[e.pat].excl]
+		xi := t.patterns[e.pat].excl
+		ex := &t.excls[xi]
 		run := runOf(int32(ex.theme))
-		from, to := 0, len(run)
+		from, to := done[xi], len(run)
 		if !ex.document {
 			w := int32(ex.window)
-			from = firstEndingAtOrAfter(run, e.start-w)
+			from = max(from, firstEndingAtOrAfter(run, e.start-w))
 			to = from
 			for to < len(run) && run[to].start <= e.end+w {
 				to++
 			}
 		}
+		done[xi] = max(done[xi], to)
 		for i := from; i < to; i++ {
 			m := &run[i]
 			if m.dropped != dropNone || (ex.cancels != nil && !slices.Contains(ex.cancels, int(m.term))) {

@@ -2,10 +2,12 @@ package tagger
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -546,4 +548,110 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A match that only overlaps another of its theme (neither inside the
+// other) is a mention of its own: an earlier, weaker phrase must not hide a
+// strong term that stands in full in the text.
+func TestOverlappingMatchesBothCount(t *testing.T) {
+	tg := defaultT(t)
+	for _, text := range []string{
+		"Người dân có thể cài ứng dụng sức khỏe điện tử để xem kết quả xét nghiệm.", // ứng dụng sức khỏe / sức khỏe điện tử
+		"Thành phố phát triển ứng dụng sức khoẻ số cho người cao tuổi.",             // ứng dụng sức khỏe / sức khỏe số
+	} {
+		for _, form := range []string{text, norm.NFD.String(text)} {
+			if got := tagThemes(t, tg, form); !slices.Equal(got, []string{"ehealth"}) {
+				t.Errorf("%q: themes %v, want [ehealth]", form, got)
+			}
+		}
+	}
+	tg = compileYAML(t, `
+name: overlap
+themes:
+  - id: x
+    label: {en: X}
+    terms:
+      - {text: xe máy điện, weak: true}
+      - {text: điện năng lượng mặt trời}
+      - {text: năng lượng}
+`)
+	res, err := tg.Tag("Hãng ra mắt xe máy điện năng lượng mặt trời.", Options{IncludeUntagged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range [][]Tag{res.Tags, res.Untagged} {
+		for _, tag := range g {
+			for _, e := range tag.Evidence {
+				got = append(got, e.Text)
+			}
+		}
+	}
+	// "năng lượng" stands inside the longer match: the same mention.
+	if want := []string{"xe máy điện", "điện năng lượng mặt trời"}; !slices.Equal(got, want) {
+		t.Errorf("evidence %q, want %q", got, want)
+	}
+}
+
+// Exclusions follow the ruleset's defaults for folded and hyphens as terms
+// do: a term that matches text typed without diacritics is cancelled there
+// by its exclusion too.
+func TestExclusionsFollowDefaults(t *testing.T) {
+	tg := defaultT(t)
+	for _, text := range []string{
+		"Lam the can cuoc gan chip o dau? The can cuoc gan chip co gi moi? Chip tren the luu thong tin ca nhan.",
+		"Nguoi dan doi the tu sang the chip, ngan hang khuyen cao doi the chip truoc cuoi nam.",
+	} {
+		if got := tagThemes(t, tg, text); got != nil {
+			t.Errorf("%q: themes %v, want none (a chip in a card, typed without diacritics)", text, got)
+		}
+	}
+	tg = compileYAML(t, `
+name: excl-defaults
+defaults: {folded: true, hyphens: true}
+themes:
+  - id: semi
+    label: {en: Semi}
+    terms: [chip]
+    exclusions:
+      - {text: căn cước, cancels: [chip]}
+      - {text: gắn chip, folded: false, hyphens: false}
+`)
+	for text, want := range map[string]bool{
+		"can cuoc chip":  false, // folded by default
+		"căn-cước chip":  false, // hyphens by default
+		"nhà máy chip":   true,
+		"may gan chip":   true, // this exclusion turned folding off
+		"máy gắn-chip":   true, // and hyphens
+		"máy gắn chip":   false,
+		"CAN CUOC CHIP!": false,
+	} {
+		if got := tagThemes(t, tg, text) != nil; got != want {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+}
+
+// Exclusions cost time in proportion to the matches they can cancel, not
+// the product of exclusion and term matches: a document-scope exclusion
+// repeated through a long text with many term matches stays linear.
+func TestManyExclusionsStayLinear(t *testing.T) {
+	tg := defaultT(t)
+	timeOf := func(n int) time.Duration {
+		text := strings.Repeat("AI và Ân xá Quốc tế, chip căn cước. ", n)
+		best := time.Duration(math.MaxInt64)
+		for range 3 {
+			start := time.Now()
+			if _, err := tg.Tag(text, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	small, large := timeOf(1000), timeOf(16000)
+	// Linear: about 16 times; quadratic: about 256 times.
+	if ratio := float64(large) / float64(small); ratio > 64 {
+		t.Errorf("16 times the text took %.0f times as long (%v, %v): exclusions are not linear", ratio, small, large)
+	}
 }
