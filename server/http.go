@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -44,6 +45,19 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 			grpc.MaxCallRecvMsgSize(s.cfg.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(s.cfg.MaxMessageBytes),
 		),
+		// A REST body under its limit can still make a gRPC message over
+		// --max-message-bytes: say so, instead of grpc-go's bare "trying to
+		// send message larger than max".
+		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if m, ok := req.(proto.Message); ok {
+				if n := proto.Size(m); n > s.cfg.MaxMessageBytes {
+					return badRequest(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "body",
+						fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, s.cfg.MaxMessageBytes),
+						map[string]string{"bytes": fmt.Sprint(n), "limit": fmt.Sprint(s.cfg.MaxMessageBytes)}).Err()
+				}
+			}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
@@ -70,7 +84,14 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 				bodyTooLarge(w, g.json, s.restBodyLimit())
 				return
 			}
-			if st := status.Convert(err); st.Code() == codes.Unauthenticated {
+			st := status.Convert(err)
+			if st.Code() == codes.ResourceExhausted {
+				// Only message sizes exhaust anything here: 413, not the
+				// gateway's 429, which tells clients to retry it as is.
+				httpErrorCode(w, g.json, st, http.StatusRequestEntityTooLarge)
+				return
+			}
+			if st.Code() == codes.Unauthenticated {
 				// The default handler would put the message in WWW-Authenticate.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 				httpError(w, g.json, st)

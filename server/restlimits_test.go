@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -83,5 +84,27 @@ func TestRESTBodyTooLarge(t *testing.T) {
 			!strings.Contains(string(out), `"code":8`) || !strings.Contains(string(out), "REQUEST_TOO_LARGE") {
 			t.Errorf("chunked %v: HTTP %d %s, want 413 RESOURCE_EXHAUSTED naming the limit", chunked, resp.StatusCode, out)
 		}
+	}
+}
+
+// TestRESTMessageTooLarge: a REST body under the body limit whose gRPC
+// message is over --max-message-bytes is 413 naming that limit, not 429
+// Too Many Requests (grpc-gateway's mapping of RESOURCE_EXHAUSTED), which
+// tells clients to retry the same request later.
+func TestRESTMessageTooLarge(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 4000
+		c.MaxMessageBytes = 8 << 10
+	})
+	text := strings.Repeat("Rừng nguyên sinh bên bờ đại dương xanh. ", 60)[:3000] // ASCII cut: may split a letter
+	text = strings.ToValidUTF8(text, "")
+	var docs []string
+	for i := range 4 { // ~12 KB: under the 16 KiB body limit, over the 8 KiB message limit
+		docs = append(docs, fmt.Sprintf(`{"id": "d%d", "text": %q}`, i, text))
+	}
+	code, m, _ := ts.doJSON(t, "POST", "/v1/documents:batchTag", `{"documents": [`+strings.Join(docs, ",")+`]}`, nil)
+	msg, _ := m["message"].(string)
+	if code != 413 || m["code"] != float64(8) || !strings.Contains(msg, "--max-message-bytes") {
+		t.Fatalf("HTTP %d %v, want 413 RESOURCE_EXHAUSTED naming --max-message-bytes", code, m)
 	}
 }
