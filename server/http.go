@@ -323,6 +323,12 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					readErr = lineError(lineNo, fmt.Sprintf("line %d: malformed request: %v", lineNo, derr))
 					return
 				}
+				// Checked here: grpc-go would fail Send and cancel the
+				// whole stream, losing the results of the lines before.
+				if n := proto.Size(req); n > h.s.cfg.MaxMessageBytes {
+					readErr = lineError(lineNo, fmt.Sprintf("line %d is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes)", lineNo, n, h.s.cfg.MaxMessageBytes))
+					return
+				}
 				if serr := stream.Send(req); serr != nil {
 					return // the stream ended; Recv reports why
 				}

@@ -108,3 +108,34 @@ func TestRESTMessageTooLarge(t *testing.T) {
 		t.Fatalf("HTTP %d %v, want 413 RESOURCE_EXHAUSTED naming --max-message-bytes", code, m)
 	}
 }
+
+// TestRESTStreamLineOverMessageLimit: an NDJSON line under the line limit
+// whose gRPC message is over --max-message-bytes ends the stream like a line
+// that is too long: the lines before it are all answered, then an error line
+// names the line and the flag.
+func TestRESTStreamLineOverMessageLimit(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 4000
+		c.MaxMessageBytes = 5120
+	})
+	const n = 200
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"document": {"id": "n%d", "text": "Vệ tinh bay quanh Trái Đất."}}`+"\n", i)
+	}
+	fmt.Fprintf(&b, `{"document": {"id": "big", "text": %q}}`+"\n", strings.Repeat("Rừng nguyên sinh. ", 400)) // ~8 KB
+	fmt.Fprintf(&b, `{"document": {"id": "after", "text": "Đại dương"}}`+"\n")
+	code, lines := ts.ndjson(t, strings.NewReader(b.String()), nil)
+	results := 0
+	for _, l := range lines {
+		if l["result"] != nil {
+			results++
+		}
+	}
+	last := lines[len(lines)-1]
+	e, _ := last["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	if code != 200 || results != n || !strings.Contains(msg, fmt.Sprintf("line %d", n+1)) || !strings.Contains(msg, "--max-message-bytes") {
+		t.Fatalf("HTTP %d, %d results of %d, last line %v; want every earlier result, then an error naming line %d and --max-message-bytes", code, results, n, last, n+1)
+	}
+}
