@@ -15,6 +15,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
@@ -33,6 +34,7 @@ const (
 	reasonBadMinScore     = "INVALID_MIN_SCORE"
 	reasonEmptyBatch      = "EMPTY_BATCH"
 	reasonBatchTooBig     = "BATCH_TOO_LARGE"
+	reasonResultTooBig    = "RESULT_TOO_LARGE"
 	reasonEngine          = "ENGINE_ERROR"
 )
 
@@ -151,8 +153,20 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 		s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
 		return nil, st
 	}
+	res = s.result(doc, out)
+	// grpc-go fails the whole call or stream on a message over the limit:
+	// a result too large to send fails its document alone.
+	if n, limit := proto.Size(res), s.cfg.MaxMessageBytes-messageOverhead; n > limit {
+		s.metrics.documents.WithLabelValues(codes.ResourceExhausted.String()).Inc()
+		return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, field,
+			fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, messageOverhead),
+			map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(limit)})
+	}
 	s.metrics.docOK.Inc()
-	return s.result(doc, out), nil
+	for _, t := range out.Tags {
+		s.metrics.tags.WithLabelValues(t.Theme).Inc()
+	}
+	return res, nil
 }
 
 func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
@@ -163,9 +177,6 @@ func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
 		Words:          int32(r.Words),
 		Tags:           convertTags(r.Tags, english),
 		Untagged:       convertTags(r.Untagged, english),
-	}
-	for _, t := range r.Tags {
-		s.metrics.tags.WithLabelValues(t.Theme).Inc()
 	}
 	return res
 }

@@ -58,3 +58,61 @@ func TestStreamIdleTimeoutClientNotReading(t *testing.T) {
 	}
 	t.Logf("%d results, then %v", len(got), err)
 }
+
+// denseText is under 4000 bytes, and its result, with a piece of evidence
+// for every few words, is several times larger.
+var denseText = strings.Repeat("tên lửa, vệ tinh, đại dương; ", 100)
+
+// TestStreamResultOverMessageLimit: a document whose result is over
+// --max-message-bytes fails alone, with an error that says what to do; the
+// stream and the other documents' results go on.
+func TestStreamResultOverMessageLimit(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 4000
+		c.MaxMessageBytes = 5120
+	})
+	if len(denseText) > 4000 {
+		t.Fatalf("dense text is %d bytes", len(denseText))
+	}
+	stream, err := ts.client.StreamTagDocuments(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*pb.Document{doc("a", sentence), doc("dense", denseText), doc("b", sentence)} {
+		if err := stream.Send(&pb.StreamTagDocumentsRequest{Document: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream.CloseSend()
+	got, err := recvAll(t, stream)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d results, then %v; want 3 results and the stream ending well", len(got), err)
+	}
+	if got[1].Error != nil || got[3].Error != nil {
+		t.Fatalf("the small documents failed: %v / %v", got[1].Error, got[3].Error)
+	}
+	if e := got[2].Error; e == nil || codes.Code(e.Code) != codes.ResourceExhausted ||
+		!strings.Contains(e.Message, "--max-message-bytes") || !strings.Contains(e.Message, "omit_evidence") {
+		t.Fatalf("dense document: %v, want RESOURCE_EXHAUSTED naming --max-message-bytes and omit_evidence", e)
+	}
+}
+
+// The same document in a batch fails alone too; alone, it fails with the
+// same actionable error.
+func TestBatchResultOverMessageLimit(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 4000
+		c.MaxMessageBytes = 5120
+	})
+	resp, err := ts.client.BatchTagDocuments(ctxT(t), &pb.BatchTagDocumentsRequest{
+		Documents: []*pb.Document{doc("a", sentence), doc("dense", denseText)},
+	})
+	if err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	if r := resp.Results; r[0].Error != nil || r[1].Error == nil || codes.Code(r[1].Error.Code) != codes.ResourceExhausted {
+		t.Fatalf("batch results: %v", r)
+	}
+	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: doc("dense", denseText)})
+	wantCode(t, err, codes.ResourceExhausted, "document", "--max-message-bytes", "omit_evidence")
+}
