@@ -314,7 +314,14 @@ func (s *service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 	if err := ctx.Err(); err != nil {
 		return nil, ctxStatus(err)
 	}
-	return &pb.BatchTagDocumentsResponse{Results: results}, nil
+	resp := &pb.BatchTagDocumentsResponse{Results: results}
+	// Each result fits (tagOne checks), but all of them may not.
+	if n := proto.Size(resp); n > s.cfg.MaxMessageBytes {
+		return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, "documents",
+			fmt.Sprintf("the results of the %d documents are %d bytes, over the limit of %d bytes (--max-message-bytes): send fewer documents per batch, set options.omit_evidence (omitEvidence over REST), or use StreamTagDocuments", len(docs), n, s.cfg.MaxMessageBytes),
+			map[string]string{"bytes": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxMessageBytes)}).Err()
+	}
+	return resp, nil
 }
 
 // ListThemes lists the themes of the serving ruleset.

@@ -116,3 +116,20 @@ func TestBatchResultOverMessageLimit(t *testing.T) {
 	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: doc("dense", denseText)})
 	wantCode(t, err, codes.ResourceExhausted, "document", "--max-message-bytes", "omit_evidence")
 }
+
+// TestBatchResponseOverMessageLimit: a batch whose results fit one by one
+// but not together fails with an error that says so and what to do, not
+// grpc-go's bare "trying to send message larger than max".
+func TestBatchResponseOverMessageLimit(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 4000
+		c.MaxMessageBytes = 5120
+	})
+	text := denseText[:len(denseText)/6]
+	var docs []*pb.Document
+	for range 3 {
+		docs = append(docs, doc("d", strings.ToValidUTF8(text, "")))
+	}
+	_, err := ts.client.BatchTagDocuments(ctxT(t), &pb.BatchTagDocumentsRequest{Documents: docs})
+	wantCode(t, err, codes.ResourceExhausted, "documents", "--max-message-bytes", "fewer documents", "omit_evidence")
+}
