@@ -264,6 +264,8 @@ type ndjsonHandler struct {
 func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing results (HTTP/2 always can)
+	// net/http keeps a write deadline for the next request on the connection.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 
 	md := metadata.MD{}
 	if v := r.Header.Get("Authorization"); v != "" {
@@ -360,6 +362,7 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			wrote = true
 		}
+		h.writeDeadline(rc)
 		if _, werr := w.Write(append(body, '\n')); werr != nil {
 			return // client gone; ctx cancel ends the gRPC stream
 		}
@@ -380,8 +383,17 @@ func lineError(lineNo int, msg string) *status.Status {
 		map[string]string{"line": fmt.Sprint(lineNo)})
 }
 
+// writeDeadline bounds the next write by the stream idle timeout: a client
+// that stops reading would otherwise hold the handler in Write forever.
+func (h *ndjsonHandler) writeDeadline(rc *http.ResponseController) {
+	if d := h.s.cfg.StreamIdleTimeout; d > 0 {
+		_ = rc.SetWriteDeadline(time.Now().Add(d))
+	}
+}
+
 // fail writes the error line; before any result it also sets the HTTP code.
 func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote bool) {
+	h.writeDeadline(http.NewResponseController(w))
 	if !wrote {
 		if st.Code() == codes.Unauthenticated {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)

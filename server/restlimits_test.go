@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -137,5 +138,46 @@ func TestRESTStreamLineOverMessageLimit(t *testing.T) {
 	msg, _ := e["message"].(string)
 	if code != 200 || results != n || !strings.Contains(msg, fmt.Sprintf("line %d", n+1)) || !strings.Contains(msg, "--max-message-bytes") {
 		t.Fatalf("HTTP %d, %d results of %d, last line %v; want every earlier result, then an error naming line %d and --max-message-bytes", code, results, n, last, n+1)
+	}
+}
+
+// ndjsonHandlers counts NDJSON handlers still running.
+func ndjsonHandlers() int {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "(*ndjsonHandler).ServeHTTP(")
+}
+
+// TestRESTStreamClientNotReading: an NDJSON client that sends lines and
+// never reads the results must not hold its handler forever blocked in a
+// write: --stream-idle-timeout bounds it, as it does the gRPC stream.
+func TestRESTStreamClientNotReading(t *testing.T) {
+	ts := start(t, func(c *Config) { c.StreamIdleTimeout = 300 * time.Millisecond })
+	before := ndjsonHandlers()
+	conn, err := net.Dial("tcp", ts.srv.HTTPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	line := fmt.Sprintf(`{"document": {"id": "d", "text": %q}}`+"\n", denseText)
+	const n = 3000 // ~70 MB of results: far more than the socket buffers hold
+	go func() {
+		fmt.Fprintf(conn, "POST /v1/documents:streamTag HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n", n*len(line))
+		for range n {
+			if _, err := io.WriteString(conn, line); err != nil {
+				return
+			}
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ndjsonHandlers() == before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The client never reads. The handler must end (bounded wait).
+	for deadline := time.Now().Add(20 * time.Second); ndjsonHandlers() > before && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h := ndjsonHandlers() - before; h > 0 {
+		t.Fatalf("%d NDJSON handler(s) still blocked long after --stream-idle-timeout with the client not reading", h)
 	}
 }
