@@ -34,6 +34,7 @@ const (
 	clsNewline              // line breaks (phrases still match across them)
 	clsHyphen               // hyphens: phrases match across them where allowed
 	clsWord                 // letters, digits and combining marks
+	clsIgnore               // invisible format characters (soft hyphen, ZWJ ...): skipped, even inside a word
 )
 
 // Token flags.
@@ -115,6 +116,10 @@ func toneOf(mark rune) uint8 {
 
 func classOf(r rune) uint8 {
 	switch {
+	case r == 0x00AD || r == 0x200C || r == 0x200D || r == 0x2060:
+		// Soft hyphen, zero-width (non-)joiner, word joiner: web text
+		// carries them inside words ("semi\u00ADconductor").
+		return clsIgnore
 	case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
 		return clsNewline
 	case r == '-' || r == 0x2010 || r == 0x2011:
@@ -145,7 +150,7 @@ func computeRuneInfo(r rune) runeInfo {
 		info.flags |= tokLower
 	}
 	lower := unicode.ToLower(r)
-	if lower == 'đ' {
+	if lower == 'đ' || lower == 'ð' { // Ð (eth) is what some legacy converters write for Đ
 		info.base, info.fold = 'đ', 'd'
 		info.flags |= tokMarked
 		return info
@@ -310,6 +315,14 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 				}
 			}
 			if info.class != clsWord {
+				if info.class == clsIgnore {
+					// Inside the word if a letter follows; else the word
+					// ends before it (the outer loop skips it).
+					if next, skipped, ok := wordAfterIgnorables(text, i); ok {
+						i, extra = next, extra+skipped
+						continue
+					}
+				}
 				break // the separator is read again by the outer loop
 			}
 			cur.flags |= info.flags &^ rNotNFC
@@ -380,8 +393,29 @@ func decodeRune(s string, i int) (rune, int) {
 	return utf8.DecodeRuneInString(s[i:])
 }
 
+// wordAfterIgnorables looks past the clsIgnore runes at text[i:]: ok when
+// a word rune follows them, at next; skipped is their continuation bytes
+// (for rune offsets).
+func wordAfterIgnorables(text string, i int) (next int, skipped int32, ok bool) {
+	for i < len(text) {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		switch lookupRune(r).class {
+		case clsIgnore:
+			i += size
+			skipped += int32(size - 1)
+		case clsWord:
+			return i, skipped, true
+		default:
+			return i, skipped, false
+		}
+	}
+	return i, skipped, false
+}
+
 func gapFlag(cls uint8) uint8 {
 	switch cls {
+	case clsIgnore:
+		return 0
 	case clsSpace:
 		return gapSpace
 	case clsNewline:

@@ -43,7 +43,9 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 			return toks, status, i
 		}
 		if info.class != clsWord {
-			gap |= gapFlag(info.class)
+			if info.class != clsIgnore {
+				gap |= gapFlag(info.class)
+			}
 			i += size
 			runes++
 			continue
@@ -52,9 +54,15 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 		var bases, folds []rune
 		var tone uint8
 		letters := 0
+		wordEnd, wordRunes := i, runes // after the last word rune
 		for i < len(text) {
 			if info, size, status = read(i); status != scanOK {
 				return toks, status, i
+			}
+			if info.class == clsIgnore {
+				i += size
+				runes++
+				continue
 			}
 			if info.class != clsWord {
 				break
@@ -74,6 +82,7 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 			}
 			i += size
 			runes++
+			wordEnd, wordRunes = i, runes
 		}
 		tk.fold = hash(folds)
 		if tone != 0 {
@@ -83,7 +92,7 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 		if letters >= 2 {
 			tk.flags |= tokLetters2
 		}
-		tk.end, tk.runeEnd = int32(i), int32(runes)
+		tk.end, tk.runeEnd = int32(wordEnd), int32(wordRunes)
 		toks = append(toks, tk)
 		gap = 0
 	}
@@ -100,6 +109,7 @@ var scanPieces = []string{
 	"é", "ß", "ñ", "Ω", "Ж", "ǅ", "ǈ", "Ÿ", "K", "²", "٣", "０", "ｱ", "\u034f",
 	"\u0301", "\u0323", "\u0302", "e\u0302\u0301", "a\u0300", "\u0340",
 	"\u2019", "\u201c", "\u2026", "\u2010", "\u2028", "\u200b", "\ufeff", "\u00a0",
+	"\u00ad", "\u200c", "\u200d", "\u2060", "Ð", "ð", "semi\u00adconductor",
 	"\u0800", "\ud7ff", "\ue000", "\uffff", "😀", "𝔸", "\U0010FFFF", "한국", "中文",
 	"\xff", "\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80", "\xc3", "\xe1\xbb", "\xf0\x9f", "\x80", "\xbf",
 }
@@ -112,7 +122,7 @@ func checkScan(t *testing.T, text string) {
 		if gotStatus != wantStatus || gotAt != wantAt {
 			t.Fatalf("scan(%q, %v): status %d at %d, want %d at %d", text, checkNFC, gotStatus, gotAt, wantStatus, wantAt)
 		}
-		if !slices.Equal(gotToks, wantToks) {
+		if gotStatus == scanOK && !slices.Equal(gotToks, wantToks) { // on an error the caller drops the tokens
 			t.Fatalf("scan(%q, %v) tokens:\n got  %+v\n want %+v", text, checkNFC, gotToks, wantToks)
 		}
 	}

@@ -655,3 +655,32 @@ func TestManyExclusionsStayLinear(t *testing.T) {
 		t.Errorf("16 times the text took %.0f times as long (%v, %v): exclusions are not linear", ratio, small, large)
 	}
 }
+
+// TestInvisibleCharactersAndEth: web text carries soft hyphens and
+// zero-width joiners inside words, and legacy converters write Đ as Ð
+// (eth). Neither may hide a term; evidence still points into the original
+// text, and a trailing soft hyphen is not part of the word.
+func TestInvisibleCharactersAndEth(t *testing.T) {
+	tg := defaultT(t)
+	for _, c := range []struct{ text, theme, evidence string }{
+		{"The semi\u00adconductor shortage hit carmakers hard this spring.", "semiconductors", "semi\u00adconductor"},
+		{"Nhà máy bán\u200d dẫn mới khởi công tại Bắc Ninh.", "semiconductors", "bán\u200d dẫn"},
+		{"ÐIỆN GIÓ ngoài khơi: tỉnh cấp phép dự án mới.", "green_transition", "ÐIỆN GIÓ"},
+		{"Dự án điện gió\u00ad lớn nhất miền Trung vận hành.", "green_transition", "điện gió"},
+	} {
+		res, err := tg.Tag(c.text, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, c.text, res)
+		if got := themesOf(res); !slices.Contains(got, c.theme) {
+			t.Errorf("%q: themes %v, want %s", c.text, got, c.theme)
+			continue
+		}
+		for _, tag := range res.Tags {
+			if tag.Theme == c.theme && tag.Evidence[0].Text != c.evidence {
+				t.Errorf("%q: evidence %q, want %q", c.text, tag.Evidence[0].Text, c.evidence)
+			}
+		}
+	}
+}
