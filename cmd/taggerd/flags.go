@@ -95,6 +95,11 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 				cfg.AuthTokens = append(cfg.AuthTokens, t)
 			}
 		}
+		// Set but empty (a Secret whose key is empty, say) would quietly
+		// turn authentication off: refuse instead. Unset it to run open.
+		if len(cfg.AuthTokens) == 0 {
+			return cfg, fmt.Errorf("%sAUTH_TOKENS is set but holds no token: authentication would be off; unset it to run without authentication", envPrefix)
+		}
 	}
 
 	var level slog.Level

@@ -271,4 +271,13 @@ func TestFlags(t *testing.T) {
 	}, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_SHUTDOWN_GRACE") {
 		t.Fatalf("bad env value: %v", err)
 	}
+	// Tokens set but empty (an empty Secret key) must not start the server
+	// open; unset, it runs without authentication.
+	for _, v := range []string{"", " , "} {
+		if _, err := parseFlags(nil, func(k string) (string, bool) {
+			return v, k == "DOCTAGGER_AUTH_TOKENS"
+		}, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_AUTH_TOKENS") {
+			t.Errorf("DOCTAGGER_AUTH_TOKENS=%q: %v, want an error", v, err)
+		}
+	}
 }
