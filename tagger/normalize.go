@@ -78,8 +78,11 @@ var runeTable [runeTableSize]runeInfo
 // flags, and the gap flag of a separator.
 var (
 	asciiLower [128]byte
-	asciiFlags [128]uint8
 	asciiGap   [128]uint8
+	// asciiWord packs, for a word byte, its token flags (bits 0-7), its
+	// lower-case byte (bits 8-15) and 1 in bit 16 for a letter (not a
+	// digit); 0 for any other byte, 0x80-0xFF included.
+	asciiWord [256]uint32
 )
 
 func init() {
@@ -90,7 +93,10 @@ func init() {
 		info := runeTable[c]
 		if info.class == clsWord {
 			asciiLower[c] = byte(info.base)
-			asciiFlags[c] = info.flags &^ rNotNFC
+			asciiWord[c] = uint32(info.flags&^rNotNFC) | uint32(info.base)<<8
+			if c >= 'A' {
+				asciiWord[c] |= 1 << 16
+			}
 		} else {
 			asciiGap[c] = gapFlag(info.class)
 		}
@@ -261,58 +267,22 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			}
 		}
 		// A token starts at i: read it to its end, hashing as it goes.
-		cur := token{start: int32(i), runeStart: int32(i) - extra, gap: gap}
+		start, runeStart := i, int32(i)-extra
 		var (
-			hs, hf   uint64 = fnvOffset, 0 // strict and fold hashes
-			diverged bool                  // hf is tracked apart from hs
-			tone     uint8
-			letters  int
+			hs, hf  uint64 = fnvOffset, fnvOffset // strict and fold hashes
+			acc     uint32                        // token flags in the low byte
+			letters int
+			tone    uint8
 		)
-		for i < n {
-			c := text[i]
-			if c < utf8.RuneSelf {
-				lc := asciiLower[c]
-				if lc == 0 {
-					break
-				}
-				cur.flags |= asciiFlags[c]
-				if c >= 'A' {
-					letters++
-				}
-				hs = (hs ^ uint64(lc)) * fnvPrime
-				if diverged {
-					hf = (hf ^ uint64(lc)) * fnvPrime
-				}
-				i++
-				continue
+		for {
+			i, hs, hf, acc, letters, tone, extra = wordRun(text, i, hs, hf, acc, letters, tone, extra)
+			if i >= n || text[i] < utf8.RuneSelf {
+				break // the end, or an ASCII separator read again by the outer loop
 			}
-			// readRune by hand for the two- and three-byte letters of
-			// Vietnamese words: the call is the hottest of the engine (+14%
-			// scanning speed inlined).
-			var (
-				info runeInfo
-				r    rune
-				size int
-			)
-			if c0 := uint32(c); c0 <= 0xDF && i+1 < n {
-				if c1 := uint32(text[i+1]); c0 >= 0xC2 && c1&0xC0 == 0x80 {
-					r, size = rune(c0&0x1F)<<6|rune(c1&0x3F), 2
-				}
-			} else if (c0 >= 0xE1 && c0 <= 0xEC || c0 == 0xEE || c0 == 0xEF) && i+2 < n {
-				if c1, c2 := uint32(text[i+1]), uint32(text[i+2]); c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
-					r, size = rune(c0&0x0F)<<12|rune(c1&0x3F)<<6|rune(c2&0x3F), 3
-				}
-			}
-			if size != 0 && r < runeTableSize {
-				info = runeTable[r]
-				if checkNFC && info.flags&rNotNFC != 0 {
-					return toks, scanNotNFC, i
-				}
-			} else {
-				var status scanStatus
-				if info, size, status = readRune(text, i, checkNFC); status != scanOK {
-					return toks, status, i
-				}
+			// A rune wordRun leaves to the careful path.
+			info, size, status := readRune(text, i, checkNFC)
+			if status != scanOK {
+				return toks, status, i
 			}
 			if info.class != clsWord {
 				if info.class == clsIgnore {
@@ -325,38 +295,89 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 				}
 				break // the separator is read again by the outer loop
 			}
-			cur.flags |= info.flags &^ rNotNFC
+			acc |= uint32(info.flags &^ rNotNFC)
 			if info.tone != 0 {
 				tone = info.tone
 			}
-			if info.base >= 0 {
+			if info.base >= 0 { // a lone tone mark (slow path only) adds just its tone
 				letters++
-				if !diverged && info.fold != info.base {
-					hf, diverged = hs, true
-				}
 				hs = (hs ^ uint64(info.base)) * fnvPrime
-				if diverged && info.fold >= 0 {
+				if info.fold >= 0 {
 					hf = (hf ^ uint64(info.fold)) * fnvPrime
 				}
 			}
 			i += size
 			extra += int32(size - 1)
 		}
-		if !diverged {
-			hf = hs
-		}
 		if tone != 0 {
 			hs = (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
 		}
+		flags := uint8(acc)
 		if letters >= 2 {
-			cur.flags |= tokLetters2
+			flags |= tokLetters2
 		}
-		cur.end, cur.runeEnd = int32(i), int32(i)-extra
-		cur.strict, cur.fold = hs, hf
-		toks = append(toks, cur)
+		toks = append(toks, token{
+			start: int32(start), end: int32(i), runeStart: runeStart, runeEnd: int32(i) - extra,
+			strict: hs, fold: hf, gap: gap, flags: flags,
+		})
 		gap = 0
 	}
 	return toks, scanOK, 0
+}
+
+// wordRun reads the word runes at text[i:] that need no call, hashing
+// them: ASCII letters and digits, and the two- and three-byte runes of the
+// table that are word runes and leave the text NFC (the letters of
+// Vietnamese). It stops at anything else and returns where, with the
+// token's state. The engine's hottest loop: a function of its own, never
+// inlined, with its state in scalars (not a struct), so that the compiler
+// keeps it in registers; in scan, values live across readRune's call
+// would be spilled to memory on every byte.
+//
+//go:noinline
+func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone uint8, extra int32) (int, uint64, uint64, uint32, int, uint8, int32) {
+	for i < len(text) {
+		c := text[i]
+		if e := asciiWord[c]; e != 0 {
+			lc := uint64(e>>8) & 0xFF
+			hs = (hs ^ lc) * fnvPrime
+			hf = (hf ^ lc) * fnvPrime
+			acc |= e
+			letters += int(e >> 16)
+			i++
+			continue
+		}
+		var (
+			r    uint32
+			size int
+		)
+		if c >= 0xC2 && c <= 0xDF && i+1 < len(text) {
+			if c1 := text[i+1]; c1&0xC0 == 0x80 {
+				r, size = uint32(c&0x1F)<<6|uint32(c1&0x3F), 2
+			}
+		} else if (c >= 0xE1 && c <= 0xEC || c >= 0xEE) && c <= 0xEF && i+2 < len(text) {
+			if c1, c2 := text[i+1], text[i+2]; c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
+				r, size = uint32(c&0x0F)<<12|uint32(c1&0x3F)<<6|uint32(c2&0x3F), 3
+			}
+		}
+		if size == 0 || r >= runeTableSize {
+			break
+		}
+		info := &runeTable[r]
+		if info.class != clsWord || info.flags&rNotNFC != 0 || info.fold < 0 { // fold < 0: a lone mark
+			break
+		}
+		acc |= uint32(info.flags)
+		if info.tone != 0 {
+			tone = info.tone
+		}
+		letters++
+		hs = (hs ^ uint64(info.base)) * fnvPrime
+		hf = (hf ^ uint64(info.fold)) * fnvPrime
+		i += size
+		extra += int32(size - 1)
+	}
+	return i, hs, hf, acc, letters, tone, extra
 }
 
 // readRune decodes and classifies the rune at text[i].
