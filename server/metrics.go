@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,9 @@ type metrics struct {
 	streamsActive prometheus.Gauge
 
 	docOK prometheus.Counter
+
+	infoMu     sync.Mutex
+	infoLabels []string // version, source of the rulesetInfo series
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,8 +71,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 func (m *metrics) setRuleset(l *loaded) {
 	rs := l.tagger.Ruleset()
-	m.rulesetInfo.Reset()
+	m.infoMu.Lock()
+	defer m.infoMu.Unlock()
+	// The new series first, then the old one goes: a scrape in between
+	// sees both for a moment, never none.
 	m.rulesetInfo.WithLabelValues(rs.Version, rs.Source).Set(1)
+	if old := m.infoLabels; old != nil && (old[0] != rs.Version || old[1] != rs.Source) {
+		m.rulesetInfo.DeleteLabelValues(old[0], old[1])
+	}
+	m.infoLabels = []string{rs.Version, rs.Source}
 	m.rulesetLoaded.Set(float64(l.loadTime.UnixNano()) / 1e9)
 }
 

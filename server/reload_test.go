@@ -58,6 +58,10 @@ func TestHotReload(t *testing.T) {
 	if got := metricValue(t, ts.srv, "doctagger_ruleset_reloads_total", "success"); got < 1 {
 		t.Fatalf("success reloads = %v", got)
 	}
+	// doctagger_ruleset_info names the serving ruleset, and only it.
+	if all, cur := metricValue(t, ts.srv, "doctagger_ruleset_info", ""), metricValue(t, ts.srv, "doctagger_ruleset_info", v2); all != 1 || cur != 1 {
+		t.Fatalf("doctagger_ruleset_info: %v series, %v for %s; want exactly the serving one", all, cur, v2)
+	}
 
 	// A bad file is rejected with the problems logged and a metric; v2 keeps serving.
 	writeFile(t, ts.cfg.RulesPath, rulesBad)
