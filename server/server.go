@@ -86,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.reg.MustRegister(grpcMetrics)
-	// Interceptor order: recovery first (outermost), then logging, metrics, auth.
+	// Interceptor order: recovery, logging, metrics, auth, recovery.
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodecV2(newLenientCodec()),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
@@ -95,17 +95,21 @@ func New(cfg Config) (*Server, error) {
 		// MaxConnectionAgeGrace stays at its default, infinity: a long
 		// stream is never cut, it just gets no company on its connection.
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.MaxConnectionAge}),
+		// Recovery twice: innermost, so that a handler's panic reaches
+		// logging and metrics as INTERNAL; outermost, for the interceptors.
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
 			unaryLogging(s.log),
 			grpcMetrics.UnaryServerInterceptor(),
 			s.auth.unary(),
+			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOption(s.log)),
 			streamLogging(s.log),
 			grpcMetrics.StreamServerInterceptor(),
 			s.auth.stream(),
+			recovery.StreamServerInterceptor(recoveryOption(s.log)),
 		),
 	)
 	pb.RegisterTaggerServiceServer(s.grpc, &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain})
