@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
@@ -267,17 +266,15 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http keeps a write deadline for the next request on the connection.
 	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 
-	md := metadata.MD{}
-	if v := r.Header.Get("Authorization"); v != "" {
-		md.Set("authorization", v)
+	// The gateway's own context for a call: the headers its routes forward
+	// (authorization, x-request-id, x-forwarded-for) and Grpc-Timeout.
+	annotated, err := runtime.AnnotateContext(r.Context(), h.gw.mux, r, pb.TaggerService_StreamTagDocuments_FullMethodName,
+		runtime.WithHTTPPathPattern("/v1/documents:streamTag"))
+	if err != nil {
+		h.fail(w, status.Convert(err), false)
+		return
 	}
-	if v := r.Header.Get("X-Request-Id"); v != "" {
-		md.Set("x-request-id", v)
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		md.Set("x-forwarded-for", host)
-	}
-	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(r.Context(), md))
+	ctx, cancel := context.WithCancel(annotated)
 	defer cancel()
 
 	stream, err := h.gw.client.StreamTagDocuments(ctx)

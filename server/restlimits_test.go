@@ -181,3 +181,36 @@ func TestRESTStreamClientNotReading(t *testing.T) {
 		t.Fatalf("%d NDJSON handler(s) still blocked long after --stream-idle-timeout with the client not reading", h)
 	}
 }
+
+// TestRESTStreamGrpcTimeout: the NDJSON stream honours a Grpc-Timeout
+// header like the unary REST routes: when it passes, the stream ends with a
+// DEADLINE_EXCEEDED error line, even if the client is still sending.
+func TestRESTStreamGrpcTimeout(t *testing.T) {
+	ts := start(t, nil)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", ts.base+"/v1/documents:streamTag", pr)
+	req.Header.Set("Grpc-Timeout", "300m") // 300 ms
+	req.Header.Set("X-Request-Id", "ndjson-1")
+	go io.WriteString(pw, `{"document": {"id": "a", "text": "`+sentence+`"}}`+"\n")
+	resp, err := ts.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(out), `"documentId":"a"`) || !strings.Contains(string(out), `"code":4`) {
+		t.Fatalf("HTTP %d %s %v: want the result of a, then a DEADLINE_EXCEEDED error line", resp.StatusCode, out, err)
+	}
+	// The gRPC call behind it carries the request id and the client's address.
+	waitFor(t, "the stream's request id in the gRPC logs", func() bool {
+		l := ts.logs.String()
+		return strings.Contains(l, "request_id=ndjson-1") && strings.Contains(l, "forwarded_for=127.0.0.1")
+	})
+	// A malformed timeout is the client's error.
+	req, _ = http.NewRequest("POST", ts.base+"/v1/documents:streamTag", strings.NewReader(""))
+	req.Header.Set("Grpc-Timeout", "soon")
+	if resp, err := ts.http.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Fatalf("Grpc-Timeout: soon: %v %v, want 400", resp, err)
+	}
+}
