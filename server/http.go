@@ -50,7 +50,7 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			if m, ok := req.(proto.Message); ok {
 				if n := proto.Size(m); n > s.cfg.MaxMessageBytes {
-					return badRequest(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "body",
+					return badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
 						fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, s.cfg.MaxMessageBytes),
 						map[string]string{"bytes": fmt.Sprint(n), "limit": fmt.Sprint(s.cfg.MaxMessageBytes)}).Err()
 				}
@@ -83,20 +83,16 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 				bodyTooLarge(w, g.json, s.restBodyLimit())
 				return
 			}
-			st := status.Convert(err)
-			if st.Code() == codes.ResourceExhausted {
-				// Only message sizes exhaust anything here: 413, not the
-				// gateway's 429, which tells clients to retry it as is.
-				httpErrorCode(w, g.json, st, http.StatusRequestEntityTooLarge)
-				return
-			}
-			if st.Code() == codes.Unauthenticated {
+			switch st := status.Convert(err); st.Code() {
+			case codes.Unauthenticated:
 				// The default handler would put the message in WWW-Authenticate.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 				httpError(w, g.json, st)
-				return
+			case codes.ResourceExhausted:
+				httpError(w, g.json, st) // 413, see httpStatus
+			default:
+				runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 			}
-			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 		}),
 	)
 	if err := pb.RegisterTaggerServiceHandlerClient(ctx, g.mux, g.client); err != nil {
@@ -166,14 +162,11 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 // at the limit written as JSON.
 func (s *Server) restBodyLimit() int64 { return 2 * int64(s.cfg.MaxMessageBytes) }
 
-// bodyTooLarge answers a REST body over the limit: 413 Content Too Large
-// (grpc-gateway's mapping of RESOURCE_EXHAUSTED, 429, would say "retry
-// later", which would not help).
+// bodyTooLarge answers a REST body over the limit.
 func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
-	st := badRequest(codes.ResourceExhausted, "REQUEST_TOO_LARGE", "body",
+	httpError(w, m, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
 		fmt.Sprintf("the request body is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
-		map[string]string{"limit": fmt.Sprint(limit)})
-	httpErrorCode(w, m, st, http.StatusRequestEntityTooLarge)
+		map[string]string{"limit": fmt.Sprint(limit)}))
 }
 
 // limitedBody notes when the body went over its http.MaxBytesReader limit.
@@ -225,13 +218,19 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 
 // httpError answers with a JSON google.rpc.Status and the matching HTTP code.
 func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
-	httpErrorCode(w, m, st, runtime.HTTPStatusFromCode(st.Code()))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus(st.Code()))
+	writeStatus(w, m, st, false)
 }
 
-func httpErrorCode(w http.ResponseWriter, m *restJSON, st *status.Status, httpCode int) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpCode)
-	writeStatus(w, m, st, false)
+// httpStatus is grpc-gateway's HTTP code for a gRPC code, except that
+// RESOURCE_EXHAUSTED is 413: the only thing a request exhausts here is a
+// size limit, and the gateway's 429 tells clients to retry it as it is.
+func httpStatus(code codes.Code) int {
+	if code == codes.ResourceExhausted {
+		return http.StatusRequestEntityTooLarge
+	}
+	return runtime.HTTPStatusFromCode(code)
 }
 
 // writeStatus writes a google.rpc.Status as JSON: {"code":..,"message":..,
@@ -376,7 +375,7 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func lineError(lineNo int, msg string) *status.Status {
-	return badRequest(codes.InvalidArgument, "MALFORMED_LINE", fmt.Sprintf("line %d", lineNo), msg,
+	return badRequest(codes.InvalidArgument, reasonMalformedLine, fmt.Sprintf("line %d", lineNo), msg,
 		map[string]string{"line": fmt.Sprint(lineNo)})
 }
 
@@ -396,7 +395,7 @@ func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote boo
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+		w.WriteHeader(httpStatus(st.Code()))
 	}
 	writeStatus(w, h.gw.json, st, true)
 	_ = http.NewResponseController(w).Flush()

@@ -19,10 +19,13 @@ func ndjsonReaders() int {
 }
 
 // TestRESTStreamEndsItsBodyReader: when the stream ends early (here: no
-// token, 401) while the client is still sending, the handler must not
-// return with its body reader still running (net/http forbids reading
-// the body after the handler returns) nor wait for a client that may never
-// send another byte.
+// token, 401) while the client is still sending, the handler waits for its
+// body reader (net/http forbids reading the body after the handler
+// returns) and must not hang on a client that never sends another byte:
+// the response ends and no reader is left. What it catches is the hang (it
+// fails if the handler waits without waking the reader); net/http closes
+// the body after the handler returns, so a handler that did not wait at
+// all would pass too.
 func TestRESTStreamEndsItsBodyReader(t *testing.T) {
 	ts := start(t, func(c *Config) { c.AuthTokens = []string{"right-token"} })
 	for _, auth := range []string{"", "Bearer wrong-token"} {

@@ -35,7 +35,8 @@ const (
 	reasonEmptyBatch      = "EMPTY_BATCH"
 	reasonBatchTooBig     = "BATCH_TOO_LARGE"
 	reasonResultTooBig    = "RESULT_TOO_LARGE"
-	reasonEngine          = "ENGINE_ERROR"
+	reasonRequestTooBig   = "REQUEST_TOO_LARGE"
+	reasonMalformedLine   = "MALFORMED_LINE"
 )
 
 // service implements tagger.v1.TaggerService.
