@@ -554,38 +554,38 @@ func (c *Client) tagBatch(ctx context.Context, docs []*pb.Document, opts *pb.Tag
 	if splits >= maxBatchSplits || ctx.Err() != nil {
 		return nil, err
 	}
-	var chunks [][]*pb.Document
-	var oversize map[int]string // index in docs: error message
+	var parts []batchPart
 	if limit, ok := batchLimit(err); ok && limit < len(docs) {
 		for start := 0; start < len(docs); start += limit {
-			chunks = append(chunks, docs[start:min(start+limit, len(docs))])
+			parts = append(parts, batchPart{docs: docs[start:min(start+limit, len(docs))]})
 		}
 	} else if limit, ok := messageLimit(err); ok {
-		chunks, oversize = splitBySize(docs, opts, limit)
-		if len(chunks) == 1 && len(oversize) == 0 {
+		if parts = splitBySize(docs, opts, limit); len(parts) == 1 && parts[0].failed == nil {
 			return nil, err // it fits: something else was too large (the response?)
 		}
 	} else {
 		return nil, err
 	}
 	var out []*pb.DocumentResult
-	i := 0 // index in the original docs, for the oversize ones
-	for _, chunk := range chunks {
-		for ; oversize[i] != ""; i++ {
-			out = append(out, &pb.DocumentResult{DocumentId: docs[i].GetId(),
-				Error: status.New(codes.InvalidArgument, oversize[i]).Proto()})
+	for _, part := range parts {
+		if part.failed != nil {
+			out = append(out, part.failed)
+			continue
 		}
-		res, err := c.tagBatch(ctx, chunk, opts, splits+1)
+		res, err := c.tagBatch(ctx, part.docs, opts, splits+1)
 		if err != nil {
 			return nil, err
 		}
-		out, i = append(out, res...), i+len(chunk)
-	}
-	for ; oversize[i] != ""; i++ {
-		out = append(out, &pb.DocumentResult{DocumentId: docs[i].GetId(),
-			Error: status.New(codes.InvalidArgument, oversize[i]).Proto()})
+		out = append(out, res...)
 	}
 	return out, nil
+}
+
+// batchPart is a piece of a split batch: documents to send, or the result
+// of one document that cannot be sent.
+type batchPart struct {
+	docs   []*pb.Document
+	failed *pb.DocumentResult
 }
 
 // batchLimit is the server's batch limit named by its BATCH_TOO_LARGE
@@ -605,33 +605,34 @@ func batchLimit(err error) (int, bool) {
 }
 
 // splitBySize cuts docs, in order, into batches whose request is at most
-// limit bytes. A document over the limit on its own is in no batch: its
-// index maps to its error message in oversize.
-func splitBySize(docs []*pb.Document, opts *pb.TagOptions, limit int64) (chunks [][]*pb.Document, oversize map[int]string) {
-	oversize = map[int]string{}
+// limit bytes; a document over the limit on its own becomes a failed part.
+func splitBySize(docs []*pb.Document, opts *pb.TagOptions, limit int64) []batchPart {
+	var parts []batchPart
 	base := int64(proto.Size(&pb.BatchTagDocumentsRequest{Options: opts}))
 	start, size := 0, base
+	flush := func(end int) {
+		if start < end {
+			parts = append(parts, batchPart{docs: docs[start:end]})
+		}
+		start, size = end, base
+	}
 	for i, d := range docs {
 		n := int64(protowire.SizeTag(1) + protowire.SizeBytes(proto.Size(d)))
-		if base+n > limit {
-			if start < i {
-				chunks = append(chunks, docs[start:i])
-			}
-			oversize[i] = fmt.Sprintf("document %q is %d bytes as a batch request, over the message limit of %d bytes (taggerd --max-message-bytes, or the client's WithMaxMessageBytes)",
-				d.GetId(), base+n, limit)
-			start, size = i+1, base
+		switch {
+		case base+n > limit:
+			flush(i)
+			parts = append(parts, batchPart{failed: &pb.DocumentResult{DocumentId: d.GetId(), Error: status.New(codes.InvalidArgument,
+				fmt.Sprintf("document %q is %d bytes as a batch request, over the message limit of %d bytes (taggerd --max-message-bytes, or the client's WithMaxMessageBytes)",
+					d.GetId(), base+n, limit)).Proto()}})
+			start = i + 1
 			continue
-		}
-		if size+n > limit {
-			chunks = append(chunks, docs[start:i])
-			start, size = i, base
+		case size+n > limit:
+			flush(i)
 		}
 		size += n
 	}
-	if start < len(docs) {
-		chunks = append(chunks, docs[start:])
-	}
-	return chunks, oversize
+	flush(len(docs))
+	return parts
 }
 
 // ListThemes lists the themes of the ruleset the server has loaded.
