@@ -382,7 +382,7 @@ func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone ui
 
 // readRune decodes and classifies the rune at text[i].
 func readRune(text string, i int, checkNFC bool) (runeInfo, int, scanStatus) {
-	r, size := decodeRune(text, i)
+	r, size := utf8.DecodeRuneInString(text[i:])
 	if r == utf8.RuneError && size == 1 {
 		return runeInfo{}, size, scanInvalidUTF8
 	}
@@ -396,22 +396,6 @@ func readRune(text string, i int, checkNFC bool) (runeInfo, int, scanStatus) {
 		return info, size, scanNotNFC
 	}
 	return info, size, scanOK
-}
-
-// decodeRune decodes the rune at s[i], inline for the two- and three-byte
-// sequences of Vietnamese letters and typographic punctuation.
-func decodeRune(s string, i int) (rune, int) {
-	c0 := s[i]
-	if c0 >= 0xC2 && c0 <= 0xDF && i+1 < len(s) {
-		if c1 := s[i+1]; c1&0xC0 == 0x80 {
-			return rune(c0&0x1F)<<6 | rune(c1&0x3F), 2
-		}
-	} else if (c0 >= 0xE1 && c0 <= 0xEC || c0 >= 0xEE) && c0 <= 0xEF && i+2 < len(s) {
-		if c1, c2 := s[i+1], s[i+2]; c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
-			return rune(c0&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F), 3
-		}
-	}
-	return utf8.DecodeRuneInString(s[i:])
 }
 
 // wordAfterIgnorables looks past the clsIgnore runes at text[i:]: ok when
