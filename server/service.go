@@ -156,18 +156,45 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 	}
 	res = s.result(doc, out)
 	// grpc-go fails the whole call or stream on a message over the limit:
-	// a result too large to send fails its document alone.
-	if n, limit := proto.Size(res), s.cfg.MaxMessageBytes-messageOverhead; n > limit {
-		s.metrics.documents.WithLabelValues(codes.ResourceExhausted.String()).Inc()
-		return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, field,
-			fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, messageOverhead),
-			map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(limit)})
+	// a result too large to send fails its document alone. The exact size
+	// walks the whole result, and gRPC walks it again to send it: only
+	// when a cheap upper bound says it might be too large.
+	limit := s.cfg.MaxMessageBytes - messageOverhead
+	if sizeBound(doc.GetId(), out) > limit {
+		if n := proto.Size(res); n > limit {
+			s.metrics.documents.WithLabelValues(codes.ResourceExhausted.String()).Inc()
+			return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, field,
+				fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, messageOverhead),
+				map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(limit)})
+		}
 	}
 	s.metrics.docOK.Inc()
 	for _, t := range out.Tags {
 		s.metrics.tags.WithLabelValues(t.Theme).Inc()
 	}
 	return res, nil
+}
+
+// sizeBound is an upper bound of the encoded size of the DocumentResult
+// made from r: each field counted at its largest tag, length prefix and
+// varint, with room for the sequence and wrapper fields added later.
+func sizeBound(id string, r tagger.Result) int {
+	n := 64 + len(id) + len(r.RulesetVersion)
+	evidence := func(e *tagger.Evidence) int { return 96 + len(e.Term) + len(e.Pattern) + len(e.Text) }
+	for _, group := range [][]tagger.Tag{r.Tags, r.Untagged} {
+		for i := range group {
+			t := &group[i]
+			n += 64 + len(t.Theme) + 2*(len(t.LabelVI)+len(t.LabelEN))
+			for j := range t.Evidence {
+				n += evidence(&t.Evidence[j])
+			}
+			for j := range t.Dropped {
+				d := &t.Dropped[j]
+				n += 96 + evidence(&d.Evidence) + len(d.Reason) + len(d.Exclusion) + len(d.ExclusionText)
+			}
+		}
+	}
+	return n
 }
 
 func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
