@@ -20,9 +20,9 @@ type Tagger struct {
 	// map from (node, token key) to the next node.
 	edges   *edgeTable
 	outputs [][]int32 // patterns ending at each node
-	// first-token filters: most tokens of a text start no pattern and are
-	// skipped after one bit test.
-	firstStrict, firstFold bitset
+	// Start filters, one per trie: most tokens of a text start no pattern
+	// and are skipped after a bit test or two.
+	startStrict, startFold startFilter
 	hasFold                bool
 }
 
@@ -98,8 +98,8 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			nWords += 1 + len(term.Variants)
 		}
 	}
-	t.firstStrict = newBitset(nWords * 2)
-	t.firstFold = newBitset(nWords * 2)
+	t.startStrict = newStartFilter(nWords * 2)
+	t.startFold = newStartFilter(nWords * 2)
 	for ti, th := range rs.Themes {
 		t.themeIdx[th.ID] = ti
 		t.themeIDs = append(t.themeIDs, th.ID)
@@ -146,7 +146,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 // and makes a difference, a diacritic-free copy into the fold trie.
 func (t *Tagger) addPattern(p pattern, folded bool) {
 	t.insert(p, rootStrict, p.strict)
-	t.firstStrict.set(p.strict[0])
+	t.startStrict.add(p.strict)
 	if !folded {
 		return
 	}
@@ -159,7 +159,7 @@ func (t *Tagger) addPattern(p pattern, folded bool) {
 	}
 	p.folded = true
 	t.insert(p, rootFold, p.fold)
-	t.firstFold.set(p.fold[0])
+	t.startFold.add(p.fold)
 	t.hasFold = true
 }
 
@@ -264,6 +264,45 @@ func inflections(p pattern) []pattern {
 	}
 	return out
 }
+
+// startFilter says which tokens may start a pattern: one whose key begins
+// a pattern (first) and, of those, one whose key is a one-word pattern
+// (one) or whose key and the next token's begin a longer one (pair). A
+// common word that begins a phrase ("xe" of "xe điện") passes first but
+// rarely pair, and the trie walk from it is saved.
+type startFilter struct{ first, one, pair bitset }
+
+func newStartFilter(n int) startFilter {
+	return startFilter{first: newBitset(n), one: newBitset(n), pair: newBitset(n)}
+}
+
+func (f *startFilter) add(keys []uint64) {
+	f.first.set(keys[0])
+	if len(keys) == 1 {
+		f.one.set(keys[0])
+	} else {
+		f.pair.set(pairKey(keys[0], keys[1]))
+	}
+}
+
+// follows reports, for toks[i] whose key k passed first, whether a
+// pattern may start there: k is a one-word pattern, or k and the next
+// token's key begin a longer one. fold says which key the filter is of.
+func (f *startFilter) follows(k uint64, toks []token, i int, fold bool) bool {
+	if f.one.has(k) {
+		return true
+	}
+	if i+1 >= len(toks) {
+		return false
+	}
+	next := toks[i+1].strict
+	if fold {
+		next = toks[i+1].fold
+	}
+	return f.pair.has(pairKey(k, next))
+}
+
+func pairKey(a, b uint64) uint64 { return a ^ b*0xFF51AFD7ED558CCD }
 
 // bitset is a one-hash Bloom filter over token keys.
 type bitset struct {
