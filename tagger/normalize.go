@@ -58,6 +58,7 @@ type runeInfo struct {
 	class uint8
 	tone  uint8 // 0 none, 1 huyền, 2 sắc, 3 hỏi, 4 ngã, 5 nặng
 	flags uint8 // tokMarked, tokUpper, tokLower as for a token; plus rNotNFC
+	fast  bool  // a word rune wordRun takes: it leaves the text NFC and is not a lone mark
 	base  rune  // lower case, tone removed, quality marks kept
 	fold  rune  // lower case, every mark removed
 }
@@ -83,11 +84,21 @@ var (
 	// lower-case byte (bits 8-15) and 1 in bit 16 for a letter (not a
 	// digit); 0 for any other byte, 0x80-0xFF included.
 	asciiWord [256]uint32
+	// leadSize is, for the lead byte of a two- or three-byte rune that
+	// wordRun decodes, its length; 0 for any other byte. E0 (which may
+	// start an overlong form) and four-byte runes are left to readRune.
+	leadSize [256]uint8
 )
 
 func init() {
 	for r := rune(0); r < runeTableSize; r++ {
 		runeTable[r] = computeRuneInfo(r)
+	}
+	for c := 0xC2; c <= 0xDF; c++ {
+		leadSize[c] = 2
+	}
+	for c := 0xE1; c <= 0xEF; c++ {
+		leadSize[c] = 3
 	}
 	for c := 0; c < 128; c++ {
 		info := runeTable[c]
@@ -139,6 +150,12 @@ func classOf(r rune) uint8 {
 }
 
 func computeRuneInfo(r rune) runeInfo {
+	info := baseRuneInfo(r)
+	info.fast = info.class == clsWord && info.flags&rNotNFC == 0 && info.fold >= 0
+	return info
+}
+
+func baseRuneInfo(r rune) runeInfo {
 	info := runeInfo{class: classOf(r), base: r, fold: r}
 	var buf [utf8.UTFMax]byte
 	n := utf8.EncodeRune(buf[:], r)
@@ -309,8 +326,11 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			i += size
 			extra += int32(size - 1)
 		}
+		// The tone is hashed in without a branch (about half the
+		// syllables have one, unpredictably).
+		toned := (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
 		if tone != 0 {
-			hs = (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
+			hs = toned
 		}
 		flags := uint8(acc)
 		if letters >= 2 {
@@ -347,30 +367,33 @@ func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone ui
 			i++
 			continue
 		}
-		var (
-			r    uint32
-			size int
-		)
-		if c >= 0xC2 && c <= 0xDF && i+1 < len(text) {
-			if c1 := text[i+1]; c1&0xC0 == 0x80 {
-				r, size = uint32(c&0x1F)<<6|uint32(c1&0x3F), 2
-			}
-		} else if (c >= 0xE1 && c <= 0xEC || c >= 0xEE) && c <= 0xEF && i+2 < len(text) {
-			if c1, c2 := text[i+1], text[i+2]; c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
-				r, size = uint32(c&0x0F)<<12|uint32(c1&0x3F)<<6|uint32(c2&0x3F), 3
-			}
+		// A two- or three-byte rune, decoded without branching on its
+		// length: in Vietnamese words they alternate unpredictably (ô, ư,
+		// đ are two bytes; ế, ộ, ữ three), and a mispredicted branch costs
+		// more than decoding both ways.
+		size := int(leadSize[c])
+		if size == 0 || i+2 >= len(text) {
+			break // a separator, a rune decoded elsewhere, or the text's end
 		}
-		if size == 0 || r >= runeTableSize {
+		// (Go compiles the ifs of such a choice to branches, so it is
+		// written with masks: three is all ones for a three-byte rune.)
+		c1, c2 := uint32(text[i+1]), uint32(text[i+2])
+		three := -uint32(size - 2)
+		r2 := uint32(c&0x1F)<<6 | c1&0x3F
+		r3 := uint32(c&0x0F)<<12 | (c1&0x3F)<<6 | c2&0x3F
+		r := r2 ^ (r2^r3)&three
+		bad := c1&0xC0 ^ 0x80 | (c2&0xC0^0x80)&three // 0 when the continuation bytes are
+		if bad != 0 || r >= runeTableSize {
 			break
 		}
 		info := &runeTable[r]
-		if info.class != clsWord || info.flags&rNotNFC != 0 || info.fold < 0 { // fold < 0: a lone mark
+		if !info.fast {
 			break
 		}
 		acc |= uint32(info.flags)
-		if info.tone != 0 {
-			tone = info.tone
-		}
+		// the last tone mark counts: keep tone where info has none
+		noTone := uint8((uint32(info.tone) - 1) >> 8) // 0xFF for none, else 0
+		tone = info.tone | tone&noTone
 		letters++
 		hs = (hs ^ uint64(info.base)) * fnvPrime
 		hf = (hf ^ uint64(info.fold)) * fnvPrime
