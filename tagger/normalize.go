@@ -39,10 +39,9 @@ const (
 
 // Token flags.
 const (
-	tokMarked   uint8 = 1 << iota // has a diacritic (tone, quality mark, or đ)
-	tokUpper                      // has an upper-case letter
-	tokLower                      // has a lower-case letter
-	tokLetters2                   // has two or more letters
+	tokMarked uint8 = 1 << iota // has a diacritic (tone, quality mark, or đ)
+	tokUpper                    // has an upper-case letter
+	tokLower                    // has a lower-case letter
 )
 
 // Gap flags: what separates a token from the one before it.
@@ -80,9 +79,9 @@ var runeTable [runeTableSize]runeInfo
 var (
 	asciiLower [128]byte
 	asciiGap   [128]uint8
-	// asciiWord packs, for a word byte, its token flags (bits 0-7), its
-	// lower-case byte (bits 8-15) and 1 in bit 16 for a letter (not a
-	// digit); 0 for any other byte, 0x80-0xFF included.
+	// asciiWord packs, for a word byte, its token flags (bits 0-7) and its
+	// lower-case byte (bits 8-15); 0 for any other byte, 0x80-0xFF
+	// included.
 	asciiWord [256]uint32
 	// leadSize is, for the lead byte of a two- or three-byte rune that
 	// wordRun decodes, its length; 0 for any other byte. E0 (which may
@@ -105,9 +104,6 @@ func init() {
 		if info.class == clsWord {
 			asciiLower[c] = byte(info.base)
 			asciiWord[c] = uint32(info.flags&^rNotNFC) | uint32(info.base)<<8
-			if c >= 'A' {
-				asciiWord[c] |= 1 << 16
-			}
 		} else {
 			asciiGap[c] = gapFlag(info.class)
 		}
@@ -286,13 +282,12 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		// A token starts at i: read it to its end, hashing as it goes.
 		start, runeStart := i, int32(i)-extra
 		var (
-			hs, hf  uint64 = fnvOffset, fnvOffset // strict and fold hashes
-			acc     uint32                        // token flags in the low byte
-			letters int
-			tone    uint8
+			hs, hf uint64 = fnvOffset, fnvOffset // strict and fold hashes
+			acc    uint32                        // token flags in the low byte
+			tone   uint8
 		)
 		for {
-			i, hs, hf, acc, letters, tone, extra = wordRun(text, i, hs, hf, acc, letters, tone, extra)
+			i, hs, hf, acc, tone, extra = wordRun(text, i, hs, hf, acc, tone, extra)
 			if i >= n || text[i] < utf8.RuneSelf {
 				break // the end, or an ASCII separator read again by the outer loop
 			}
@@ -317,7 +312,6 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 				tone = info.tone
 			}
 			if info.base >= 0 { // a lone tone mark (slow path only) adds just its tone
-				letters++
 				hs = (hs ^ uint64(info.base)) * fnvPrime
 				if info.fold >= 0 {
 					hf = (hf ^ uint64(info.fold)) * fnvPrime
@@ -332,13 +326,9 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		if tone != 0 {
 			hs = toned
 		}
-		flags := uint8(acc)
-		if letters >= 2 {
-			flags |= tokLetters2
-		}
 		toks = append(toks, token{
 			start: int32(start), end: int32(i), runeStart: runeStart, runeEnd: int32(i) - extra,
-			strict: hs, fold: hf, gap: gap, flags: flags,
+			strict: hs, fold: hf, gap: gap, flags: uint8(acc),
 		})
 		gap = 0
 	}
@@ -355,7 +345,7 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 // would be spilled to memory on every byte.
 //
 //go:noinline
-func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone uint8, extra int32) (int, uint64, uint64, uint32, int, uint8, int32) {
+func wordRun(text string, i int, hs, hf uint64, acc uint32, tone uint8, extra int32) (int, uint64, uint64, uint32, uint8, int32) {
 	for i < len(text) {
 		c := text[i]
 		if e := asciiWord[c]; e != 0 {
@@ -363,7 +353,6 @@ func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone ui
 			hs = (hs ^ lc) * fnvPrime
 			hf = (hf ^ lc) * fnvPrime
 			acc |= e
-			letters += int(e >> 16)
 			i++
 			continue
 		}
@@ -394,13 +383,12 @@ func wordRun(text string, i int, hs, hf uint64, acc uint32, letters int, tone ui
 		// the last tone mark counts: keep tone where info has none
 		noTone := uint8((uint32(info.tone) - 1) >> 8) // 0xFF for none, else 0
 		tone = info.tone | tone&noTone
-		letters++
 		hs = (hs ^ uint64(info.base)) * fnvPrime
 		hf = (hf ^ uint64(info.fold)) * fnvPrime
 		i += size
 		extra += int32(size - 1)
 	}
-	return i, hs, hf, acc, letters, tone, extra
+	return i, hs, hf, acc, tone, extra
 }
 
 // readRune decodes and classifies the rune at text[i].
@@ -438,6 +426,21 @@ func wordAfterIgnorables(text string, i int) (next int, skipped int32, ok bool) 
 		}
 	}
 	return i, skipped, false
+}
+
+// hasTwoLetters reports whether a word has two or more letters (not
+// digits), as capsContext asks of the words around an acronym: counted
+// then, for the few words it looks at, not by the scanner for every word.
+func hasTwoLetters(word string) bool {
+	n := 0
+	for _, r := range word {
+		if info := lookupRune(r); info.class == clsWord && info.base >= 0 && r >= 'A' {
+			if n++; n == 2 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func gapFlag(cls uint8) uint8 {

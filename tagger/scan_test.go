@@ -25,9 +25,6 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 		if checkNFC && info.flags&rNotNFC != 0 {
 			return info, size, scanNotNFC
 		}
-		if info.base >= 0 && (r >= utf8.RuneSelf || r >= 'A') {
-			info.flags |= tokLetters2 // here: "counts as a letter"
-		}
 		return info, size, scanOK
 	}
 	hash := func(rs []rune) uint64 {
@@ -53,7 +50,6 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 		tk := token{start: int32(i), runeStart: int32(runes), gap: gap}
 		var bases, folds []rune
 		var tone uint8
-		letters := 0
 		wordEnd, wordRunes := i, runes // after the last word rune
 		for i < len(text) {
 			if info, size, status = read(i); status != scanOK {
@@ -67,10 +63,7 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 			if info.class != clsWord {
 				break
 			}
-			tk.flags |= info.flags &^ (rNotNFC | tokLetters2)
-			if info.flags&tokLetters2 != 0 {
-				letters++
-			}
+			tk.flags |= info.flags &^ rNotNFC
 			if info.tone != 0 {
 				tone = info.tone
 			}
@@ -89,9 +82,6 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 			bases = append(bases, toneSalt+rune(tone))
 		}
 		tk.strict = hash(bases)
-		if letters >= 2 {
-			tk.flags |= tokLetters2
-		}
 		tk.end, tk.runeEnd = int32(wordEnd), int32(wordRunes)
 		toks = append(toks, tk)
 		gap = 0

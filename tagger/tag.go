@@ -215,7 +215,7 @@ func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (
 		return m, false // the strict trie found it already
 	}
 	if p.acronym {
-		m.caps = capsContext(toks, start, end)
+		m.caps = capsContext(text, toks, start, end)
 	}
 	return m, true
 }
@@ -254,12 +254,12 @@ func caseMatches(word string, upper []bool) bool {
 // capsContext reports whether tokens [start, end) stand in all-capital
 // text: the nearest words on the same line are capitals and none is
 // lower-case ("KHÔNG AI BIẾT").
-func capsContext(toks []token, start, end int) bool {
+func capsContext(text string, toks []token, start, end int) bool {
 	caps, lower := false, false
 	look := func(tk *token) {
 		if tk.flags&tokLower != 0 {
 			lower = true
-		} else if tk.flags&tokUpper != 0 && tk.flags&tokLetters2 != 0 {
+		} else if tk.flags&tokUpper != 0 && hasTwoLetters(text[tk.start:tk.end]) {
 			caps = true
 		}
 	}
