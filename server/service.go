@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -134,8 +135,12 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 			res, st = nil, status.New(codes.Internal, fmt.Sprintf("internal error while tagging %s", docName(doc, field)))
 		}
 	}()
+	// The text is read in place, not copied (2 KB of a 2 KB request): the
+	// request was decoded for this call alone and nothing writes to it; the
+	// result's evidence texts are slices of it.
+	text := unsafe.String(unsafe.SliceData(doc.Text), len(doc.Text))
 	start := time.Now()
-	out, err := l.tagger.Tag(string(doc.Text), opts)
+	out, err := l.tagger.Tag(text, opts)
 	s.metrics.observe(len(doc.Text), time.Since(start))
 	if err != nil {
 		var utf *tagger.InvalidUTF8Error
