@@ -92,10 +92,24 @@ func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 		}
 	}
 	for _, name := range bad {
-		out = protowire.AppendTag(out, invalidUTF8Field, protowire.BytesType)
-		out = protowire.AppendString(out, name)
+		out = appendInvalidUTF8Mark(out, name)
 	}
 	return out, changed
+}
+
+func appendInvalidUTF8Mark(b []byte, field string) []byte {
+	b = protowire.AppendTag(b, invalidUTF8Field, protowire.BytesType)
+	return protowire.AppendString(b, field)
+}
+
+// markInvalidUTF8 marks a decoded message as sanitizeUTF8 marks its wire
+// form: its fields named were not valid UTF-8 (the REST side, restJSON).
+func markInvalidUTF8(m protoreflect.Message, fields []string) {
+	b := m.GetUnknown()
+	for _, f := range fields {
+		b = appendInvalidUTF8Mark(b, f)
+	}
+	m.SetUnknown(b)
 }
 
 // invalidUTF8Fields names the fields of m that held invalid UTF-8 on the

@@ -91,6 +91,60 @@ func TestRESTErrors(t *testing.T) {
 	}
 }
 
+// A document id or language that is not valid UTF-8 fails its document
+// alone over REST too, as over gRPC: protojson alone would reject the
+// whole request.
+func TestRESTInvalidUTF8FieldFailsItsDocumentAlone(t *testing.T) {
+	ts := start(t, nil)
+	code, m, _ := ts.doJSON(t, "POST", "/v1/documents:batchTag",
+		"{\"documents\": [{\"id\": \"a\", \"text\": \"tên lửa\"}, {\"id\": \"b\xff\", \"text\": \"tên lửa\"},"+
+			" {\"id\": \"c\", \"language\": \"v\xfei\", \"text\": \"tên lửa\"}, {\"id\": \"d\", \"text\": \"tên lửa\"}]}", nil)
+	if code != 200 {
+		t.Fatalf("batch: HTTP %d %v", code, m)
+	}
+	results := m["results"].([]any)
+	for i, want := range []string{"", "documents[1].id", "documents[2].language", ""} {
+		r := results[i].(map[string]any)
+		e, _ := r["error"].(map[string]any)
+		if want == "" {
+			if e != nil || len(r["tags"].([]any)) != 1 {
+				t.Errorf("document %d: %v", i, r)
+			}
+			continue
+		}
+		raw, _ := json.Marshal(e)
+		if e == nil || e["code"].(float64) != 3 || !strings.Contains(string(raw), `"field":"`+want+`"`) || !strings.Contains(string(raw), "INVALID_UTF8") {
+			t.Errorf("document %d: want INVALID_ARGUMENT on %s, got %v", i, want, r)
+		}
+	}
+
+	code, m, _ = ts.doJSON(t, "POST", "/v1/documents:tag", "{\"document\": {\"id\": \"x\xff\", \"text\": \"tên lửa\"}}", nil)
+	if raw, _ := json.Marshal(m); code != 400 || !strings.Contains(string(raw), `"field":"document.id"`) {
+		t.Fatalf("unary: HTTP %d %v", code, m)
+	}
+
+	body := "{\"document\": {\"id\": \"n1\", \"text\": \"tên lửa\"}}\n" +
+		"{\"document\": {\"id\": \"n2\xc3\", \"text\": \"tên lửa\"}}\n" +
+		"{\"document\": {\"id\": \"n3\", \"text\": \"tên lửa\"}}\n"
+	code, lines := ts.ndjson(t, strings.NewReader(body), nil)
+	if code != 200 || len(lines) != 3 {
+		t.Fatalf("stream: HTTP %d %v", code, lines)
+	}
+	failed := 0
+	for _, l := range lines {
+		r := l["result"].(map[string]any)
+		if r["error"] != nil {
+			failed++
+			if !strings.HasPrefix(r["documentId"].(string), "n2") {
+				t.Errorf("stream: %v failed", r)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("stream: %d failed, want 1: %v", failed, lines)
+	}
+}
+
 func TestRESTReadEndpoints(t *testing.T) {
 	ts := start(t, nil)
 	code, m, _ := ts.doJSON(t, "GET", "/v1/themes", "", nil)

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // restJSON is the gateway's JSON marshaler. It is runtime.JSONPb (lowerCamelCase
@@ -31,13 +34,24 @@ func newRESTJSON() *restJSON {
 	}}
 }
 
-// Unmarshal decodes a request, reading document text as plain strings.
+// Unmarshal decodes a request, reading document text as plain strings. A
+// document id or language that is not valid UTF-8, which protojson would
+// reject for the whole request, is decoded in its valid form and its
+// document marked as lenientCodec marks it over gRPC: the server then fails
+// that document alone (INVALID_UTF8, naming the field), batch and stream
+// going on.
 func (m *restJSON) Unmarshal(data []byte, v any) error {
-	fixed, err := textFieldsToBase64(data)
+	fixed, bad, err := rewriteDocuments(data)
 	if err != nil {
 		return err
 	}
-	return m.JSONPb.Unmarshal(fixed, v)
+	if err := m.JSONPb.Unmarshal(fixed, v); err != nil {
+		return err
+	}
+	if msg, ok := v.(proto.Message); ok && bad.any() {
+		bad.mark(msg.ProtoReflect())
+	}
+	return nil
 }
 
 // NewDecoder returns a decoder that reads one JSON value at a time.
@@ -52,21 +66,49 @@ func (m *restJSON) NewDecoder(r io.Reader) runtime.Decoder {
 	})
 }
 
-// textFieldsToBase64 rewrites "document": {"text": "..."} and
-// "documents": [{"text": "..."}, ...] so that protojson reads the text as
-// bytes. Other shapes are left for protojson to judge.
-func textFieldsToBase64(data []byte) ([]byte, error) {
-	if !bytes.Contains(data, []byte(`"text"`)) {
-		return data, nil
+// invalidFields names, per document of a request, the string fields that
+// held invalid UTF-8 in its JSON.
+type invalidFields struct {
+	document  []string         // of "document"
+	documents map[int][]string // of "documents", by index
+}
+
+func (f invalidFields) any() bool { return len(f.document) > 0 || len(f.documents) > 0 }
+
+// mark adds lenientCodec's marker to each document of the decoded request
+// r that had invalid fields.
+func (f invalidFields) mark(r protoreflect.Message) {
+	fields := r.Descriptor().Fields()
+	if fd := fields.ByName("document"); fd != nil && fd.Message() != nil && len(f.document) > 0 {
+		markInvalidUTF8(r.Mutable(fd).Message(), f.document)
+	}
+	if fd := fields.ByName("documents"); fd != nil && fd.IsList() && fd.Message() != nil {
+		list := r.Mutable(fd).List()
+		for i, names := range f.documents {
+			if i < list.Len() {
+				markInvalidUTF8(list.Get(i).Message(), names)
+			}
+		}
+	}
+}
+
+// rewriteDocuments rewrites "document": {...} and "documents": [{...}, ...]
+// so that protojson reads each text as bytes (base64) and each id and
+// language as valid UTF-8, saying which of those were not. Other shapes are
+// left for protojson to judge.
+func rewriteDocuments(data []byte) ([]byte, invalidFields, error) {
+	var bad invalidFields
+	if !bytes.Contains(data, []byte(`"text"`)) && utf8.Valid(data) {
+		return data, bad, nil
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+		return nil, bad, fmt.Errorf("invalid JSON: %w", err)
 	}
 	changed := false
 	if raw, ok := top["document"]; ok {
-		if out, ok := fixDocument(raw); ok {
-			top["document"] = out
+		if out, names, ok := fixDocument(raw); ok {
+			top["document"], bad.document = out, names
 			changed = true
 		}
 	}
@@ -75,9 +117,15 @@ func textFieldsToBase64(data []byte) ([]byte, error) {
 		if json.Unmarshal(raw, &docs) == nil {
 			any := false
 			for i, d := range docs {
-				if out, ok := fixDocument(d); ok {
+				if out, names, ok := fixDocument(d); ok {
 					docs[i] = out
 					any = true
+					if len(names) > 0 {
+						if bad.documents == nil {
+							bad.documents = map[int][]string{}
+						}
+						bad.documents[i] = names
+					}
 				}
 			}
 			if any {
@@ -87,30 +135,46 @@ func textFieldsToBase64(data []byte) ([]byte, error) {
 		}
 	}
 	if !changed {
-		return data, nil
+		return data, bad, nil
 	}
-	return json.Marshal(top)
+	out, err := json.Marshal(top)
+	return out, bad, err
 }
 
-func fixDocument(raw json.RawMessage) (json.RawMessage, bool) {
+// fixDocument rewrites one document object: its text as base64, its id
+// and language in their valid UTF-8 form (invalid names those that were
+// not). ok is false when there is nothing to rewrite.
+func fixDocument(raw json.RawMessage) (out json.RawMessage, invalid []string, ok bool) {
 	var doc map[string]json.RawMessage
 	if json.Unmarshal(raw, &doc) != nil {
-		return nil, false
+		return nil, nil, false
 	}
-	text, ok := doc["text"]
-	if !ok {
-		return nil, false
+	changed := false
+	if text, ok := doc["text"]; ok {
+		if s, ok := unquoteRaw(bytes.TrimSpace(text)); ok {
+			doc["text"] = json.RawMessage(strconv.Quote(base64.StdEncoding.EncodeToString(s)))
+			changed = true
+		}
 	}
-	s, ok := unquoteRaw(bytes.TrimSpace(text))
-	if !ok {
-		return nil, false
+	for _, name := range []string{"id", "language"} {
+		v, ok := doc[name]
+		if !ok {
+			continue
+		}
+		if s, ok := unquoteRaw(bytes.TrimSpace(v)); ok && !utf8.Valid(s) {
+			doc[name], _ = json.Marshal(strings.ToValidUTF8(string(s), "\uFFFD"))
+			invalid = append(invalid, name)
+			changed = true
+		}
 	}
-	doc["text"] = json.RawMessage(strconv.Quote(base64.StdEncoding.EncodeToString(s)))
+	if !changed {
+		return nil, nil, false
+	}
 	out, err := json.Marshal(doc)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
-	return out, true
+	return out, invalid, true
 }
 
 // unquoteRaw decodes a JSON string token to its bytes, keeping bytes that are
