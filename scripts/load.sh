@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of taggerd on loopback, bounded in time (about 7 minutes with the
+# Load test of taggerd on loopback, bounded in time (about 8 minutes with the
 # defaults). Installs its tools (ghz, hey) with `go install` into
 # $LOAD_TOOLS (default ~/.cache/doctagger/load-tools) if they are missing.
 #
@@ -9,8 +9,9 @@
 # Measures, against one taggerd built from this tree (embedded rules):
 #   1. ghz: TagDocument of a 2 KB Vietnamese document vs the empty health
 #      Check, same concurrency and duration, in GHZ_ROUNDS interleaved pairs
-#      with their median ratio, for a dense test document (5 themes) and,
-#      with the corpus ($CORPUS), two real news articles cut to 2 KB;
+#      with their median ratio (and TagDocument with omit_evidence), for a
+#      dense test document (5 themes) and, with the corpus ($CORPUS), two
+#      real news articles cut to 2 KB;
 #   2. the same with the Go load client (scripts/loadclient), ROUNDS pairs;
 #   3. hey: POST /v1/documents:tag over REST;
 #   4. StreamTagDocuments: documents per second over one stream of
@@ -77,33 +78,46 @@ fi
 ghz_rps() { sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' | head -1; }
 go_rps() { sed -n 's/.*= \([0-9]*\) requests.*/\1/p'; }
 
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100*a/b }'; }
+
 # pairs TOOL ROUNDS DURATION: for each document, ROUNDS interleaved runs of
 # health Check then TagDocument under the same load, and the median ratio.
-# One pair swings by ±20% on a shared machine; the median says more.
+# One pair swings by ±20% on a shared machine; the median says more. With
+# ghz each round also runs TagDocument with omit_evidence: ghz decodes
+# answers as dynamic messages, and the difference is what decoding the
+# evidence costs the load generator.
 pairs() {
-  local tool=$1 rounds=$2 dur=$3 d h t ratios median
+  local tool=$1 rounds=$2 dur=$3 d h t n ratios noev
   for d in "${docs[@]}"; do
     printf '{"document":{"id":"load","text":"%s"}}' "$(base64 -w0 "$d")" >"$work/ghz-doc.json"
-    ratios=()
+    printf '{"document":{"id":"load","text":"%s"},"options":{"omit_evidence":true}}' "$(base64 -w0 "$d")" >"$work/ghz-doc-noev.json"
+    ratios=() noev=()
     for _ in $(seq "$rounds"); do
       if [ "$tool" = ghz ]; then
         h=$("$LOAD_TOOLS/ghz" --insecure --call grpc.health.v1.Health.Check -d '{}' \
           -c "$CONC" --connections "$CONNS" -z "$dur" "$grpc" | ghz_rps)
         t=$("$LOAD_TOOLS/ghz" --insecure --call tagger.v1.TaggerService.TagDocument -D "$work/ghz-doc.json" \
           -c "$CONC" --connections "$CONNS" -z "$dur" "$grpc" | ghz_rps)
+        n=$("$LOAD_TOOLS/ghz" --insecure --call tagger.v1.TaggerService.TagDocument -D "$work/ghz-doc-noev.json" \
+          -c "$CONC" --connections "$CONNS" -z "$dur" "$grpc" | ghz_rps)
+        noev+=("$(ratio "$n" "$h")")
+        printf '  %-22s TagDocument %8.0f requests/s (omit_evidence %8.0f), health %8.0f requests/s\n' "$(basename "$d")" "$t" "$n" "$h"
       else
         h=$("$work/loadclient" -addr "$grpc" -mode health -c "$CONC" -conns "$CONNS" -d "$dur" | go_rps)
         t=$("$work/loadclient" -addr "$grpc" -mode unary -file "$d" -c "$CONC" -conns "$CONNS" -d "$dur" | go_rps)
+        printf '  %-22s TagDocument %8.0f requests/s, health %8.0f requests/s\n' "$(basename "$d")" "$t" "$h"
       fi
-      ratios+=("$(awk -v a="$t" -v b="$h" 'BEGIN { printf "%.1f", 100*a/b }')")
-      printf '  %-22s TagDocument %8.0f requests/s, health %8.0f requests/s\n' "$(basename "$d")" "$t" "$h"
+      ratios+=("$(ratio "$t" "$h")")
     done
-    median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }')
-    echo "  $(basename "$d") ($(wc -c <"$d") bytes): ratios ${ratios[*]} %; median $median % (target >= 70%)"
+    echo "  $(basename "$d") ($(wc -c <"$d") bytes): ratios ${ratios[*]} %; median $(printf '%s\n' "${ratios[@]}" | median) % (target >= 70%)"
+    if [ "${#noev[@]}" -gt 0 ]; then
+      echo "    with omit_evidence: ratios ${noev[*]} %; median $(printf '%s\n' "${noev[@]}" | median) %"
+    fi
   done
 }
 
-echo; echo "== 1. ghz: $GHZ_ROUNDS rounds of health then TagDocument, $CONC concurrent calls on $CONNS connections, $DURATION each"
+echo; echo "== 1. ghz: $GHZ_ROUNDS rounds of health, TagDocument and TagDocument with omit_evidence, $CONC concurrent calls on $CONNS connections, $DURATION each"
 pairs ghz "$GHZ_ROUNDS" "$DURATION"
 
 echo; echo "== 2. Go load client (lighter than ghz: more of the two cores goes to the server), $ROUNDS rounds, $ROUND_DURATION each"
