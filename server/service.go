@@ -38,6 +38,7 @@ const (
 	reasonResultTooBig    = "RESULT_TOO_LARGE"
 	reasonRequestTooBig   = "REQUEST_TOO_LARGE"
 	reasonMalformedLine   = "MALFORMED_LINE"
+	reasonBadEncoding     = "UNSUPPORTED_CONTENT_ENCODING"
 )
 
 // service implements tagger.v1.TaggerService.
