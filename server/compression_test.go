@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -98,5 +101,63 @@ func TestRESTGzipBody(t *testing.T) {
 	code, out = ts.ndjson(t, strings.NewReader(`{}`), map[string]string{"Content-Encoding": "zstd"})
 	if code != 415 || len(out) != 1 || out[0]["error"] == nil {
 		t.Fatalf("NDJSON zstd: HTTP %d %v", code, out)
+	}
+}
+
+// Answers are gzip-compressed for a client that accepts it: a batch, and
+// the NDJSON stream line by line.
+func TestRESTGzipAnswers(t *testing.T) {
+	ts := start(t, nil)
+	post := func(path, body string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", ts.base+path, strings.NewReader(body))
+		req.Header.Set("Accept-Encoding", "gzip") // set by hand: Go's client then leaves the answer compressed
+		resp, err := ts.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: HTTP %d, Content-Encoding %q", path, resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes, %d compressed", path, len(plain), len(raw))
+		return resp, plain
+	}
+
+	docs := make([]string, 20)
+	for i := range docs {
+		docs[i] = fmt.Sprintf(`{"id": "d%d", "text": "%s"}`, i, sentence)
+	}
+	_, plain := post("/v1/documents:batchTag", `{"documents": [`+strings.Join(docs, ",")+`]}`)
+	var batch struct{ Results []json.RawMessage }
+	if err := json.Unmarshal(plain, &batch); err != nil || len(batch.Results) != 20 {
+		t.Fatalf("batch: %v, %d results", err, len(batch.Results))
+	}
+
+	var lines strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&lines, `{"document": {"id": "n%d", "text": "%s"}}`+"\n", i, sentence)
+	}
+	_, plain = post("/v1/documents:streamTag", lines.String())
+	sc := bufio.NewScanner(bytes.NewReader(plain))
+	n := 0
+	for sc.Scan() {
+		var l struct{ Result *struct{ DocumentID string } }
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Result == nil {
+			t.Fatalf("NDJSON line %q: %v", sc.Text(), err)
+		}
+		n++
+	}
+	if n != 50 {
+		t.Fatalf("NDJSON: %d lines", n)
 	}
 }

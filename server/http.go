@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -141,8 +142,13 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(pb.OpenAPI)
 	})
-	mux.Handle("POST /v1/documents:streamTag", &ndjsonHandler{s: s, gw: gw})
-	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Answers are gzip-compressed for clients that accept it (curl
+	// --compressed; Go's HTTP client asks by itself): a batch's results
+	// with their evidence shrink several times. The NDJSON stream's lines
+	// are compressed and flushed one by one.
+	compress := gzhttp.GzipHandler
+	mux.Handle("POST /v1/documents:streamTag", compress(&ndjsonHandler{s: s, gw: gw}))
+	mux.Handle("/v1/", compress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.restBodyLimit()
 		if r.ContentLength > limit {
 			bodyTooLarge(w, gw.json, limit)
@@ -155,7 +161,7 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		// The limit holds for the body as decoded.
 		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 		gw.mux.ServeHTTP(w, r)
-	}))
+	})))
 	if s.cfg.UI != nil {
 		mux.Handle("/", s.cfg.UI)
 	} else {
