@@ -41,6 +41,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip" // registers the gzip compressor, for WithGzip
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
@@ -165,6 +166,7 @@ type options struct {
 	userAgent      string
 	maxMsg         int
 	dnsRefresh     time.Duration
+	gzip           bool
 	dialOpts       []grpc.DialOption
 }
 
@@ -214,6 +216,22 @@ func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMsg = n 
 // are already connected. (gRPC itself re-resolves only when a connection
 // fails, and at most every 30 s.)
 func WithDNSRefresh(d time.Duration) Option { return func(o *options) { o.dnsRefresh = d } }
+
+// WithGzip compresses every call with gzip: unary calls and TagStream's
+// streams, requests and, as taggerd answers in kind, responses.
+//
+// It pays when the network limits the job, such as a batch tagger far from
+// the service (another region, a VPN, a metered link): Vietnamese news text
+// goes about 3x smaller in batches of 100 articles (TagBatch), 2.3x one
+// article per message (Tag, TagStream; articles of 1-6 KB). Short answers
+// do not shrink: a result with no tags grows by about 20 bytes. It costs
+// CPU on both sides, about 40 ms per MB of text for client and server
+// together: tagging 10 MB of articles with TagStream over loopback took
+// 0.5 s of CPU instead of 0.1 s. Next to the service (same cluster or data
+// centre) leave it off. The server's message limit
+// (taggerd --max-message-bytes) holds for a message as decompressed:
+// compressing lets no larger document or batch through.
+func WithGzip() Option { return func(o *options) { o.gzip = true } }
 
 // WithDialOptions appends raw gRPC dial options (interceptors, stats
 // handlers, a context dialer), applied after the client's own.
@@ -297,6 +315,9 @@ func New(target string, opts ...Option) (*Client, error) {
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(o.maxMsg), grpc.MaxCallSendMsgSize(o.maxMsg)),
 	)
+	if o.gzip {
+		dial = append(dial, grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	}
 	if o.userAgent != "" {
 		dial = append(dial, grpc.WithUserAgent(o.userAgent))
 	}

@@ -484,11 +484,13 @@ func permanent(err error) bool {
 }
 
 // limitRE finds the limit in grpc-go's "grpc: received message larger
-// than max (N vs. M)".
-var limitRE = regexp.MustCompile(`\(\d+ vs\. (\d+)\)`)
+// than max (N vs. M)" and, for a compressed message (WithGzip), "grpc:
+// received message after decompression larger than max M".
+var limitRE = regexp.MustCompile(`\(\d+ vs\. (\d+)\)|after decompression larger than max (\d+)`)
 
 // messageLimit is the message limit M named by a RESOURCE_EXHAUSTED error
-// "... larger than max (N vs. M)".
+// "... larger than max (N vs. M)" or "... after decompression larger than
+// max M".
 func messageLimit(err error) (int64, bool) {
 	if status.Code(err) != codes.ResourceExhausted {
 		return 0, false
@@ -497,7 +499,7 @@ func messageLimit(err error) (int64, bool) {
 	if m == nil {
 		return 0, false
 	}
-	limit, perr := strconv.ParseInt(m[1], 10, 64)
+	limit, perr := strconv.ParseInt(m[1]+m[2], 10, 64)
 	if perr != nil || limit <= 0 {
 		return 0, false
 	}

@@ -16,6 +16,10 @@ func TestMessageLimit(t *testing.T) {
 	}{
 		{status.Error(codes.ResourceExhausted, "grpc: received message larger than max (102420 vs. 65536)"), 65536, true},
 		{status.Error(codes.ResourceExhausted, "grpc: trying to send message larger than max (9000 vs. 8192)"), 8192, true},
+		{status.Error(codes.ResourceExhausted, "grpc: received message after decompression larger than max 65536"), 65536, true},
+		{status.Error(codes.ResourceExhausted, "grpc: message after decompression larger than max (102420 vs. 65536)"), 65536, true},
+		{status.Error(codes.ResourceExhausted, "grpc: received message after decompression larger than max 0"), 0, false},
+		{status.Error(codes.Unavailable, "grpc: received message after decompression larger than max 65536"), 0, false},
 		{status.Error(codes.ResourceExhausted, "grpc: received message larger than max"), 0, false},
 		{status.Error(codes.ResourceExhausted, "too many streams"), 0, false},
 		{status.Error(codes.ResourceExhausted, "larger than max (1 vs. 0)"), 0, false},
