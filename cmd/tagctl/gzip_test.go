@@ -160,4 +160,17 @@ func TestTagGzip(t *testing.T) {
 	if code, out, stderr, _, _ := proxy.run(t, "themes", "--addr", proxy.ln.Addr().String(), "--gzip"); code != 0 || !strings.Contains(out, "green_transition") {
 		t.Errorf("themes --gzip: exit %d\n%s%s", code, out, stderr)
 	}
+	// With --rest it compresses the request bodies (the answers come
+	// compressed either way: Go's HTTP client asks for it).
+	lookupEnv = func(string) (string, bool) { return "", false }
+	restProxy := startCountingProxy(t, strings.TrimPrefix(srv.HTTPURL(), "http://"))
+	restURL := "http://" + restProxy.ln.Addr().String()
+	code, out, stderr, restUp, _ := restProxy.run(t, "tag", "--rest", restURL, "--evidence", "-q", input)
+	check("tag --rest", code, out, stderr)
+	code, out, stderr, restGzUp, _ := restProxy.run(t, "tag", "--rest", restURL, "--evidence", "-q", "--gzip", input)
+	check("tag --rest --gzip", code, out, stderr)
+	t.Logf("--rest: sent %d bytes, %d with --gzip (%.1fx)", restUp, restGzUp, float64(restUp)/float64(restGzUp))
+	if restGzUp*3 > restUp {
+		t.Errorf("tag --rest --gzip sent %d bytes, tag --rest %d: not compressed", restGzUp, restUp)
+	}
 }

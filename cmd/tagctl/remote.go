@@ -75,7 +75,7 @@ func (r *remote) register(fs *flag.FlagSet) {
 	str(&r.tokenFile, "token-file", "", "file holding the bearer token")
 	fs.BoolVar(&r.tokenPlaintext, "token-plaintext", false, "send the token without TLS (loopback, or a mesh that encrypts) (env "+envName("token-plaintext")+")")
 	connFlags["token-plaintext"] = true
-	fs.BoolVar(&r.gzip, "gzip", false, "compress gRPC calls with gzip: for a service far away or behind a slow link (news articles shrink about 2.3x), at a CPU cost on both sides; gRPC only, --rest sends its bodies as they are (env "+envName("gzip")+")")
+	fs.BoolVar(&r.gzip, "gzip", false, "compress calls with gzip (gRPC calls; with --rest, the request bodies): for a service far away or behind a slow link (news articles shrink about 2.3x), at a CPU cost on both sides (env "+envName("gzip")+")")
 	connFlags["gzip"] = true
 	fs.DurationVar(&r.timeout, "timeout", 30*time.Second, "timeout of each call; in tag, how long a stream may hold documents without answering before they go to another replica (env "+envName("timeout")+")")
 	connFlags["timeout"] = true
@@ -178,7 +178,7 @@ func (r *remote) httpClient() (*restClient, error) {
 	if tok != "" && strings.HasPrefix(base, "http://") && !r.tokenPlaintext {
 		return nil, errors.New("a bearer token needs an https:// URL; use --token-plaintext to send it in the clear")
 	}
-	return &restClient{base: base, token: tok, http: &http.Client{Transport: tr}, timeout: r.timeout}, nil
+	return &restClient{base: base, token: tok, http: &http.Client{Transport: tr}, timeout: r.timeout, gzip: r.gzip}, nil
 }
 
 // restClient calls the REST mirror.
@@ -187,7 +187,14 @@ type restClient struct {
 	token   string
 	http    *http.Client
 	timeout time.Duration
+	// gzip sends request bodies gzip-compressed (answers come compressed
+	// anyway: Go's HTTP client asks for it and decodes them).
+	gzip bool
 }
+
+// close closes the client's idle keep-alive connections when a command
+// ends (tagctl's commands also run in-process, in tests).
+func (c *restClient) close() { c.http.CloseIdleConnections() }
 
 func (c *restClient) request(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
 	var rd io.Reader
@@ -270,6 +277,7 @@ func themesCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		defer c.close()
 		if err := c.get(ctx, "/v1/themes", resp); err != nil {
 			return err
 		}
@@ -314,6 +322,7 @@ func rulesetCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		defer c.close()
 		resp := new(pb.GetRulesetResponse)
 		if err := c.get(ctx, "/v1/ruleset", resp); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -291,11 +292,22 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 		}
 		return left
 	}
-	req, err := c.request(ctx, http.MethodPost, "/v1/documents:streamTag", body.Bytes())
+	payload := body.Bytes()
+	if c.gzip {
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+		zw.Write(payload)
+		zw.Close()
+		payload = zb.Bytes()
+	}
+	req, err := c.request(ctx, http.MethodPost, "/v1/documents:streamTag", payload)
 	if err != nil {
 		return chunk, false, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
+	if c.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return chunk, false, transportError(ctx, err)

@@ -162,6 +162,7 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		defer rc.close()
 		results = rc.tagStream(ctx, docs, restOptions{tag: opts, concurrency: f.concurrency, chunk: 200, maxAttempts: 5, failAfter: f.retryFor})
 	} else {
 		c, err := r.client()
