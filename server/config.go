@@ -45,7 +45,8 @@ type Config struct {
 	// at this bound instead of growing the server's memory.
 	StreamMaxInFlight int
 	// StreamIdleTimeout ends a stream that sent nothing and has nothing in
-	// flight for this long (0: never).
+	// flight for this long (0: never). Over REST it also bounds each write
+	// of the NDJSON stream and the wait for each piece of a request body.
 	StreamIdleTimeout time.Duration
 	// MaxConnectionAge, when set, makes the server ask each client
 	// connection to go away (GOAWAY) after about this long (±10%), so that

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/textproto"
+	"os"
 	"strings"
 	"time"
 
@@ -159,7 +160,8 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 			return
 		}
 		// The limit holds for the body as decoded.
-		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit),
+			rc: http.NewResponseController(w), idle: s.cfg.StreamIdleTimeout}
 		gw.mux.ServeHTTP(w, r)
 	})))
 	if s.cfg.UI != nil {
@@ -226,17 +228,30 @@ func (b *gzipBody) Read(p []byte) (int, error) {
 
 func (b *gzipBody) Close() error { return b.body.Close() }
 
-// limitedBody notes when the body went over its http.MaxBytesReader limit.
+// limitedBody notes when the body went over its http.MaxBytesReader limit,
+// and gives up on a client that stops sending it: each read must bring a
+// byte within idle (the stream idle timeout), or a handler would wait on
+// it for as long as the client keeps the connection.
 type limitedBody struct {
 	io.ReadCloser
 	over bool
+	rc   *http.ResponseController
+	idle time.Duration
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.idle > 0 {
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
 	n, err := b.ReadCloser.Read(p)
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	switch {
+	case errors.As(err, &tooLarge):
 		b.over = true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("the request body stalled: no byte of it for %s (--stream-idle-timeout)", b.idle)
+	case err != nil && b.idle > 0:
+		_ = b.rc.SetReadDeadline(time.Time{}) // the body is read: net/http watches the connection without one
 	}
 	return n, err
 }

@@ -217,3 +217,49 @@ func TestRESTStreamGrpcTimeout(t *testing.T) {
 		t.Fatalf("Grpc-Timeout: soon: %v %v, want 400", resp, err)
 	}
 }
+
+// A client that stops sending its request body is answered (400, naming
+// the flag) once no byte of it came for the stream idle timeout, instead of
+// holding the handler for as long as it keeps the connection; a slow body
+// that keeps coming is read to its end.
+func TestRESTStalledBody(t *testing.T) {
+	ts := start(t, func(c *Config) { c.StreamIdleTimeout = 300 * time.Millisecond })
+	addr := strings.TrimPrefix(ts.base, "http://")
+	body := `{"document": {"id": "s", "text": "` + sentence + `"}}`
+	send := func(chunks []string, gap time.Duration) string {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "POST /v1/documents:tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+		for i, c := range chunks {
+			if i > 0 {
+				time.Sleep(gap)
+			}
+			io.WriteString(conn, c)
+		}
+		answer, _ := io.ReadAll(conn)
+		return string(answer)
+	}
+
+	start := time.Now()
+	answer := send([]string{body[:20]}, 0)
+	if !strings.HasPrefix(answer, "HTTP/1.1 400") || !strings.Contains(answer, "--stream-idle-timeout") {
+		t.Fatalf("stalled body: answer %q", answer)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("stalled body answered after %v", took)
+	}
+
+	var chunks []string
+	for i := 0; i < len(body); i += len(body)/6 + 1 {
+		chunks = append(chunks, body[i:min(i+len(body)/6+1, len(body))])
+	}
+	answer = send(chunks, 100*time.Millisecond)
+	if !strings.HasPrefix(answer, "HTTP/1.1 200") || !strings.Contains(answer, `"documentId"`) {
+		t.Fatalf("slow body (%d chunks 100 ms apart): answer %q", len(chunks), answer)
+	}
+}

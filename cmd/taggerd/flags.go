@@ -42,7 +42,7 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	num(&cfg.MaxBatchDocuments, "max-batch-documents", "most documents in one BatchTagDocuments")
 	num(&cfg.MaxMessageBytes, "max-message-bytes", "largest gRPC message received or sent, in bytes")
 	num(&cfg.StreamMaxInFlight, "stream-max-in-flight", "documents of one stream held at once (received, not yet answered)")
-	dur(&cfg.StreamIdleTimeout, "stream-idle-timeout", "end a stream idle this long (0: never)")
+	dur(&cfg.StreamIdleTimeout, "stream-idle-timeout", "end a stream idle this long; over REST also the longest wait for each piece of a request body (0: never)")
 	dur(&cfg.MaxConnectionAge, "max-connection-age", "ask clients to reconnect (GOAWAY) after a connection is this old, to rebalance over replicas; calls in flight finish (0: never)")
 	dur(&cfg.ShutdownGrace, "shutdown-grace", "time for calls and streams in flight to finish on SIGTERM/SIGINT")
 	str(&cfg.TLSCertFile, "tls-cert", "TLS certificate file (PEM) for gRPC and HTTP; with --tls-key enables TLS")
