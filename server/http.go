@@ -147,15 +147,21 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 	// --compressed; Go's HTTP client asks by itself): a batch's results
 	// with their evidence shrink several times. The NDJSON stream's lines
 	// are compressed and flushed one by one.
-	compress := gzhttp.GzipHandler
+	// (gzip only: gzhttp would answer zstd to clients that offer both.)
+	compress, err := gzhttp.NewWrapper(gzhttp.EnableZstd(false))
+	if err != nil {
+		panic(err) // constant options
+	}
+	// The token is checked here, before a body is read or decoded, as well
+	// as by the gRPC server the gateway calls.
 	mux.Handle("POST /v1/documents:streamTag", compress(&ndjsonHandler{s: s, gw: gw}))
-	mux.Handle("/v1/", compress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/v1/", compress(s.httpAuth(false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.restBodyLimit()
 		if r.ContentLength > limit {
 			bodyTooLarge(w, gw.json, limit)
 			return
 		}
-		if st := decodeBody(r); st != nil {
+		if st := decodeBody(w, r); st != nil {
 			httpError(w, gw.json, st)
 			return
 		}
@@ -163,7 +169,7 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit),
 			rc: http.NewResponseController(w), idle: s.cfg.StreamIdleTimeout}
 		gw.mux.ServeHTTP(w, r)
-	})))
+	}))))
 	if s.cfg.UI != nil {
 		mux.Handle("/", s.cfg.UI)
 	} else {
@@ -178,8 +184,11 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 // at the limit written as JSON.
 func (s *Server) restBodyLimit() int64 { return 2 * int64(s.cfg.MaxMessageBytes) }
 
-// bodyTooLarge answers a REST body over the limit.
+// bodyTooLarge answers a REST body over the limit, and closes the
+// connection: net/http would otherwise read on in the body first (it cannot
+// see the limit through gzhttp's writer), waiting on a client that stopped.
 func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
+	w.Header().Set("Connection", "close")
 	httpError(w, m, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
 		fmt.Sprintf("the request body is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
 		map[string]string{"limit": fmt.Sprint(limit)}))
@@ -188,17 +197,21 @@ func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
 // decodeBody replaces r.Body by its decoding when Content-Encoding is gzip:
 // scripts compress large batches and NDJSON files (news text shrinks about
 // 3-4 times). Any other encoding is refused before the body is read.
-func decodeBody(r *http.Request) *status.Status {
+func decodeBody(w http.ResponseWriter, r *http.Request) *status.Status {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity":
+	switch {
+	case r.ContentLength == 0:
+		return nil // no body to decode (a GET)
+	case enc == "" || enc == "identity":
 		return nil
-	case "gzip", "x-gzip":
+	case enc == "gzip" || enc == "x-gzip":
 		r.Body = &gzipBody{body: r.Body}
 		r.Header.Del("Content-Encoding")
 		r.ContentLength = -1
 		return nil
 	}
+	w.Header().Set("Accept-Encoding", "gzip") // what a 415 should say is accepted
+	w.Header().Set("Connection", "close")     // the body is not read (see bodyTooLarge)
 	return badRequest(codes.InvalidArgument, reasonBadEncoding, "body",
 		fmt.Sprintf("Content-Encoding %q is not supported: send the body as it is, or with gzip", enc),
 		map[string]string{"contentEncoding": enc})
@@ -281,6 +294,9 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r.Header.Get("Authorization")); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
+			// The body is not read: closing saves net/http from reading
+			// it first, for the connection's next request.
+			w.Header().Set("Connection", "close")
 			httpError(w, newRESTJSON(), status.Convert(err))
 			return
 		}
@@ -358,7 +374,11 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, status.Convert(err), false)
 		return
 	}
-	if st := decodeBody(r); st != nil {
+	if err := h.s.auth.check(r.Header.Get("Authorization")); err != nil {
+		h.fail(w, status.Convert(err), false) // before reading, let alone decoding, the body
+		return
+	}
+	if st := decodeBody(w, r); st != nil {
 		h.fail(w, st, false)
 		return
 	}
@@ -483,6 +503,9 @@ func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote boo
 		if st.Code() == codes.Unauthenticated {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 		}
+		// The body may be partly unread: closing saves net/http from
+		// reading it before the answer (see bodyTooLarge).
+		w.Header().Set("Connection", "close")
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(httpStatus(st))
 	}

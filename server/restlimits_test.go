@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -261,5 +263,54 @@ func TestRESTStalledBody(t *testing.T) {
 	answer = send(chunks, 100*time.Millisecond)
 	if !strings.HasPrefix(answer, "HTTP/1.1 200") || !strings.Contains(answer, `"documentId"`) {
 		t.Fatalf("slow body (%d chunks 100 ms apart): answer %q", len(chunks), answer)
+	}
+}
+
+// rawHTTP sends head (and body) on a new connection, leaves it open, and
+// returns the first line of the answer and how long it took.
+func rawHTTP(t *testing.T, addr, head string, body []byte) (string, time.Duration) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	io.WriteString(conn, head)
+	conn.Write(body)
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	return strings.TrimSpace(line), time.Since(start)
+}
+
+// Answers given without reading the body (no token, a body over the limit,
+// an unknown Content-Encoding) come at once, even from a client that then
+// stops sending: the token is checked before the body is read or decoded,
+// and net/http is kept from reading on in the body before answering.
+func TestRESTAnswersWithoutTheBody(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.AuthTokens = []string{"tok"}
+		c.MaxDocumentBytes = 1000
+		c.MaxMessageBytes = 64 << 10 // REST bodies up to 128 KiB
+	})
+	addr := strings.TrimPrefix(ts.base, "http://")
+	partial := []byte(`{"document": {"id": "x", "text": "`)
+	for _, path := range []string{"/v1/documents:tag", "/v1/documents:streamTag"} {
+		line, took := rawHTTP(t, addr, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", partial)
+		if !strings.HasPrefix(line, "HTTP/1.1 401") || took > 3*time.Second {
+			t.Errorf("%s without a token, body stalled: %q after %v", path, line, took)
+		}
+	}
+	// 200 KB chunked, then nothing more.
+	chunk := bytes.Repeat([]byte("a"), 200<<10)
+	head := "POST /v1/documents:batchTag HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nTransfer-Encoding: chunked\r\n\r\n"
+	body := append(fmt.Appendf(nil, "%x\r\n", len(chunk)+len(partial)), append(partial, chunk...)...)
+	line, took := rawHTTP(t, addr, head, append(body, "\r\n"...))
+	if !strings.HasPrefix(line, "HTTP/1.1 413") || took > 3*time.Second {
+		t.Errorf("body over the limit, then stalled: %q after %v", line, took)
+	}
+	line, took = rawHTTP(t, addr, "POST /v1/documents:tag HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nContent-Encoding: br\r\nContent-Length: 1000\r\n\r\n", partial)
+	if !strings.HasPrefix(line, "HTTP/1.1 415") || took > 3*time.Second {
+		t.Errorf("unknown encoding, body stalled: %q after %v", line, took)
 	}
 }
