@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // recoveryOption turns a panic in a handler into INTERNAL and logs its stack.
@@ -149,6 +150,18 @@ func (a *auth) checkContext(ctx context.Context, method string) error {
 	return a.check(value)
 }
 
+// tap refuses a call without an accepted token from its headers alone.
+func (a *auth) tap(info *tap.Info) error {
+	if !a.enabled() || a.open(info.FullMethodName) {
+		return nil
+	}
+	var value string
+	if v := info.Header.Get("authorization"); len(v) > 0 {
+		value = v[0]
+	}
+	return a.check(value)
+}
+
 func (a *auth) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := a.checkContext(ctx, info.FullMethod); err != nil {
@@ -165,4 +178,15 @@ func (a *auth) stream() grpc.StreamServerInterceptor {
 		}
 		return handler(srv, ss)
 	}
+}
+
+// tapAuth refuses, from its headers, a call without an accepted token
+// before grpc-go reads its message (see New), and logs it as the
+// interceptors log a call.
+func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, error) {
+	err := s.auth.tap(info)
+	if err != nil {
+		logCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
+	}
+	return ctx, err
 }

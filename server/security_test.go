@@ -244,3 +244,25 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A call without an accepted token is refused from its headers, before
+// its message is read: grpc-go inflates and decodes a message before any
+// interceptor runs, so a message over the limit (or a gzip bomb) without a
+// token would otherwise cost the server its size first. The refusal is
+// logged like any call.
+func TestAuthBeforeTheMessage(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.AuthTokens = []string{"tok"}
+		c.MaxDocumentBytes = 1 << 20
+		c.MaxMessageBytes = 2 << 20
+	})
+	big := &pb.TagDocumentRequest{Document: doc("big", strings.Repeat("a", 3<<20))}
+	_, err := ts.client.TagDocument(ctxT(t), big)
+	wantCode(t, err, codes.Unauthenticated, "")
+	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer tok")
+	_, err = ts.client.TagDocument(ctx, big)
+	wantCode(t, err, codes.ResourceExhausted, "")
+	if logs := ts.logs.String(); !strings.Contains(logs, "TagDocument code=Unauthenticated") {
+		t.Errorf("the refused call is not logged:\n%s", logs)
+	}
+}

@@ -96,6 +96,10 @@ func New(cfg Config) (*Server, error) {
 		// MaxConnectionAgeGrace stays at its default, infinity: a long
 		// stream is never cut, it just gets no company on its connection.
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: cfg.MaxConnectionAge}),
+		// The token is checked before grpc-go reads a call's message, which
+		// it inflates (gzip) and decodes before any interceptor runs; the
+		// auth interceptors check again, and log and count the calls.
+		grpc.InTapHandle(s.tapAuth),
 		// Recovery twice: innermost, so that a handler's panic reaches
 		// logging and metrics as INTERNAL; outermost, for the interceptors.
 		grpc.ChainUnaryInterceptor(
