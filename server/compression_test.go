@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,11 +32,29 @@ func TestGRPCGzip(t *testing.T) {
 	if len(res.GetResult().GetTags()) != 2 {
 		t.Fatalf("result %v", res)
 	}
-	// The message limit holds for the message as decompressed: 6 MiB that
-	// gzip makes a few KiB are refused (over 2 MiB), not inflated and tagged.
-	big := bytes.Repeat([]byte("tên lửa "), 6<<20/len("tên lửa "))
-	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: &pb.Document{Id: "bomb", Text: big}}, grpc.UseCompressor("gzip"))
+	// The message limit holds for the message as decompressed: 3 MiB of
+	// random letters, which gzip makes about 1.9 MB, are over 2 MiB.
+	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: &pb.Document{Id: "big", Text: randomLetters(3 << 20)}}, grpc.UseCompressor("gzip"))
 	wantCode(t, err, codes.ResourceExhausted, "")
+	// A bomb is refused as it inflates: 6 MiB that gzip makes a few KiB
+	// stop at about 1 MiB (grpc-go reports the compressor's error as
+	// INTERNAL).
+	bomb := bytes.Repeat([]byte("tên lửa "), 6<<20/len("tên lửa "))
+	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: &pb.Document{Id: "bomb", Text: bomb}}, grpc.UseCompressor("gzip"))
+	if st := wantCode(t, err, codes.Internal, ""); !strings.Contains(st.Message(), "decompression bomb") {
+		t.Fatalf("bomb: %v", st.Message())
+	}
+}
+
+// randomLetters is n bytes of random lower-case letters: text gzip cannot
+// make much smaller.
+func randomLetters(n int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(rng.IntN(26))
+	}
+	return b
 }
 
 func gzipped(t *testing.T, s string) string {
@@ -82,11 +101,18 @@ func TestRESTGzipBody(t *testing.T) {
 		}
 	}
 
-	// 3 MiB of JSON that gzip makes a few KiB: over the 2 MiB body limit.
+	// 3 MiB of random letters, about 1.9 MB as gzip: over the 2 MiB body
+	// limit as decoded.
+	big := gzipped(t, `{"document": {"id": "big", "text": "`+string(randomLetters(3<<20))+`"}}`)
+	code, m, _ = ts.doJSON(t, "POST", "/v1/documents:tag", big, gz)
+	if raw, _ := json.Marshal(m); code != 413 || !strings.Contains(string(raw), "REQUEST_TOO_LARGE") {
+		t.Fatalf("decoded body over the limit: HTTP %d %s (%d bytes sent)", code, raw, len(big))
+	}
+	// 3 MiB that gzip makes a few KiB: refused as it inflates.
 	bomb := gzipped(t, `{"document": {"id": "bomb", "text": "`+strings.Repeat("a", 3<<20)+`"}}`)
 	code, m, _ = ts.doJSON(t, "POST", "/v1/documents:tag", bomb, gz)
-	if raw, _ := json.Marshal(m); code != 413 || !strings.Contains(string(raw), "REQUEST_TOO_LARGE") {
-		t.Fatalf("decoded body over the limit: HTTP %d %s (%d bytes sent)", code, raw, len(bomb))
+	if raw, _ := json.Marshal(m); code != 400 || !strings.Contains(string(raw), "decompression bomb") {
+		t.Fatalf("gzip bomb: HTTP %d %s (%d bytes sent)", code, raw, len(bomb))
 	}
 
 	// Not gzip after all; an encoding the server does not decode.

@@ -223,15 +223,18 @@ func decodeBody(w http.ResponseWriter, r *http.Request) *status.Status {
 // outside it.
 type gzipBody struct {
 	body io.ReadCloser
-	zr   *gzip.Reader
+	zr   io.Reader // gzip, within inflationLimit
 	err  error
 }
 
 func (b *gzipBody) Read(p []byte) (int, error) {
 	if b.zr == nil && b.err == nil {
-		if b.zr, b.err = gzip.NewReader(b.body); b.err != nil {
+		in := &countingReader{r: b.body}
+		var zr *gzip.Reader
+		if zr, b.err = gzip.NewReader(in); b.err != nil {
 			b.err = fmt.Errorf("the body is not gzip, as its Content-Encoding says: %w", b.err)
 		}
+		b.zr = &inflationLimit{r: zr, in: in}
 	}
 	if b.err != nil {
 		return 0, b.err
