@@ -190,7 +190,7 @@ func (s *Server) restBodyLimit() int64 { return 2 * int64(s.cfg.MaxMessageBytes)
 func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
 	w.Header().Set("Connection", "close")
 	httpError(w, m, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
-		fmt.Sprintf("the request body is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
+		fmt.Sprintf("the request body (as decoded, if sent with gzip) is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
 		map[string]string{"limit": fmt.Sprint(limit)}))
 }
 

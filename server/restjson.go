@@ -161,7 +161,10 @@ func fixDocument(raw json.RawMessage) (out json.RawMessage, invalid []string, ok
 		if !ok {
 			continue
 		}
-		if s, ok := unquoteRaw(bytes.TrimSpace(v)); ok && !utf8.Valid(s) {
+		tok := bytes.TrimSpace(v)
+		// Raw bytes that are not UTF-8, or an escaped lone surrogate
+		// ("\ud800"), which protojson rejects too (unquoteRaw makes it U+FFFD).
+		if s, ok := unquoteRaw(tok); ok && (!utf8.Valid(s) || hasLoneSurrogate(tok)) {
 			doc[name], _ = json.Marshal(strings.ToValidUTF8(string(s), "\uFFFD"))
 			invalid = append(invalid, name)
 			changed = true
@@ -233,6 +236,39 @@ func unquoteRaw(tok []byte) ([]byte, bool) {
 		}
 	}
 	return out, true
+}
+
+// hasLoneSurrogate reports whether a JSON string token escapes a UTF-16
+// surrogate that is not half of a pair.
+func hasLoneSurrogate(tok []byte) bool {
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(tok) || tok[i] != 'u' {
+			continue // \n, \\ ...: one character escaped
+		}
+		r, n, ok := readU(tok[i+1:])
+		if !ok {
+			return false
+		}
+		i += n
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low half first
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+2 >= len(tok) || tok[i+1] != '\\' || tok[i+2] != 'u' {
+				return true
+			}
+			r2, n2, ok := readU(tok[i+3:])
+			if !ok || r2 < 0xDC00 || r2 > 0xDFFF {
+				return true
+			}
+			i += 2 + n2
+		}
+	}
+	return false
 }
 
 func readU(b []byte) (rune, int, bool) {

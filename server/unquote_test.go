@@ -55,3 +55,20 @@ func TestRESTJSONText(t *testing.T) {
 		t.Fatalf("marshal: %s %v", out, err)
 	}
 }
+
+func TestHasLoneSurrogate(t *testing.T) {
+	for tok, want := range map[string]bool{
+		`"plain"`:                  false,
+		`"pair \ud83d\ude80"`:      false,
+		`"high \ud800"`:            true,
+		`"high then x \ud800x"`:    true,
+		`"low \udc00"`:             true,
+		`"high high \ud800\ud800"`: true,
+		`"escaped \\ud800"`:        false, // a backslash, then the letters
+		`"bmp \u00ea"`:             false,
+	} {
+		if got := hasLoneSurrogate([]byte(tok)); got != want {
+			t.Errorf("hasLoneSurrogate(%s) = %v, want %v", tok, got, want)
+		}
+	}
+}
