@@ -161,13 +161,14 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 			bodyTooLarge(w, gw.json, limit)
 			return
 		}
+		// Each read from the connection must bring a byte within the idle
+		// timeout; the limit holds for the body as decoded.
+		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.cfg.StreamIdleTimeout}
 		if st := decodeBody(w, r); st != nil {
 			httpError(w, gw.json, st)
 			return
 		}
-		// The limit holds for the body as decoded.
-		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit),
-			rc: http.NewResponseController(w), idle: s.cfg.StreamIdleTimeout}
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 		gw.mux.ServeHTTP(w, r)
 	}))))
 	if s.cfg.UI != nil {
@@ -244,26 +245,37 @@ func (b *gzipBody) Read(p []byte) (int, error) {
 
 func (b *gzipBody) Close() error { return b.body.Close() }
 
-// limitedBody notes when the body went over its http.MaxBytesReader limit,
-// and gives up on a client that stops sending it: each read must bring a
-// byte within idle (the stream idle timeout), or a handler would wait on
-// it for as long as the client keeps the connection.
+// limitedBody notes when the body went over its http.MaxBytesReader limit.
 type limitedBody struct {
 	io.ReadCloser
 	over bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.over = true
+	}
+	return n, err
+}
+
+// idleBody gives up on a client that stops sending its body: each read
+// from the connection must bring a byte within idle (the stream idle
+// timeout), or a handler would wait on it for as long as the client keeps
+// the connection.
+type idleBody struct {
+	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
 }
 
-func (b *limitedBody) Read(p []byte) (int, error) {
+func (b *idleBody) Read(p []byte) (int, error) {
 	if b.idle > 0 {
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	}
 	n, err := b.ReadCloser.Read(p)
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
-		b.over = true
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("the request body stalled: no byte of it for %s (--stream-idle-timeout)", b.idle)
 	case err != nil && b.idle > 0:
