@@ -230,12 +230,7 @@ func TestRESTStalledBody(t *testing.T) {
 	body := `{"document": {"id": "s", "text": "` + sentence + `"}}`
 	send := func(chunks []string, gap time.Duration) string {
 		t.Helper()
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn := dialRaw(t, addr)
 		fmt.Fprintf(conn, "POST /v1/documents:tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
 		for i, c := range chunks {
 			if i > 0 {
@@ -270,12 +265,7 @@ func TestRESTStalledBody(t *testing.T) {
 // returns the first line of the answer and how long it took.
 func rawHTTP(t *testing.T, addr, head string, body []byte) (string, time.Duration) {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := dialRaw(t, addr)
 	start := time.Now()
 	io.WriteString(conn, head)
 	conn.Write(body)
@@ -313,4 +303,17 @@ func TestRESTAnswersWithoutTheBody(t *testing.T) {
 	if !strings.HasPrefix(line, "HTTP/1.1 415") || took > 3*time.Second {
 		t.Errorf("unknown encoding, body stalled: %q after %v", line, took)
 	}
+}
+
+// dialRaw opens a TCP connection to addr, closed when the test ends, its
+// reads and writes bounded by 10 s.
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return conn
 }
