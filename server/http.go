@@ -185,15 +185,19 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 // at the limit written as JSON.
 func (s *Server) restBodyLimit() int64 { return 2 * int64(s.cfg.MaxMessageBytes) }
 
-// bodyTooLarge answers a REST body over the limit, and closes the
-// connection: net/http would otherwise read on in the body first (it cannot
-// see the limit through gzhttp's writer), waiting on a client that stopped.
+// bodyTooLarge answers a REST body over the limit.
 func bodyTooLarge(w http.ResponseWriter, m *restJSON, limit int64) {
-	w.Header().Set("Connection", "close")
+	closeUnread(w) // net/http cannot see the limit through gzhttp's writer
 	httpError(w, m, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
 		fmt.Sprintf("the request body (as decoded, if sent with gzip) is over the limit of %d bytes (2 × --max-message-bytes): send fewer documents per request, or stream them through POST /v1/documents:streamTag", limit),
 		map[string]string{"limit": fmt.Sprint(limit)}))
 }
+
+// closeUnread closes the connection after an answer given before the
+// request body was read to its end. Otherwise net/http, to reuse the
+// connection, reads on in the body before it sends the answer, and waits
+// on a client that stopped sending (for ever without a read deadline).
+func closeUnread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 
 // decodeBody replaces r.Body by its decoding when Content-Encoding is gzip:
 // scripts compress large batches and NDJSON files (news text shrinks 2-4
@@ -212,7 +216,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request) *status.Status {
 		return nil
 	}
 	w.Header().Set("Accept-Encoding", "gzip") // what a 415 should say is accepted
-	w.Header().Set("Connection", "close")     // the body is not read (see bodyTooLarge)
+	closeUnread(w)
 	return badRequest(codes.InvalidArgument, reasonBadEncoding, "body",
 		fmt.Sprintf("Content-Encoding %q is not supported: send the body as it is, or with gzip", enc),
 		map[string]string{"contentEncoding": enc})
@@ -310,9 +314,7 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r.Header.Get("Authorization")); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
-			// The body is not read: closing saves net/http from reading
-			// it first, for the connection's next request.
-			w.Header().Set("Connection", "close")
+			closeUnread(w)
 			httpError(w, newRESTJSON(), status.Convert(err))
 			return
 		}
@@ -519,9 +521,7 @@ func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote boo
 		if st.Code() == codes.Unauthenticated {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 		}
-		// The body may be partly unread: closing saves net/http from
-		// reading it before the answer (see bodyTooLarge).
-		w.Header().Set("Connection", "close")
+		closeUnread(w) // the body may be partly unread
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.WriteHeader(httpStatus(st))
 	}

@@ -115,11 +115,11 @@ func rewriteDocuments(data []byte) ([]byte, invalidFields, error) {
 	if raw, ok := top["documents"]; ok {
 		var docs []json.RawMessage
 		if json.Unmarshal(raw, &docs) == nil {
-			any := false
+			fixedAny := false
 			for i, d := range docs {
 				if out, names, ok := fixDocument(d); ok {
 					docs[i] = out
-					any = true
+					fixedAny = true
 					if len(names) > 0 {
 						if bad.documents == nil {
 							bad.documents = map[int][]string{}
@@ -128,7 +128,7 @@ func rewriteDocuments(data []byte) ([]byte, invalidFields, error) {
 					}
 				}
 			}
-			if any {
+			if fixedAny {
 				top["documents"], _ = json.Marshal(docs)
 				changed = true
 			}
