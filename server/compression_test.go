@@ -136,15 +136,10 @@ func TestRESTGzipAnswers(t *testing.T) {
 	ts := start(t, nil)
 	post := func(path, body string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", ts.base+path, strings.NewReader(body))
 		// Set by hand, Go's client then leaves the answer compressed. As
 		// curl and browsers do, zstd is offered too: the answer is gzip,
 		// as documented.
-		req.Header.Set("Accept-Encoding", "zstd, br, gzip")
-		resp, err := ts.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := ts.do(t, "POST", path, strings.NewReader(body), map[string]string{"Accept-Encoding": "zstd, br, gzip"})
 		defer resp.Body.Close()
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
 			t.Fatalf("%s: HTTP %d, Content-Encoding %q", path, resp.StatusCode, resp.Header.Get("Content-Encoding"))

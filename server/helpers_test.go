@@ -220,10 +220,10 @@ func checkViolation(t *testing.T, st *status.Status, field string, want ...strin
 	t.Fatalf("no BadRequest detail in %v (%q)", st.Code(), st.Message())
 }
 
-// doJSON sends a request and decodes the JSON answer into a generic map.
-func (ts *testServer) doJSON(t *testing.T, method, path, body string, header map[string]string) (int, map[string]any, http.Header) {
+// do sends a request with the given headers; the caller closes the answer.
+func (ts *testServer) do(t *testing.T, method, path string, body io.Reader, header map[string]string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.base+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, ts.base+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +234,13 @@ func (ts *testServer) doJSON(t *testing.T, method, path, body string, header map
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// doJSON sends a request and decodes the JSON answer into a generic map.
+func (ts *testServer) doJSON(t *testing.T, method, path, body string, header map[string]string) (int, map[string]any, http.Header) {
+	t.Helper()
+	resp := ts.do(t, method, path, strings.NewReader(body), header)
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var m map[string]any

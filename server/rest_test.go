@@ -201,14 +201,7 @@ func TestRESTReadEndpoints(t *testing.T) {
 // ndjson posts body to the stream route and returns the status and lines.
 func (ts *testServer) ndjson(t *testing.T, body io.Reader, header map[string]string) (int, []map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", ts.base+"/v1/documents:streamTag", body)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := ts.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := ts.do(t, "POST", "/v1/documents:streamTag", body, header)
 	defer resp.Body.Close()
 	var lines []map[string]any
 	sc := bufio.NewScanner(resp.Body)
