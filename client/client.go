@@ -70,8 +70,9 @@ type Document struct {
 	// ID is chosen by the caller and echoed in the result. It must be
 	// valid UTF-8.
 	ID string
-	// Text is the document, UTF-8. Invalid UTF-8 is sent as it is; the
-	// server fails the document with INVALID_ARGUMENT and the byte offset.
+	// Text is the document, UTF-8. A text that is not valid UTF-8 fails
+	// before it is sent, with INVALID_ARGUMENT and the byte offset, as the
+	// server would fail it (protobuf cannot encode it in a string field).
 	Text string
 	// Language is an optional BCP 47 hint ("vi", "en"); it picks the language
 	// of the tag labels. It must be valid UTF-8.
@@ -79,16 +80,18 @@ type Document struct {
 }
 
 func (d Document) proto() *pb.Document {
-	return &pb.Document{Id: d.ID, Text: []byte(d.Text), Language: d.Language}
+	return &pb.Document{Id: d.ID, Text: d.Text, LanguageCode: d.Language}
 }
 
-// checkStrings fails a document whose id or language, proto3 strings, is
-// not valid UTF-8: grpc-go would refuse to marshal its request (INTERNAL
-// "error while marshaling"), which no retry can fix. name is the document
-// in the message ("document", "document 3"). The text is bytes on the wire,
-// left for the server to judge.
+// checkStrings fails a document whose id, text or language, proto3
+// strings, is not valid UTF-8: grpc-go would refuse to marshal its request
+// (INTERNAL "error while marshaling"), which no retry can fix. name is the
+// document in the message ("document", "document 3").
 func (d Document) checkStrings(name func() string) error {
-	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language", d.Language}} {
+	if offset, bad := invalidUTF8(d.Text); bad {
+		return status.Errorf(codes.InvalidArgument, "%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset)
+	}
+	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language_code", d.Language}} {
 		if offset, bad := invalidUTF8(f.value); bad {
 			return status.Errorf(codes.InvalidArgument, "%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -19,7 +20,7 @@ import (
 // invalid string is replaced by its valid form (U+FFFD for the bad bytes)
 // and its message gets an unknown field, invalidUTF8Field, naming the
 // field, so that the service fails just that document (or request) with
-// INVALID_ARGUMENT. Document text is bytes on the wire and never needs this.
+// INVALID_ARGUMENT, giving the offset of the first bad byte.
 type lenientCodec struct{ encoding.CodecV2 }
 
 // invalidUTF8Field is the field number of the marker: the largest valid
@@ -54,7 +55,7 @@ func (c lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 	out := make([]byte, 0, len(b)+16)
 	changed := false
-	var bad []string
+	var bad []invalidField
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -76,7 +77,7 @@ func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 		case fd.Kind() == protoreflect.StringKind && !utf8.Valid(v):
 			out = protowire.AppendTag(out, num, typ)
 			out = protowire.AppendString(out, strings.ToValidUTF8(string(v), "\uFFFD"))
-			bad = append(bad, string(fd.Name()))
+			bad = append(bad, invalidField{Name: string(fd.Name()), Offset: firstInvalid(string(v))})
 			changed = true
 		case fd.Kind() == protoreflect.MessageKind:
 			inner, innerChanged := sanitizeUTF8(v, fd.Message())
@@ -91,20 +92,40 @@ func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 			out = append(out, field...)
 		}
 	}
-	for _, name := range bad {
-		out = appendInvalidUTF8Mark(out, name)
+	for _, f := range bad {
+		out = appendInvalidUTF8Mark(out, f)
 	}
 	return out, changed
 }
 
-func appendInvalidUTF8Mark(b []byte, field string) []byte {
+// invalidField is a string field that was not valid UTF-8 on the wire (or
+// in the JSON), and the byte offset of its first bad byte in the value.
+type invalidField struct {
+	Name   string // the proto field name ("text", "id")
+	Offset int
+}
+
+// firstInvalid is the byte offset of the first invalid UTF-8 sequence in s,
+// or -1.
+func firstInvalid(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func appendInvalidUTF8Mark(b []byte, f invalidField) []byte {
 	b = protowire.AppendTag(b, invalidUTF8Field, protowire.BytesType)
-	return protowire.AppendString(b, field)
+	return protowire.AppendString(b, f.Name+"@"+strconv.Itoa(f.Offset))
 }
 
 // markInvalidUTF8 marks a decoded message as sanitizeUTF8 marks its wire
 // form: its fields named were not valid UTF-8 (the REST side, restJSON).
-func markInvalidUTF8(m protoreflect.Message, fields []string) {
+func markInvalidUTF8(m protoreflect.Message, fields ...invalidField) {
 	b := m.GetUnknown()
 	for _, f := range fields {
 		b = appendInvalidUTF8Mark(b, f)
@@ -114,26 +135,31 @@ func markInvalidUTF8(m protoreflect.Message, fields []string) {
 
 // invalidUTF8Fields names the fields of m that held invalid UTF-8 on the
 // wire (see lenientCodec), in order; nil for a clean message.
-func invalidUTF8Fields(m proto.Message) []string {
+func invalidUTF8Fields(m proto.Message) []invalidField {
 	if m == nil || !m.ProtoReflect().IsValid() {
 		return nil
 	}
-	var names []string
+	var fields []invalidField
 	b := m.ProtoReflect().GetUnknown()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return names
+			return fields
 		}
 		if num == invalidUTF8Field && typ == protowire.BytesType {
 			v, _ := protowire.ConsumeBytes(b[n:])
-			names = append(names, string(v))
+			name, offset, _ := strings.Cut(string(v), "@")
+			at, err := strconv.Atoi(offset)
+			if err != nil {
+				at = -1
+			}
+			fields = append(fields, invalidField{Name: name, Offset: at})
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b[n:])
 		if m < 0 {
-			return names
+			return fields
 		}
 		b = b[n+m:]
 	}
-	return names
+	return fields
 }

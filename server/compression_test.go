@@ -24,7 +24,7 @@ import (
 func TestGRPCGzip(t *testing.T) {
 	ts := start(t, func(c *Config) { c.MaxMessageBytes = 2 << 20 })
 	res, err := ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{
-		Document: &pb.Document{Id: "z", Text: []byte(sentence)},
+		Document: &pb.Document{Id: "z", Text: sentence},
 	}, grpc.UseCompressor("gzip"))
 	if err != nil {
 		t.Fatalf("TagDocument with gzip: %v", err)
@@ -34,7 +34,7 @@ func TestGRPCGzip(t *testing.T) {
 	}
 	// The message limit holds for the message as decompressed: 3 MiB of
 	// random letters, which gzip makes about 1.9 MB, are over 2 MiB.
-	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: &pb.Document{Id: "big", Text: randomLetters(3 << 20)}}, grpc.UseCompressor("gzip"))
+	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: &pb.Document{Id: "big", Text: string(randomLetters(3 << 20))}}, grpc.UseCompressor("gzip"))
 	wantCode(t, err, codes.ResourceExhausted, "")
 	// A bomb is refused as it inflates: 6 MiB that gzip makes a few KiB
 	// stop at about 1 MiB (grpc-go reports the compressor's error as

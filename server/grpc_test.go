@@ -52,7 +52,7 @@ func TestTagDocument(t *testing.T) {
 	}
 
 	// English label with an "en" hint.
-	resp, err = ts.client.TagDocument(ctx, &pb.TagDocumentRequest{Document: &pb.Document{Id: "d2", Text: []byte(sentence), Language: "en"}})
+	resp, err = ts.client.TagDocument(ctx, &pb.TagDocumentRequest{Document: &pb.Document{Id: "d2", Text: sentence, LanguageCode: "en"}})
 	if err != nil || resp.Result.Tags[0].Label != resp.Result.Tags[0].LabelEn {
 		t.Fatalf("en label: %v %v", resp, err)
 	}
@@ -91,7 +91,7 @@ func TestTagDocumentErrors(t *testing.T) {
 		return err
 	}
 	wantCode(t, tag(&pb.TagDocumentRequest{}), codes.InvalidArgument, "document", "required")
-	wantCode(t, tag(&pb.TagDocumentRequest{Document: &pb.Document{Id: "bad", Text: []byte("tên lửa \xff\xfe")}}),
+	wantCode(t, tag(&pb.TagDocumentRequest{Document: &pb.Document{Id: "bad", Text: "tên lửa \xff\xfe"}}),
 		codes.InvalidArgument, "document.text", `"bad"`, "UTF-8", "offset 11")
 	wantCode(t, tag(&pb.TagDocumentRequest{Document: doc("big", strings.Repeat("a", 101))}),
 		codes.InvalidArgument, "document.text", `"big"`, "101 bytes", "limit of 100")
@@ -119,8 +119,8 @@ func TestBatchTagDocuments(t *testing.T) {
 	for i := range 12 {
 		docs = append(docs, doc(fmt.Sprintf("d%d", i), sentence))
 	}
-	docs[3].Text = []byte("vệ tinh \xc3")                   // invalid UTF-8
-	docs[7].Text = []byte(strings.Repeat("đại dương ", 30)) // over 200 bytes
+	docs[3].Text = "vệ tinh \xc3"                   // invalid UTF-8
+	docs[7].Text = strings.Repeat("đại dương ", 30) // over 200 bytes
 	resp, err := ts.client.BatchTagDocuments(ctx, &pb.BatchTagDocumentsRequest{Documents: docs, Options: &pb.TagOptions{OmitEvidence: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -223,9 +223,9 @@ func TestStreamTagDocuments(t *testing.T) {
 			case 1:
 				req.Options = &pb.TagOptions{OmitEvidence: true} // sticks for later requests
 			case 10:
-				req.Document.Text = []byte("tên lửa \xff")
+				req.Document.Text = "tên lửa \xff"
 			case 20:
-				req.Document.Text = []byte(strings.Repeat("x", 201))
+				req.Document.Text = strings.Repeat("x", 201)
 			case 30:
 				req.Document = nil
 			case 40:

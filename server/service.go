@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -26,19 +25,21 @@ import (
 // errorDomain is the google.rpc.ErrorInfo domain of our errors.
 const errorDomain = "doctagger"
 
-// ErrorInfo reasons.
-const (
-	reasonMissingDocument = "MISSING_DOCUMENT"
-	reasonInvalidUTF8     = "INVALID_UTF8"
-	reasonDocumentTooBig  = "DOCUMENT_TOO_LARGE"
-	reasonUnknownTheme    = "UNKNOWN_THEME"
-	reasonBadMinScore     = "INVALID_MIN_SCORE"
-	reasonEmptyBatch      = "EMPTY_BATCH"
-	reasonBatchTooBig     = "BATCH_TOO_LARGE"
-	reasonResultTooBig    = "RESULT_TOO_LARGE"
-	reasonRequestTooBig   = "REQUEST_TOO_LARGE"
-	reasonMalformedLine   = "MALFORMED_LINE"
-	reasonBadEncoding     = "UNSUPPORTED_CONTENT_ENCODING"
+// ErrorInfo reasons: the names of the API's ErrorReason values, which
+// clients match on.
+var (
+	reasonMissingDocument = pb.ErrorReason_MISSING_DOCUMENT.String()
+	reasonInvalidUTF8     = pb.ErrorReason_INVALID_UTF8.String()
+	reasonDocumentTooBig  = pb.ErrorReason_DOCUMENT_TOO_LARGE.String()
+	reasonUnknownTheme    = pb.ErrorReason_UNKNOWN_THEME.String()
+	reasonBadMinScore     = pb.ErrorReason_INVALID_MIN_SCORE.String()
+	reasonEmptyBatch      = pb.ErrorReason_EMPTY_BATCH.String()
+	reasonBatchTooBig     = pb.ErrorReason_BATCH_TOO_LARGE.String()
+	reasonResultTooBig    = pb.ErrorReason_RESULT_TOO_LARGE.String()
+	reasonRequestTooBig   = pb.ErrorReason_REQUEST_TOO_LARGE.String()
+	reasonMalformedLine   = pb.ErrorReason_MALFORMED_LINE.String()
+	reasonMalformedBody   = pb.ErrorReason_MALFORMED_BODY.String()
+	reasonBadEncoding     = pb.ErrorReason_UNSUPPORTED_CONTENT_ENCODING.String()
 )
 
 // service implements tagger.v1.TaggerService.
@@ -75,8 +76,8 @@ func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Opt
 		IncludeUntagged: o.GetIncludeUntagged(),
 	}
 	if bad := invalidUTF8Fields(o); len(bad) > 0 {
-		return opts, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0],
-			fmt.Sprintf("%s.%s is not valid UTF-8", field, bad[0]), nil)
+		return opts, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0].Name,
+			fmt.Sprintf("%s.%s is not valid UTF-8", field, bad[0].Name), nil)
 	}
 	for i, th := range opts.Themes {
 		if !l.themes[th] {
@@ -95,6 +96,17 @@ func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Opt
 			fmt.Sprintf("%s.min_score is %v; it must be in [0, 1]", field, opts.MinScore), nil)
 	}
 	return opts, nil
+}
+
+// invalidUTF8 is the error of a document whose field f was not valid UTF-8.
+func invalidUTF8(doc *pb.Document, field string, f invalidField) *status.Status {
+	meta := map[string]string{"documentId": doc.GetId()}
+	msg := fmt.Sprintf("%s: %s.%s is not valid UTF-8", docName(doc, field), field, f.Name)
+	if f.Name == "text" && f.Offset >= 0 {
+		meta["offset"] = strconv.Itoa(f.Offset)
+		msg = fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), f.Offset)
+	}
+	return badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+f.Name, msg, meta)
 }
 
 // docName names a document in error messages.
@@ -119,11 +131,9 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 	}
 	if bad := invalidUTF8Fields(doc); len(bad) > 0 {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0],
-			fmt.Sprintf("%s: %s.%s is not valid UTF-8", docName(doc, field), field, bad[0]),
-			map[string]string{"documentId": doc.GetId()})
+		return nil, invalidUTF8(doc, field, bad[0])
 	}
-	if n := len(doc.Text); n > s.cfg.MaxDocumentBytes {
+	if n := len(doc.GetText()); n > s.cfg.MaxDocumentBytes {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, badRequest(codes.InvalidArgument, reasonDocumentTooBig, field+".text",
 			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-document-bytes)", docName(doc, field), n, s.cfg.MaxDocumentBytes),
@@ -136,21 +146,16 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 			res, st = nil, status.New(codes.Internal, fmt.Sprintf("internal error while tagging %s", docName(doc, field)))
 		}
 	}()
-	// The text is read in place, not copied (2 KB of a 2 KB request): the
-	// request was decoded for this call alone and nothing writes to it; the
-	// result's evidence texts are slices of it.
-	text := unsafe.String(unsafe.SliceData(doc.Text), len(doc.Text))
+	text := doc.GetText() // the result's evidence texts are slices of it
 	start := time.Now()
 	out, err := l.tagger.Tag(text, opts)
-	s.metrics.observe(len(doc.Text), time.Since(start))
+	s.metrics.observe(len(doc.GetText()), time.Since(start))
 	if err != nil {
 		var utf *tagger.InvalidUTF8Error
 		var unk *tagger.UnknownThemeError
 		switch {
-		case errors.As(err, &utf):
-			st = badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+".text",
-				fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), utf.Offset),
-				map[string]string{"documentId": doc.GetId(), "offset": strconv.Itoa(utf.Offset)})
+		case errors.As(err, &utf): // not reached through the codecs, which check first
+			st = invalidUTF8(doc, field, invalidField{Name: "text", Offset: utf.Offset})
 		case errors.As(err, &unk):
 			st = badRequest(codes.InvalidArgument, reasonUnknownTheme, "options.themes", err.Error(),
 				map[string]string{"theme": unk.Theme})
@@ -204,7 +209,7 @@ func sizeBound(id string, r tagger.Result) int {
 }
 
 func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
-	english := strings.HasPrefix(strings.ToLower(doc.GetLanguage()), "en")
+	english := strings.HasPrefix(strings.ToLower(doc.GetLanguageCode()), "en")
 	res := &pb.DocumentResult{
 		DocumentId:     doc.GetId(),
 		RulesetVersion: r.RulesetVersion,
@@ -252,14 +257,16 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 				ev := new(pb.Evidence)
 				setEvidence(ev, &d.Evidence)
 				pt.Dropped[j] = &pb.DroppedEvidence{
-					Evidence:           ev,
-					Reason:             d.Reason,
-					Exclusion:          d.Exclusion,
-					ExclusionText:      d.ExclusionText,
-					ExclusionStart:     int32(d.ExclusionStart),
-					ExclusionEnd:       int32(d.ExclusionEnd),
-					ExclusionRuneStart: int32(d.ExclusionRuneStart),
-					ExclusionRuneEnd:   int32(d.ExclusionRuneEnd),
+					Evidence:            ev,
+					Reason:              dropReason(d.Reason),
+					Exclusion:           d.Exclusion,
+					ExclusionText:       d.ExclusionText,
+					ExclusionStart:      int32(d.ExclusionStart),
+					ExclusionEnd:        int32(d.ExclusionEnd),
+					ExclusionRuneStart:  int32(d.ExclusionRuneStart),
+					ExclusionRuneEnd:    int32(d.ExclusionRuneEnd),
+					ExclusionUtf16Start: int32(d.ExclusionUTF16Start),
+					ExclusionUtf16End:   int32(d.ExclusionUTF16End),
 				}
 			}
 		}
@@ -268,10 +275,21 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 	return out
 }
 
+func dropReason(r string) pb.DropReason {
+	switch r {
+	case tagger.DropExcluded:
+		return pb.DropReason_DROP_REASON_EXCLUDED
+	case tagger.DropUnsupported:
+		return pb.DropReason_DROP_REASON_UNSUPPORTED
+	}
+	return pb.DropReason_DROP_REASON_UNSPECIFIED
+}
+
 func setEvidence(p *pb.Evidence, e *tagger.Evidence) {
 	p.Term, p.Pattern, p.Text = e.Term, e.Pattern, e.Text
 	p.Start, p.End = int32(e.Start), int32(e.End)
 	p.RuneStart, p.RuneEnd = int32(e.RuneStart), int32(e.RuneEnd)
+	p.Utf16Start, p.Utf16End = int32(e.UTF16Start), int32(e.UTF16End)
 	p.Weight, p.Folded = e.Weight, e.Folded
 }
 

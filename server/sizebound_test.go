@@ -39,7 +39,7 @@ func TestSizeBound(t *testing.T) {
 	}
 	for _, text := range texts {
 		for _, opts := range []tagger.Options{{}, {IncludeUntagged: true}, {OmitEvidence: true}} {
-			for _, d := range []*pb.Document{{Id: "a"}, {Id: strings.Repeat("đ", 300), Language: "en"}} {
+			for _, d := range []*pb.Document{{Id: "a"}, {Id: strings.Repeat("đ", 300), LanguageCode: "en"}} {
 				out, err := tg.Tag(text, opts)
 				if err != nil {
 					t.Fatal(err)

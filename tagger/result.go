@@ -52,7 +52,12 @@ type Evidence struct {
 	End       int    // byte offset, exclusive
 	RuneStart int    // rune offset, inclusive
 	RuneEnd   int    // rune offset, exclusive
-	Weight    float64
+	// UTF-16 code unit offsets, as JavaScript, Java and C# index strings:
+	// the rune offsets plus one for each rune before them outside the
+	// Basic Multilingual Plane (an emoji).
+	UTF16Start int
+	UTF16End   int
+	Weight     float64
 	// Folded is true when the match was made without diacritics
 	// ("tri tue nhan tao" for "trí tuệ nhân tạo").
 	Folded bool
@@ -79,4 +84,7 @@ type Dropped struct {
 	ExclusionEnd       int
 	ExclusionRuneStart int
 	ExclusionRuneEnd   int
+	// UTF-16 code unit offsets of the exclusion match.
+	ExclusionUTF16Start int
+	ExclusionUTF16End   int
 }

@@ -122,6 +122,9 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	if slow && !opts.OmitEvidence {
 		fillRuneOffsets(text, s, res.Tags, res.Untagged)
 	}
+	if !opts.OmitEvidence {
+		fillUTF16Offsets(text, s, res.Tags, res.Untagged)
+	}
 	return res, nil
 }
 
@@ -538,6 +541,70 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 	sc := t.rs.Scoring
 	rep := math.Min(sc.MaxRepeat, 1+sc.RepeatFactor*math.Log2(float64(c)))
 	return t.terms[term].weight * rep
+}
+
+// fillUTF16Offsets sets the UTF-16 offsets of the evidence from its rune
+// offsets. They differ only after a character outside the Basic
+// Multilingual Plane (an emoji), two UTF-16 code units for one rune, which
+// UTF-8 writes as four bytes led by a byte of 0xF0 or more: most texts have
+// none, and then the offsets are the rune offsets.
+func fillUTF16Offsets(text string, s *scratch, groups ...[]Tag) {
+	firstAstral := -1
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0xF0 {
+			firstAstral = i
+			break
+		}
+	}
+	extra := func(int) int { return 0 }
+	if firstAstral >= 0 {
+		// The number of astral runes before each offset, in one pass
+		// over the text from the first of them.
+		offs := s.offsets[:0]
+		for _, tags := range groups {
+			for _, tag := range tags {
+				for _, e := range tag.Evidence {
+					offs = append(offs, e.Start, e.End)
+				}
+				for _, d := range tag.Dropped {
+					offs = append(offs, d.Start, d.End, d.ExclusionStart, d.ExclusionEnd)
+				}
+			}
+		}
+		slices.Sort(offs)
+		offs = slices.Compact(offs)
+		counts := make([]int, len(offs))
+		pos, n := firstAstral, 0
+		for i, o := range offs {
+			for ; pos < o; pos++ {
+				if text[pos] >= 0xF0 {
+					n++
+				}
+			}
+			counts[i] = n
+		}
+		s.offsets = offs
+		extra = func(b int) int {
+			i, _ := slices.BinarySearch(offs, b)
+			return counts[i]
+		}
+	}
+	for _, tags := range groups {
+		for _, tag := range tags {
+			for i := range tag.Evidence {
+				e := &tag.Evidence[i]
+				e.UTF16Start, e.UTF16End = e.RuneStart+extra(e.Start), e.RuneEnd+extra(e.End)
+			}
+			for i := range tag.Dropped {
+				d := &tag.Dropped[i]
+				d.UTF16Start, d.UTF16End = d.RuneStart+extra(d.Start), d.RuneEnd+extra(d.End)
+				if d.Reason == DropExcluded {
+					d.ExclusionUTF16Start = d.ExclusionRuneStart + extra(d.ExclusionStart)
+					d.ExclusionUTF16End = d.ExclusionRuneEnd + extra(d.ExclusionEnd)
+				}
+			}
+		}
+	}
 }
 
 // fillRuneOffsets converts byte offsets to rune offsets in one pass over

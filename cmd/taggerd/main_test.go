@@ -140,7 +140,7 @@ func TestSIGTERMDuringStream(t *testing.T) {
 					t.Errorf("signal: %v", err)
 				}
 			}
-			if err := stream.Send(&pb.StreamTagDocumentsRequest{Document: &pb.Document{Id: fmt.Sprint(i), Text: []byte(text)}}); err != nil {
+			if err := stream.Send(&pb.StreamTagDocumentsRequest{Document: &pb.Document{Id: fmt.Sprint(i), Text: text}}); err != nil {
 				t.Errorf("send %d: %v", i, err)
 				return
 			}

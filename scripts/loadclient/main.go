@@ -94,7 +94,7 @@ func main() {
 		log.Fatal(err)
 	}
 	req := &pb.StreamTagDocumentsRequest{
-		Document: &pb.Document{Id: "load", Text: text},
+		Document: &pb.Document{Id: "load", Text: string(text)},
 		Options:  &pb.TagOptions{OmitEvidence: *omit},
 	}
 	start := time.Now()
@@ -161,7 +161,7 @@ func unary(addr, mode string, text []byte, conc, conns int, d time.Duration, omi
 			conn := clients[w%conns]
 			tc := pb.NewTaggerServiceClient(conn)
 			hc := healthpb.NewHealthClient(conn)
-			req := &pb.TagDocumentRequest{Document: &pb.Document{Id: "load", Text: text}, Options: &pb.TagOptions{OmitEvidence: omit}}
+			req := &pb.TagDocumentRequest{Document: &pb.Document{Id: "load", Text: string(text)}, Options: &pb.TagOptions{OmitEvidence: omit}}
 			for ctx.Err() == nil {
 				var err error
 				if mode == "health" {

@@ -26,19 +26,74 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DropReason says why a match did not count.
+type DropReason int32
+
+const (
+	// Not set; never sent by the server.
+	DropReason_DROP_REASON_UNSPECIFIED DropReason = 0
+	// An exclusion of the theme cancelled the match (see
+	// DroppedEvidence.exclusion).
+	DropReason_DROP_REASON_EXCLUDED DropReason = 1
+	// A weak term (or an acronym in all-capital text) with no strong term of
+	// its theme to support it.
+	DropReason_DROP_REASON_UNSUPPORTED DropReason = 2
+)
+
+// Enum value maps for DropReason.
+var (
+	DropReason_name = map[int32]string{
+		0: "DROP_REASON_UNSPECIFIED",
+		1: "DROP_REASON_EXCLUDED",
+		2: "DROP_REASON_UNSUPPORTED",
+	}
+	DropReason_value = map[string]int32{
+		"DROP_REASON_UNSPECIFIED": 0,
+		"DROP_REASON_EXCLUDED":    1,
+		"DROP_REASON_UNSUPPORTED": 2,
+	}
+)
+
+func (x DropReason) Enum() *DropReason {
+	p := new(DropReason)
+	*p = x
+	return p
+}
+
+func (x DropReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DropReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_tagger_v1_tagger_proto_enumTypes[0].Descriptor()
+}
+
+func (DropReason) Type() protoreflect.EnumType {
+	return &file_tagger_v1_tagger_proto_enumTypes[0]
+}
+
+func (x DropReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DropReason.Descriptor instead.
+func (DropReason) EnumDescriptor() ([]byte, []int) {
+	return file_tagger_v1_tagger_proto_rawDescGZIP(), []int{0}
+}
+
 // Document is one text to tag.
 type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-chosen identifier, echoed in the result and named in errors.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The text, UTF-8. It is `bytes` on the gRPC wire so that invalid UTF-8 in
-	// one document of a batch or stream fails that document alone with
-	// INVALID_ARGUMENT instead of the whole message. Over REST it is a plain
-	// JSON string (not base64).
-	Text []byte `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// The text (UTF-8 on the wire, a plain string in every language and in
+	// JSON). Invalid UTF-8 in one document of a batch or stream fails that
+	// document alone with INVALID_ARGUMENT (reason INVALID_UTF8), the others
+	// are tagged.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// Optional language hint, a BCP 47 tag such as "vi" or "en". It picks the
 	// language of Tag.label ("en" gives English labels, anything else Vietnamese).
-	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	LanguageCode  string `protobuf:"bytes,3,opt,name=language_code,json=languageCode,proto3" json:"language_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -80,16 +135,16 @@ func (x *Document) GetId() string {
 	return ""
 }
 
-func (x *Document) GetText() []byte {
+func (x *Document) GetText() string {
 	if x != nil {
 		return x.Text
 	}
-	return nil
+	return ""
 }
 
-func (x *Document) GetLanguage() string {
+func (x *Document) GetLanguageCode() string {
 	if x != nil {
-		return x.Language
+		return x.LanguageCode
 	}
 	return ""
 }
@@ -187,6 +242,11 @@ type Evidence struct {
 	RuneStart int32 `protobuf:"varint,6,opt,name=rune_start,json=runeStart,proto3" json:"rune_start,omitempty"`
 	// Rune offset, exclusive.
 	RuneEnd int32 `protobuf:"varint,7,opt,name=rune_end,json=runeEnd,proto3" json:"rune_end,omitempty"`
+	// UTF-16 code unit offset, inclusive: the index that JavaScript, Java and
+	// C# strings use (text.slice(utf16_start, utf16_end) in JavaScript).
+	Utf16Start int32 `protobuf:"varint,10,opt,name=utf16_start,json=utf16Start,proto3" json:"utf16_start,omitempty"`
+	// UTF-16 code unit offset, exclusive.
+	Utf16End int32 `protobuf:"varint,11,opt,name=utf16_end,json=utf16End,proto3" json:"utf16_end,omitempty"`
 	// What this match contributed to the theme's evidence: the term's weight,
 	// shared among its repeated mentions (0 for a dropped match).
 	Weight float64 `protobuf:"fixed64,8,opt,name=weight,proto3" json:"weight,omitempty"`
@@ -275,6 +335,20 @@ func (x *Evidence) GetRuneEnd() int32 {
 	return 0
 }
 
+func (x *Evidence) GetUtf16Start() int32 {
+	if x != nil {
+		return x.Utf16Start
+	}
+	return 0
+}
+
+func (x *Evidence) GetUtf16End() int32 {
+	if x != nil {
+		return x.Utf16End
+	}
+	return 0
+}
+
 func (x *Evidence) GetWeight() float64 {
 	if x != nil {
 		return x.Weight
@@ -294,8 +368,8 @@ type DroppedEvidence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The match.
 	Evidence *Evidence `protobuf:"bytes,1,opt,name=evidence,proto3" json:"evidence,omitempty"`
-	// Why it did not count: "excluded" or "unsupported".
-	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why it did not count.
+	Reason DropReason `protobuf:"varint,9,opt,name=reason,proto3,enum=tagger.v1.DropReason" json:"reason,omitempty"`
 	// For "excluded": the exclusion id and where it matched.
 	Exclusion string `protobuf:"bytes,3,opt,name=exclusion,proto3" json:"exclusion,omitempty"`
 	// The exclusion's matched text.
@@ -308,8 +382,12 @@ type DroppedEvidence struct {
 	ExclusionRuneStart int32 `protobuf:"varint,7,opt,name=exclusion_rune_start,json=exclusionRuneStart,proto3" json:"exclusion_rune_start,omitempty"`
 	// Rune offset of the exclusion match, exclusive.
 	ExclusionRuneEnd int32 `protobuf:"varint,8,opt,name=exclusion_rune_end,json=exclusionRuneEnd,proto3" json:"exclusion_rune_end,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// UTF-16 code unit offset of the exclusion match, inclusive.
+	ExclusionUtf16Start int32 `protobuf:"varint,10,opt,name=exclusion_utf16_start,json=exclusionUtf16Start,proto3" json:"exclusion_utf16_start,omitempty"`
+	// UTF-16 code unit offset of the exclusion match, exclusive.
+	ExclusionUtf16End int32 `protobuf:"varint,11,opt,name=exclusion_utf16_end,json=exclusionUtf16End,proto3" json:"exclusion_utf16_end,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DroppedEvidence) Reset() {
@@ -349,11 +427,11 @@ func (x *DroppedEvidence) GetEvidence() *Evidence {
 	return nil
 }
 
-func (x *DroppedEvidence) GetReason() string {
+func (x *DroppedEvidence) GetReason() DropReason {
 	if x != nil {
 		return x.Reason
 	}
-	return ""
+	return DropReason_DROP_REASON_UNSPECIFIED
 }
 
 func (x *DroppedEvidence) GetExclusion() string {
@@ -394,6 +472,20 @@ func (x *DroppedEvidence) GetExclusionRuneStart() int32 {
 func (x *DroppedEvidence) GetExclusionRuneEnd() int32 {
 	if x != nil {
 		return x.ExclusionRuneEnd
+	}
+	return 0
+}
+
+func (x *DroppedEvidence) GetExclusionUtf16Start() int32 {
+	if x != nil {
+		return x.ExclusionUtf16Start
+	}
+	return 0
+}
+
+func (x *DroppedEvidence) GetExclusionUtf16End() int32 {
+	if x != nil {
+		return x.ExclusionUtf16End
 	}
 	return 0
 }
@@ -522,7 +614,9 @@ type DocumentResult struct {
 	Untagged []*Tag `protobuf:"bytes,5,rep,name=untagged,proto3" json:"untagged,omitempty"`
 	// In batches and streams: set when this document failed (the other fields
 	// are then empty). Codes: INVALID_ARGUMENT (invalid UTF-8, over-size
-	// document, unknown theme), DEADLINE_EXCEEDED, CANCELLED.
+	// document, unknown theme), RESOURCE_EXHAUSTED (result over the message
+	// limit), DEADLINE_EXCEEDED, CANCELLED. Its google.rpc.ErrorInfo reason
+	// is one of ErrorReason.
 	Error *status.Status `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
 	// In streams: the sequence number of the request this answers, 1 for the
 	// first request of the stream.
@@ -1292,17 +1386,17 @@ var File_tagger_v1_tagger_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"J\n" +
+	"\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"S\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\fR\x04text\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage\"\x91\x01\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12#\n" +
+	"\rlanguage_code\x18\x03 \x01(\tR\flanguageCode\"\x91\x01\n" +
 	"\n" +
 	"TagOptions\x12\x16\n" +
 	"\x06themes\x18\x01 \x03(\tR\x06themes\x12#\n" +
 	"\romit_evidence\x18\x02 \x01(\bR\fomitEvidence\x12\x1b\n" +
 	"\tmin_score\x18\x03 \x01(\x01R\bminScore\x12)\n" +
-	"\x10include_untagged\x18\x04 \x01(\bR\x0fincludeUntagged\"\xde\x01\n" +
+	"\x10include_untagged\x18\x04 \x01(\bR\x0fincludeUntagged\"\x9c\x02\n" +
 	"\bEvidence\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\tR\x04term\x12\x18\n" +
 	"\apattern\x18\x02 \x01(\tR\apattern\x12\x12\n" +
@@ -1311,18 +1405,25 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"\x03end\x18\x05 \x01(\x05R\x03end\x12\x1d\n" +
 	"\n" +
 	"rune_start\x18\x06 \x01(\x05R\truneStart\x12\x19\n" +
-	"\brune_end\x18\a \x01(\x05R\aruneEnd\x12\x16\n" +
+	"\brune_end\x18\a \x01(\x05R\aruneEnd\x12\x1f\n" +
+	"\vutf16_start\x18\n" +
+	" \x01(\x05R\n" +
+	"utf16Start\x12\x1b\n" +
+	"\tutf16_end\x18\v \x01(\x05R\butf16End\x12\x16\n" +
 	"\x06weight\x18\b \x01(\x01R\x06weight\x12\x16\n" +
-	"\x06folded\x18\t \x01(\bR\x06folded\"\xcd\x02\n" +
+	"\x06folded\x18\t \x01(\bR\x06folded\"\xce\x03\n" +
 	"\x0fDroppedEvidence\x12/\n" +
-	"\bevidence\x18\x01 \x01(\v2\x13.tagger.v1.EvidenceR\bevidence\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
+	"\bevidence\x18\x01 \x01(\v2\x13.tagger.v1.EvidenceR\bevidence\x12-\n" +
+	"\x06reason\x18\t \x01(\x0e2\x15.tagger.v1.DropReasonR\x06reason\x12\x1c\n" +
 	"\texclusion\x18\x03 \x01(\tR\texclusion\x12%\n" +
 	"\x0eexclusion_text\x18\x04 \x01(\tR\rexclusionText\x12'\n" +
 	"\x0fexclusion_start\x18\x05 \x01(\x05R\x0eexclusionStart\x12#\n" +
 	"\rexclusion_end\x18\x06 \x01(\x05R\fexclusionEnd\x120\n" +
 	"\x14exclusion_rune_start\x18\a \x01(\x05R\x12exclusionRuneStart\x12,\n" +
-	"\x12exclusion_rune_end\x18\b \x01(\x05R\x10exclusionRuneEnd\"\x82\x02\n" +
+	"\x12exclusion_rune_end\x18\b \x01(\x05R\x10exclusionRuneEnd\x122\n" +
+	"\x15exclusion_utf16_start\x18\n" +
+	" \x01(\x05R\x13exclusionUtf16Start\x12.\n" +
+	"\x13exclusion_utf16_end\x18\v \x01(\x05R\x11exclusionUtf16EndJ\x04\b\x02\x10\x03\"\x82\x02\n" +
 	"\x03Tag\x12\x14\n" +
 	"\x05theme\x18\x01 \x01(\tR\x05theme\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x19\n" +
@@ -1381,7 +1482,12 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"term_count\x18\x06 \x01(\x05R\ttermCount\x12'\n" +
 	"\x0fexclusion_count\x18\a \x01(\x05R\x0eexclusionCount\"B\n" +
 	"\x12GetRulesetResponse\x12,\n" +
-	"\aruleset\x18\x01 \x01(\v2\x12.tagger.v1.RulesetR\aruleset2\xba\x03\n" +
+	"\aruleset\x18\x01 \x01(\v2\x12.tagger.v1.RulesetR\aruleset*`\n" +
+	"\n" +
+	"DropReason\x12\x1b\n" +
+	"\x17DROP_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14DROP_REASON_EXCLUDED\x10\x01\x12\x1b\n" +
+	"\x17DROP_REASON_UNSUPPORTED\x10\x022\xba\x03\n" +
 	"\rTaggerService\x12L\n" +
 	"\vTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12^\n" +
 	"\x11BatchTagDocuments\x12#.tagger.v1.BatchTagDocumentsRequest\x1a$.tagger.v1.BatchTagDocumentsResponse\x12e\n" +
@@ -1403,63 +1509,66 @@ func file_tagger_v1_tagger_proto_rawDescGZIP() []byte {
 	return file_tagger_v1_tagger_proto_rawDescData
 }
 
+var file_tagger_v1_tagger_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_tagger_v1_tagger_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tagger_v1_tagger_proto_goTypes = []any{
-	(*Document)(nil),                   // 0: tagger.v1.Document
-	(*TagOptions)(nil),                 // 1: tagger.v1.TagOptions
-	(*Evidence)(nil),                   // 2: tagger.v1.Evidence
-	(*DroppedEvidence)(nil),            // 3: tagger.v1.DroppedEvidence
-	(*Tag)(nil),                        // 4: tagger.v1.Tag
-	(*DocumentResult)(nil),             // 5: tagger.v1.DocumentResult
-	(*TagDocumentRequest)(nil),         // 6: tagger.v1.TagDocumentRequest
-	(*TagDocumentResponse)(nil),        // 7: tagger.v1.TagDocumentResponse
-	(*BatchTagDocumentsRequest)(nil),   // 8: tagger.v1.BatchTagDocumentsRequest
-	(*BatchTagDocumentsResponse)(nil),  // 9: tagger.v1.BatchTagDocumentsResponse
-	(*StreamTagDocumentsRequest)(nil),  // 10: tagger.v1.StreamTagDocumentsRequest
-	(*StreamTagDocumentsResponse)(nil), // 11: tagger.v1.StreamTagDocumentsResponse
-	(*ListThemesRequest)(nil),          // 12: tagger.v1.ListThemesRequest
-	(*Theme)(nil),                      // 13: tagger.v1.Theme
-	(*ListThemesResponse)(nil),         // 14: tagger.v1.ListThemesResponse
-	(*GetRulesetRequest)(nil),          // 15: tagger.v1.GetRulesetRequest
-	(*Ruleset)(nil),                    // 16: tagger.v1.Ruleset
-	(*GetRulesetResponse)(nil),         // 17: tagger.v1.GetRulesetResponse
-	(*status.Status)(nil),              // 18: google.rpc.Status
-	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
+	(DropReason)(0),                    // 0: tagger.v1.DropReason
+	(*Document)(nil),                   // 1: tagger.v1.Document
+	(*TagOptions)(nil),                 // 2: tagger.v1.TagOptions
+	(*Evidence)(nil),                   // 3: tagger.v1.Evidence
+	(*DroppedEvidence)(nil),            // 4: tagger.v1.DroppedEvidence
+	(*Tag)(nil),                        // 5: tagger.v1.Tag
+	(*DocumentResult)(nil),             // 6: tagger.v1.DocumentResult
+	(*TagDocumentRequest)(nil),         // 7: tagger.v1.TagDocumentRequest
+	(*TagDocumentResponse)(nil),        // 8: tagger.v1.TagDocumentResponse
+	(*BatchTagDocumentsRequest)(nil),   // 9: tagger.v1.BatchTagDocumentsRequest
+	(*BatchTagDocumentsResponse)(nil),  // 10: tagger.v1.BatchTagDocumentsResponse
+	(*StreamTagDocumentsRequest)(nil),  // 11: tagger.v1.StreamTagDocumentsRequest
+	(*StreamTagDocumentsResponse)(nil), // 12: tagger.v1.StreamTagDocumentsResponse
+	(*ListThemesRequest)(nil),          // 13: tagger.v1.ListThemesRequest
+	(*Theme)(nil),                      // 14: tagger.v1.Theme
+	(*ListThemesResponse)(nil),         // 15: tagger.v1.ListThemesResponse
+	(*GetRulesetRequest)(nil),          // 16: tagger.v1.GetRulesetRequest
+	(*Ruleset)(nil),                    // 17: tagger.v1.Ruleset
+	(*GetRulesetResponse)(nil),         // 18: tagger.v1.GetRulesetResponse
+	(*status.Status)(nil),              // 19: google.rpc.Status
+	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
 }
 var file_tagger_v1_tagger_proto_depIdxs = []int32{
-	2,  // 0: tagger.v1.DroppedEvidence.evidence:type_name -> tagger.v1.Evidence
-	2,  // 1: tagger.v1.Tag.evidence:type_name -> tagger.v1.Evidence
-	3,  // 2: tagger.v1.Tag.dropped:type_name -> tagger.v1.DroppedEvidence
-	4,  // 3: tagger.v1.DocumentResult.tags:type_name -> tagger.v1.Tag
-	4,  // 4: tagger.v1.DocumentResult.untagged:type_name -> tagger.v1.Tag
-	18, // 5: tagger.v1.DocumentResult.error:type_name -> google.rpc.Status
-	0,  // 6: tagger.v1.TagDocumentRequest.document:type_name -> tagger.v1.Document
-	1,  // 7: tagger.v1.TagDocumentRequest.options:type_name -> tagger.v1.TagOptions
-	5,  // 8: tagger.v1.TagDocumentResponse.result:type_name -> tagger.v1.DocumentResult
-	0,  // 9: tagger.v1.BatchTagDocumentsRequest.documents:type_name -> tagger.v1.Document
-	1,  // 10: tagger.v1.BatchTagDocumentsRequest.options:type_name -> tagger.v1.TagOptions
-	5,  // 11: tagger.v1.BatchTagDocumentsResponse.results:type_name -> tagger.v1.DocumentResult
-	0,  // 12: tagger.v1.StreamTagDocumentsRequest.document:type_name -> tagger.v1.Document
-	1,  // 13: tagger.v1.StreamTagDocumentsRequest.options:type_name -> tagger.v1.TagOptions
-	5,  // 14: tagger.v1.StreamTagDocumentsResponse.result:type_name -> tagger.v1.DocumentResult
-	13, // 15: tagger.v1.ListThemesResponse.themes:type_name -> tagger.v1.Theme
-	19, // 16: tagger.v1.Ruleset.load_time:type_name -> google.protobuf.Timestamp
-	16, // 17: tagger.v1.GetRulesetResponse.ruleset:type_name -> tagger.v1.Ruleset
-	6,  // 18: tagger.v1.TaggerService.TagDocument:input_type -> tagger.v1.TagDocumentRequest
-	8,  // 19: tagger.v1.TaggerService.BatchTagDocuments:input_type -> tagger.v1.BatchTagDocumentsRequest
-	10, // 20: tagger.v1.TaggerService.StreamTagDocuments:input_type -> tagger.v1.StreamTagDocumentsRequest
-	12, // 21: tagger.v1.TaggerService.ListThemes:input_type -> tagger.v1.ListThemesRequest
-	15, // 22: tagger.v1.TaggerService.GetRuleset:input_type -> tagger.v1.GetRulesetRequest
-	7,  // 23: tagger.v1.TaggerService.TagDocument:output_type -> tagger.v1.TagDocumentResponse
-	9,  // 24: tagger.v1.TaggerService.BatchTagDocuments:output_type -> tagger.v1.BatchTagDocumentsResponse
-	11, // 25: tagger.v1.TaggerService.StreamTagDocuments:output_type -> tagger.v1.StreamTagDocumentsResponse
-	14, // 26: tagger.v1.TaggerService.ListThemes:output_type -> tagger.v1.ListThemesResponse
-	17, // 27: tagger.v1.TaggerService.GetRuleset:output_type -> tagger.v1.GetRulesetResponse
-	23, // [23:28] is the sub-list for method output_type
-	18, // [18:23] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	3,  // 0: tagger.v1.DroppedEvidence.evidence:type_name -> tagger.v1.Evidence
+	0,  // 1: tagger.v1.DroppedEvidence.reason:type_name -> tagger.v1.DropReason
+	3,  // 2: tagger.v1.Tag.evidence:type_name -> tagger.v1.Evidence
+	4,  // 3: tagger.v1.Tag.dropped:type_name -> tagger.v1.DroppedEvidence
+	5,  // 4: tagger.v1.DocumentResult.tags:type_name -> tagger.v1.Tag
+	5,  // 5: tagger.v1.DocumentResult.untagged:type_name -> tagger.v1.Tag
+	19, // 6: tagger.v1.DocumentResult.error:type_name -> google.rpc.Status
+	1,  // 7: tagger.v1.TagDocumentRequest.document:type_name -> tagger.v1.Document
+	2,  // 8: tagger.v1.TagDocumentRequest.options:type_name -> tagger.v1.TagOptions
+	6,  // 9: tagger.v1.TagDocumentResponse.result:type_name -> tagger.v1.DocumentResult
+	1,  // 10: tagger.v1.BatchTagDocumentsRequest.documents:type_name -> tagger.v1.Document
+	2,  // 11: tagger.v1.BatchTagDocumentsRequest.options:type_name -> tagger.v1.TagOptions
+	6,  // 12: tagger.v1.BatchTagDocumentsResponse.results:type_name -> tagger.v1.DocumentResult
+	1,  // 13: tagger.v1.StreamTagDocumentsRequest.document:type_name -> tagger.v1.Document
+	2,  // 14: tagger.v1.StreamTagDocumentsRequest.options:type_name -> tagger.v1.TagOptions
+	6,  // 15: tagger.v1.StreamTagDocumentsResponse.result:type_name -> tagger.v1.DocumentResult
+	14, // 16: tagger.v1.ListThemesResponse.themes:type_name -> tagger.v1.Theme
+	20, // 17: tagger.v1.Ruleset.load_time:type_name -> google.protobuf.Timestamp
+	17, // 18: tagger.v1.GetRulesetResponse.ruleset:type_name -> tagger.v1.Ruleset
+	7,  // 19: tagger.v1.TaggerService.TagDocument:input_type -> tagger.v1.TagDocumentRequest
+	9,  // 20: tagger.v1.TaggerService.BatchTagDocuments:input_type -> tagger.v1.BatchTagDocumentsRequest
+	11, // 21: tagger.v1.TaggerService.StreamTagDocuments:input_type -> tagger.v1.StreamTagDocumentsRequest
+	13, // 22: tagger.v1.TaggerService.ListThemes:input_type -> tagger.v1.ListThemesRequest
+	16, // 23: tagger.v1.TaggerService.GetRuleset:input_type -> tagger.v1.GetRulesetRequest
+	8,  // 24: tagger.v1.TaggerService.TagDocument:output_type -> tagger.v1.TagDocumentResponse
+	10, // 25: tagger.v1.TaggerService.BatchTagDocuments:output_type -> tagger.v1.BatchTagDocumentsResponse
+	12, // 26: tagger.v1.TaggerService.StreamTagDocuments:output_type -> tagger.v1.StreamTagDocumentsResponse
+	15, // 27: tagger.v1.TaggerService.ListThemes:output_type -> tagger.v1.ListThemesResponse
+	18, // 28: tagger.v1.TaggerService.GetRuleset:output_type -> tagger.v1.GetRulesetResponse
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_tagger_v1_tagger_proto_init() }
@@ -1472,13 +1581,14 @@ func file_tagger_v1_tagger_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tagger_v1_tagger_proto_rawDesc), len(file_tagger_v1_tagger_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tagger_v1_tagger_proto_goTypes,
 		DependencyIndexes: file_tagger_v1_tagger_proto_depIdxs,
+		EnumInfos:         file_tagger_v1_tagger_proto_enumTypes,
 		MessageInfos:      file_tagger_v1_tagger_proto_msgTypes,
 	}.Build()
 	File_tagger_v1_tagger_proto = out.File
