@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/textproto"
@@ -22,51 +21,23 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
 
-// gateway is the REST side: a gRPC client of the server over the in-memory
-// listener, the grpc-gateway mux and our JSON marshaler.
+// gateway is the REST side: the grpc-gateway mux, which decodes each
+// request with our JSON marshaler and calls the service in process
+// (inProcess), and the NDJSON stream.
 type gateway struct {
-	conn   *grpc.ClientConn
-	client pb.TaggerServiceClient
-	mux    *runtime.ServeMux
-	json   *restJSON
+	mux  *runtime.ServeMux
+	json *restJSON
+	rest *inProcess
 }
 
-func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway, error) {
-	conn, err := grpc.NewClient("passthrough:///taggerd-internal",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return l.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(s.cfg.MaxMessageBytes),
-			grpc.MaxCallSendMsgSize(s.cfg.MaxMessageBytes),
-		),
-		// A REST body under its limit can still make a gRPC message over
-		// --max-message-bytes: say so, instead of grpc-go's bare "trying to
-		// send message larger than max".
-		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			if m, ok := req.(proto.Message); ok {
-				if n := proto.Size(m); n > s.cfg.MaxMessageBytes {
-					return badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
-						fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, s.cfg.MaxMessageBytes),
-						map[string]string{"bytes": fmt.Sprint(n), "limit": fmt.Sprint(s.cfg.MaxMessageBytes)}).Err()
-				}
-			}
-			return invoker(ctx, method, req, reply, cc, opts...)
-		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("gateway connection: %w", err)
-	}
-	g := &gateway{conn: conn, client: pb.NewTaggerServiceClient(conn), json: newRESTJSON()}
+func (s *Server) newGateway(ctx context.Context) (*gateway, error) {
+	g := &gateway{json: newRESTJSON(), rest: s.rest}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
@@ -83,10 +54,17 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 		}),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-			if body, ok := r.Body.(*limitedBody); ok && body.over {
-				// The gateway reports it as a malformed body (400).
-				bodyTooLarge(w, g.json, s.restBodyLimit())
-				return
+			if body, ok := r.Body.(*restBody); ok {
+				switch {
+				case body.over:
+					// The gateway reports it as a malformed body (400).
+					bodyTooLarge(w, g.json, s.restBodyLimit())
+					return
+				case body.decodeErr != nil:
+					// The gateway keeps only the message of a decoding error.
+					httpError(w, g.json, body.decodeErr)
+					return
+				}
 			}
 			switch st := status.Convert(err); st.Code() {
 			case codes.Unauthenticated:
@@ -100,8 +78,7 @@ func (s *Server) newGateway(ctx context.Context, l *bufconn.Listener) (*gateway,
 			}
 		}),
 	)
-	if err := pb.RegisterTaggerServiceHandlerClient(ctx, g.mux, g.client); err != nil {
-		conn.Close()
+	if err := pb.RegisterTaggerServiceHandlerServer(ctx, g.mux, g.rest); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -168,8 +145,8 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 			httpError(w, gw.json, st)
 			return
 		}
-		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
-		gw.mux.ServeHTTP(w, r)
+		r.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), size: r.ContentLength}
+		gw.mux.ServeHTTP(w, r.WithContext(withPeer(r.Context(), r.RemoteAddr)))
 	}))))
 	if s.cfg.UI != nil {
 		mux.Handle("/", s.cfg.UI)
@@ -250,13 +227,17 @@ func (b *gzipBody) Read(p []byte) (int, error) {
 
 func (b *gzipBody) Close() error { return b.body.Close() }
 
-// limitedBody notes when the body went over its http.MaxBytesReader limit.
-type limitedBody struct {
+// restBody is a unary REST request body: it notes when the body went over
+// its http.MaxBytesReader limit, and keeps a decoding error with its
+// details for the gateway's error handler.
+type restBody struct {
 	io.ReadCloser
-	over bool
+	size      int64 // the declared length, or -1
+	over      bool
+	decodeErr *status.Status
 }
 
-func (b *limitedBody) Read(p []byte) (int, error) {
+func (b *restBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -366,167 +347,6 @@ func writeStatus(w http.ResponseWriter, m *restJSON, st *status.Status, line boo
 		body = []byte(`{"code":13,"message":"failed to marshal the error"}`)
 	}
 	w.Write(append(body, '\n'))
-}
-
-// ndjsonHandler serves POST /v1/documents:streamTag: newline-delimited JSON
-// requests in, one JSON result per line out as soon as each is ready, full
-// duplex. It is a client of StreamTagDocuments on the real gRPC server.
-// A malformed line ends the stream: the results of the lines before it are
-// written, then an {"error": ...} line naming the line number.
-type ndjsonHandler struct {
-	s  *Server
-	gw *gateway
-}
-
-func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing results (HTTP/2 always can)
-	// net/http keeps a write deadline for the next request on the connection.
-	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-
-	// The gateway's own context for a call: the headers its routes forward
-	// (authorization, x-request-id, x-forwarded-for) and Grpc-Timeout.
-	annotated, err := runtime.AnnotateContext(r.Context(), h.gw.mux, r, pb.TaggerService_StreamTagDocuments_FullMethodName,
-		runtime.WithHTTPPathPattern("/v1/documents:streamTag"))
-	if err != nil {
-		h.fail(w, status.Convert(err), false)
-		return
-	}
-	if err := h.s.auth.check(r.Header.Get("Authorization")); err != nil {
-		h.fail(w, status.Convert(err), false) // before reading, let alone decoding, the body
-		return
-	}
-	if st := decodeBody(w, r); st != nil {
-		h.fail(w, st, false)
-		return
-	}
-	ctx, cancel := context.WithCancel(annotated)
-	defer cancel()
-
-	stream, err := h.gw.client.StreamTagDocuments(ctx)
-	if err != nil {
-		h.fail(w, status.Convert(err), false)
-		return
-	}
-
-	// Sender: reads lines and sends them; on a malformed line it records the
-	// error and half-closes, so the documents before it are still answered.
-	var readErr *status.Status
-	sendDone := make(chan struct{})
-	// The body must not be read once ServeHTTP returns. When the stream
-	// ends early (401, the client stopped reading) the sender may be
-	// blocked reading a client that sends nothing more: a read deadline in
-	// the past wakes it, then we wait for it.
-	defer func() {
-		cancel()
-		select {
-		case <-sendDone:
-		default:
-			if rc.SetReadDeadline(time.Now()) == nil {
-				<-sendDone
-			}
-		}
-	}()
-	maxLine := h.s.cfg.MaxDocumentBytes*6 + 64<<10
-	go func() {
-		defer close(sendDone)
-		defer stream.CloseSend()
-		br := bufio.NewReaderSize(r.Body, 64<<10)
-		for lineNo := 1; ; lineNo++ {
-			line, err := readLine(br, maxLine)
-			if errors.Is(err, errLineTooLong) {
-				readErr = lineError(lineNo, fmt.Sprintf("line %d is longer than %d bytes (6 × --max-document-bytes + 64 KiB)", lineNo, maxLine))
-				return
-			}
-			if err != nil && !errors.Is(err, io.EOF) {
-				readErr = lineError(lineNo, fmt.Sprintf("reading line %d of the request body: %v", lineNo, err))
-				return
-			}
-			if len(bytes.TrimSpace(line)) > 0 {
-				req := new(pb.StreamTagDocumentsRequest)
-				if derr := h.gw.json.Unmarshal(line, req); derr != nil {
-					readErr = lineError(lineNo, fmt.Sprintf("line %d: malformed request: %v", lineNo, derr))
-					return
-				}
-				// Checked here: grpc-go would fail Send and cancel the
-				// whole stream, losing the results of the lines before.
-				if n := proto.Size(req); n > h.s.cfg.MaxMessageBytes {
-					readErr = lineError(lineNo, fmt.Sprintf("line %d is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes)", lineNo, n, h.s.cfg.MaxMessageBytes))
-					return
-				}
-				if serr := stream.Send(req); serr != nil {
-					return // the stream ended; Recv reports why
-				}
-			}
-			if err != nil { // io.EOF
-				return
-			}
-		}
-	}()
-
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	wrote := false
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			h.fail(w, status.Convert(err), wrote)
-			return
-		}
-		body, merr := h.gw.json.Marshal(resp)
-		if merr != nil {
-			h.fail(w, status.New(codes.Internal, "marshalling a result: "+merr.Error()), wrote)
-			return
-		}
-		if !wrote {
-			w.WriteHeader(http.StatusOK)
-			wrote = true
-		}
-		h.writeDeadline(rc)
-		if _, werr := w.Write(append(body, '\n')); werr != nil {
-			return // client gone; ctx cancel ends the gRPC stream
-		}
-		_ = rc.Flush()
-	}
-	<-sendDone
-	if readErr != nil {
-		h.fail(w, readErr, wrote)
-		return
-	}
-	if !wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-}
-
-func lineError(lineNo int, msg string) *status.Status {
-	return badRequest(codes.InvalidArgument, reasonMalformedLine, fmt.Sprintf("line %d", lineNo), msg,
-		map[string]string{"line": fmt.Sprint(lineNo)})
-}
-
-// writeDeadline bounds the next write by the stream idle timeout: a client
-// that stops reading would otherwise hold the handler in Write forever.
-func (h *ndjsonHandler) writeDeadline(rc *http.ResponseController) {
-	if d := h.s.cfg.StreamIdleTimeout; d > 0 {
-		_ = rc.SetWriteDeadline(time.Now().Add(d))
-	}
-}
-
-// fail writes the error line; before any result it also sets the HTTP code.
-func (h *ndjsonHandler) fail(w http.ResponseWriter, st *status.Status, wrote bool) {
-	h.writeDeadline(http.NewResponseController(w))
-	if !wrote {
-		if st.Code() == codes.Unauthenticated {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
-		}
-		closeUnread(w) // the body may be partly unread
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(httpStatus(st))
-	}
-	writeStatus(w, h.gw.json, st, true)
-	_ = http.NewResponseController(w).Flush()
 }
 
 // readLine reads one line without its '\n' (and '\r'), up to max bytes.

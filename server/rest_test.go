@@ -98,13 +98,13 @@ func TestRESTInvalidUTF8FieldFailsItsDocumentAlone(t *testing.T) {
 	ts := start(t, nil)
 	code, m, _ := ts.doJSON(t, "POST", "/v1/documents:batchTag",
 		"{\"documents\": [{\"id\": \"a\", \"text\": \"tên lửa\"}, {\"id\": \"b\xff\", \"text\": \"tên lửa\"},"+
-			" {\"id\": \"c\", \"language\": \"v\xfei\", \"text\": \"tên lửa\"}, {\"id\": \"d\", \"text\": \"tên lửa\"},"+
+			" {\"id\": \"c\", \"languageCode\": \"v\xfei\", \"text\": \"tên lửa\"}, {\"id\": \"d\", \"text\": \"tên lửa\"},"+
 			` {"id": "e\ud800", "text": "tên lửa"}]}`, nil)
 	if code != 200 {
 		t.Fatalf("batch: HTTP %d %v", code, m)
 	}
 	results := m["results"].([]any)
-	for i, want := range []string{"", "documents[1].id", "documents[2].language", "", "documents[4].id"} {
+	for i, want := range []string{"", "documents[1].id", "documents[2].language_code", "", "documents[4].id"} {
 		r := results[i].(map[string]any)
 		e, _ := r["error"].(map[string]any)
 		if want == "" {

@@ -2,27 +2,32 @@ package server
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// restJSON is the gateway's JSON marshaler. It is runtime.JSONPb (lowerCamelCase
-// names, empty lists and zero numbers written out) except that Document.text,
-// a proto `bytes` field, is a plain JSON string over REST rather than base64.
-// Invalid UTF-8 inside that string is passed through unchanged, so the
-// server reports it for that document like it does over gRPC.
+// restJSON is the REST marshaler: protojson with the API's JSON names
+// (lowerCamelCase), zero values written out, and one set of rules for every
+// request body, unary or NDJSON line, whatever it holds:
+//   - a body is one JSON object; data after it, a duplicate key, an unknown
+//     field or a value of the wrong type makes it malformed (400
+//     MALFORMED_BODY, or MALFORMED_LINE for an NDJSON line);
+//   - a string that is not valid UTF-8, or whose escapes hold a lone UTF-16
+//     surrogate ("\ud800"), fails the document (or options) holding it with
+//     INVALID_UTF8, naming the field, as over gRPC: in a batch or stream the
+//     other documents are tagged.
 type restJSON struct {
 	runtime.JSONPb
 }
@@ -34,208 +39,260 @@ func newRESTJSON() *restJSON {
 	}}
 }
 
-// Unmarshal decodes a request, reading document text as plain strings. A
-// document id or language that is not valid UTF-8, which protojson would
-// reject for the whole request, is decoded in its valid form and its
-// document marked as lenientCodec marks it over gRPC: the server then fails
-// that document alone (INVALID_UTF8, naming the field), batch and stream
-// going on.
+// Unmarshal decodes a request by the rules above. The error is a status
+// with details (MALFORMED_BODY).
 func (m *restJSON) Unmarshal(data []byte, v any) error {
-	fixed, bad, err := rewriteDocuments(data)
-	if err != nil {
-		return err
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return m.JSONPb.Unmarshal(data, v)
 	}
-	if err := m.JSONPb.Unmarshal(fixed, v); err != nil {
-		return err
-	}
-	if msg, ok := v.(proto.Message); ok && bad.any() {
-		bad.mark(msg.ProtoReflect())
+	if st := decodeRequest(data, msg); st != nil {
+		return st.Err()
 	}
 	return nil
 }
 
-// NewDecoder returns a decoder that reads one JSON value at a time.
+// NewDecoder reads the whole body and decodes it once. The gateway wraps
+// a decoding error into a bare INVALID_ARGUMENT: the status with its
+// details is kept on the body (restBody) for the error handler.
 func (m *restJSON) NewDecoder(r io.Reader) runtime.Decoder {
-	dec := json.NewDecoder(r)
 	return runtime.DecoderFunc(func(v any) error {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		data, err := readBody(r)
+		if err != nil {
 			return err
 		}
-		return m.Unmarshal(raw, v)
+		if len(bytes.TrimSpace(data)) == 0 {
+			return io.EOF // an empty body is the empty request
+		}
+		err = m.Unmarshal(data, v)
+		if b, ok := r.(*restBody); ok && err != nil {
+			b.decodeErr = status.Convert(err)
+		}
+		return err
 	})
 }
 
-// invalidFields names, per document of a request, the string fields that
-// held invalid UTF-8 in its JSON.
-type invalidFields struct {
-	document  []string         // of "document"
-	documents map[int][]string // of "documents", by index
+// readBody reads a request body in one buffer, sized by its declared
+// length when there is one.
+func readBody(r io.Reader) ([]byte, error) {
+	if b, ok := r.(*restBody); ok && b.size > 0 {
+		buf := bytes.NewBuffer(make([]byte, 0, b.size+1))
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(r)
 }
 
-func (f invalidFields) any() bool { return len(f.document) > 0 || len(f.documents) > 0 }
+// malformed is the error of a request body that is not a valid request.
+func malformed(reason, field, msg string, meta map[string]string) *status.Status {
+	return badRequest(codes.InvalidArgument, reason, field, msg, meta)
+}
 
-// mark adds lenientCodec's marker to each document of the decoded request
-// r that had invalid fields.
-func (f invalidFields) mark(r protoreflect.Message) {
-	fields := r.Descriptor().Fields()
-	if fd := fields.ByName("document"); fd != nil && fd.Message() != nil && len(f.document) > 0 {
-		markInvalidUTF8(r.Mutable(fd).Message(), f.document)
+// decodeRequest decodes one JSON request into msg. protojson alone decides
+// what is well-formed; only when it fails does it look for strings that
+// are not valid UTF-8 (rare), decode them in their valid form (U+FFFD) and
+// mark the message holding each, as lenientCodec does over gRPC.
+func decodeRequest(data []byte, msg proto.Message) *status.Status {
+	err := protojson.Unmarshal(data, msg)
+	if err == nil {
+		return nil
 	}
-	if fd := fields.ByName("documents"); fd != nil && fd.IsList() && fd.Message() != nil {
-		list := r.Mutable(fd).List()
-		for i, names := range f.documents {
-			if i < list.Len() {
-				markInvalidUTF8(list.Get(i).Message(), names)
+	fixed, bad := sanitizeJSONStrings(data)
+	if len(bad) > 0 {
+		proto.Reset(msg)
+		if protojson.Unmarshal(fixed, msg) == nil {
+			if st := markInvalidStrings(msg.ProtoReflect(), bad); st != nil {
+				return st
 			}
+			return nil
 		}
+		proto.Reset(msg)
 	}
+	return malformed(reasonMalformedBody, "body", "malformed request body: "+protojsonMessage(err), nil)
 }
 
-// rewriteDocuments rewrites "document": {...} and "documents": [{...}, ...]
-// so that protojson reads each text as bytes (base64) and each id and
-// language as valid UTF-8, saying which of those were not. Other shapes are
-// left for protojson to judge.
-func rewriteDocuments(data []byte) ([]byte, invalidFields, error) {
-	var bad invalidFields
-	if !bytes.Contains(data, []byte(`"text"`)) && utf8.Valid(data) {
-		return data, bad, nil
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, bad, fmt.Errorf("invalid JSON: %w", err)
-	}
-	changed := false
-	if raw, ok := top["document"]; ok {
-		if out, names, ok := fixDocument(raw); ok {
-			top["document"], bad.document = out, names
-			changed = true
+// protojsonMessage drops protojson's "proto: " prefix and its unstable
+// (randomised) separator.
+func protojsonMessage(err error) string {
+	s := err.Error()
+	for _, p := range []string{"proto:\u00a0", "proto: "} {
+		if len(s) > len(p) && s[:len(p)] == p {
+			return s[len(p):]
 		}
 	}
-	if raw, ok := top["documents"]; ok {
-		var docs []json.RawMessage
-		if json.Unmarshal(raw, &docs) == nil {
-			fixedAny := false
-			for i, d := range docs {
-				if out, names, ok := fixDocument(d); ok {
-					docs[i] = out
-					fixedAny = true
-					if len(names) > 0 {
-						if bad.documents == nil {
-							bad.documents = map[int][]string{}
-						}
-						bad.documents[i] = names
-					}
+	return s
+}
+
+// badString is a JSON string value that was not valid UTF-8 (or held a
+// lone surrogate escape): where it is, as a path of keys and indices from
+// the top object, and the byte offset of its first bad character as decoded.
+type badString struct {
+	path   []string
+	offset int
+}
+
+// sanitizeJSONStrings rewrites each string value of data that is not valid
+// UTF-8, or escapes a lone surrogate, in its valid form (U+FFFD for each bad
+// sequence), and says where each was. Structure it cannot follow is left
+// alone: protojson judges it.
+func sanitizeJSONStrings(data []byte) ([]byte, []badString) {
+	type frame struct {
+		array   bool
+		index   int
+		key     string
+		wantKey bool
+	}
+	var (
+		stack []frame
+		out   []byte
+		bad   []badString
+		last  int // data[last:] is not copied to out yet
+	)
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{wantKey: true})
+		case '[':
+			stack = append(stack, frame{array: true})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].array {
+					stack[n-1].index++
+				} else {
+					stack[n-1].wantKey = true
 				}
 			}
-			if fixedAny {
-				top["documents"], _ = json.Marshal(docs)
-				changed = true
+		case ':':
+			if n := len(stack); n > 0 {
+				stack[n-1].wantKey = false
 			}
+		case '"':
+			end := stringEnd(data, i)
+			if end < 0 {
+				return data, nil
+			}
+			tok := data[i:end]
+			n := len(stack)
+			if n > 0 && !stack[n-1].array && stack[n-1].wantKey {
+				key, _ := decodeJSONString(tok)
+				stack[n-1].key = key
+			} else if !utf8.Valid(tok) || hasLoneSurrogate(tok) {
+				s, at := decodeJSONString(tok)
+				path := make([]string, 0, n)
+				for _, f := range stack {
+					if f.array {
+						path = append(path, strconv.Itoa(f.index))
+					} else {
+						path = append(path, f.key)
+					}
+				}
+				bad = append(bad, badString{path: path, offset: at})
+				quoted, _ := json.Marshal(s)
+				out = append(append(out, data[last:i]...), quoted...)
+				last = end
+			}
+			i = end - 1
 		}
 	}
-	if !changed {
-		return data, bad, nil
+	if len(bad) == 0 {
+		return data, nil
 	}
-	out, err := json.Marshal(top)
-	return out, bad, err
+	return append(out, data[last:]...), bad
 }
 
-// fixDocument rewrites one document object: its text as base64, its id
-// and language in their valid UTF-8 form (invalid names those that were
-// not). ok is false when there is nothing to rewrite.
-func fixDocument(raw json.RawMessage) (out json.RawMessage, invalid []string, ok bool) {
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(raw, &doc) != nil {
-		return nil, nil, false
-	}
-	changed := false
-	if text, ok := doc["text"]; ok {
-		if s, ok := unquoteRaw(bytes.TrimSpace(text)); ok {
-			doc["text"] = json.RawMessage(strconv.Quote(base64.StdEncoding.EncodeToString(s)))
-			changed = true
+// stringEnd is the index just past the JSON string starting at data[i]
+// (a quote), or -1.
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
 	}
-	for _, name := range []string{"id", "language"} {
-		v, ok := doc[name]
-		if !ok {
-			continue
-		}
-		tok := bytes.TrimSpace(v)
-		// Raw bytes that are not UTF-8, or an escaped lone surrogate
-		// ("\ud800"), which protojson rejects too (unquoteRaw makes it U+FFFD).
-		if s, ok := unquoteRaw(tok); ok && (!utf8.Valid(s) || hasLoneSurrogate(tok)) {
-			doc[name], _ = json.Marshal(strings.ToValidUTF8(string(s), "\uFFFD"))
-			invalid = append(invalid, name)
-			changed = true
-		}
-	}
-	if !changed {
-		return nil, nil, false
-	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		return nil, nil, false
-	}
-	return out, invalid, true
+	return -1
 }
 
-// unquoteRaw decodes a JSON string token to its bytes, keeping bytes that are
-// not valid UTF-8 as they are (encoding/json would replace them by U+FFFD).
-func unquoteRaw(tok []byte) ([]byte, bool) {
-	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
-		return nil, false
-	}
+// decodeJSONString decodes a JSON string token (with its quotes), putting
+// U+FFFD for each byte that is not valid UTF-8 and each lone surrogate
+// escape. at is the byte offset, in the decoded string, of the first such,
+// or -1.
+func decodeJSONString(tok []byte) (s string, at int) {
+	at = -1
 	tok = tok[1 : len(tok)-1]
-	if bytes.IndexByte(tok, '\\') < 0 {
-		return tok, true
-	}
 	out := make([]byte, 0, len(tok))
-	for i := 0; i < len(tok); i++ {
+	bad := func() {
+		if at < 0 {
+			at = len(out)
+		}
+		out = utf8.AppendRune(out, utf8.RuneError)
+	}
+	for i := 0; i < len(tok); {
 		c := tok[i]
 		if c != '\\' {
-			out = append(out, c)
+			r, size := utf8.DecodeRune(tok[i:])
+			if r == utf8.RuneError && size == 1 {
+				bad()
+			} else {
+				out = append(out, tok[i:i+size]...)
+			}
+			i += size
 			continue
 		}
-		i++
-		if i >= len(tok) {
-			return nil, false
+		if i+1 >= len(tok) {
+			bad()
+			break
 		}
-		switch tok[i] {
-		case '"', '\\', '/':
-			out = append(out, tok[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
+		switch e := tok[i+1]; e {
 		case 'u':
-			r, n, ok := readU(tok[i+1:])
+			r, ok := readU(tok[i+2:])
 			if !ok {
-				return nil, false
+				bad()
+				i += 2
+				continue
 			}
-			i += n
+			i += 6
 			if utf16.IsSurrogate(r) {
-				if len(tok) > i+2 && tok[i+1] == '\\' && tok[i+2] == 'u' {
-					if r2, n2, ok := readU(tok[i+3:]); ok {
+				if r < 0xDC00 && i+1 < len(tok) && tok[i] == '\\' && tok[i+1] == 'u' {
+					if r2, ok := readU(tok[i+2:]); ok {
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							r = d
-							i += 2 + n2
+							out = utf8.AppendRune(out, d)
+							i += 6
+							continue
 						}
 					}
 				}
+				bad()
+				continue
 			}
 			out = utf8.AppendRune(out, r)
 		default:
-			return nil, false
+			out = append(out, unescape(e))
+			i += 2
 		}
 	}
-	return out, true
+	return string(out), at
+}
+
+func unescape(e byte) byte {
+	switch e {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return e // '"', '\\', '/'
 }
 
 // hasLoneSurrogate reports whether a JSON string token escapes a UTF-16
@@ -249,11 +306,11 @@ func hasLoneSurrogate(tok []byte) bool {
 		if i >= len(tok) || tok[i] != 'u' {
 			continue // \n, \\ ...: one character escaped
 		}
-		r, n, ok := readU(tok[i+1:])
+		r, ok := readU(tok[i+1:])
 		if !ok {
 			return false
 		}
-		i += n
+		i += 4
 		switch {
 		case r >= 0xDC00 && r <= 0xDFFF:
 			return true // a low half first
@@ -261,25 +318,92 @@ func hasLoneSurrogate(tok []byte) bool {
 			if i+2 >= len(tok) || tok[i+1] != '\\' || tok[i+2] != 'u' {
 				return true
 			}
-			r2, n2, ok := readU(tok[i+3:])
+			r2, ok := readU(tok[i+3:])
 			if !ok || r2 < 0xDC00 || r2 > 0xDFFF {
 				return true
 			}
-			i += 2 + n2
+			i += 6
 		}
 	}
 	return false
 }
 
-func readU(b []byte) (rune, int, bool) {
+func readU(b []byte) (rune, bool) {
 	if len(b) < 4 {
-		return 0, 0, false
+		return 0, false
 	}
 	v, err := strconv.ParseUint(string(b[:4]), 16, 32)
 	if err != nil {
-		return 0, 0, false
+		return 0, false
 	}
-	return rune(v), 4, true
+	return rune(v), true
+}
+
+// markInvalidStrings marks, for each bad string, the message holding it
+// (a Document, TagOptions) as lenientCodec does, so that the service fails
+// that document or request and names the field. A bad string the API's
+// messages cannot hold there fails the whole request.
+func markInvalidStrings(m protoreflect.Message, bad []badString) *status.Status {
+	for _, b := range bad {
+		holder, field, ok := stringField(m, b.path)
+		if !ok {
+			where := "/" + joinPath(b.path)
+			return malformed(reasonInvalidUTF8, "body", fmt.Sprintf("the string at %s is not valid UTF-8", where), nil)
+		}
+		markInvalidUTF8(holder, invalidField{Name: field, Offset: b.offset})
+	}
+	return nil
+}
+
+func joinPath(path []string) string {
+	var b bytes.Buffer
+	for i, p := range path {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// stringField follows a JSON path of keys and indices from m to a string
+// field: the message that holds it and the field's name ("text", or
+// "themes[1]" for an element of a repeated field).
+func stringField(m protoreflect.Message, path []string) (protoreflect.Message, string, bool) {
+	for i := 0; i < len(path); i++ {
+		fields := m.Descriptor().Fields()
+		fd := fields.ByJSONName(path[i])
+		if fd == nil {
+			fd = fields.ByName(protoreflect.Name(path[i]))
+		}
+		if fd == nil {
+			return nil, "", false
+		}
+		last := i == len(path)-1
+		switch {
+		case fd.IsList() && i+1 < len(path):
+			idx, err := strconv.Atoi(path[i+1])
+			list := m.Mutable(fd).List()
+			if err != nil || idx < 0 || idx >= list.Len() {
+				return nil, "", false
+			}
+			if fd.Kind() == protoreflect.StringKind && i+2 == len(path) {
+				return m, fmt.Sprintf("%s[%d]", fd.Name(), idx), true
+			}
+			if fd.Message() == nil {
+				return nil, "", false
+			}
+			m = list.Get(idx).Message()
+			i++
+		case fd.Kind() == protoreflect.StringKind && last && !fd.IsList() && !fd.IsMap():
+			return m, string(fd.Name()), true
+		case fd.Message() != nil && !fd.IsMap() && !last:
+			m = m.Mutable(fd).Message()
+		default:
+			return nil, "", false
+		}
+	}
+	return nil, "", false
 }
 
 var errLineTooLong = errors.New("line too long")

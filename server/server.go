@@ -23,7 +23,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -44,7 +43,10 @@ type Server struct {
 	cert      atomic.Pointer[tls.Certificate]
 	clientCAs *x509.CertPool
 
-	grpc    *grpc.Server
+	grpc *grpc.Server
+	// rest serves the REST side's calls in process, through the gRPC
+	// server's interceptors.
+	rest    *inProcess
 	health  *health.Server
 	drain   chan struct{}
 	ready   chan struct{}
@@ -87,6 +89,23 @@ func New(cfg Config) (*Server, error) {
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.reg.MustRegister(grpcMetrics)
 	// Interceptor order: recovery, logging, metrics, auth, recovery.
+	// Recovery twice: innermost, so that a handler's panic reaches logging
+	// and metrics as INTERNAL; outermost, for the interceptors. REST calls
+	// go through the same chains (inProcess).
+	unary := []grpc.UnaryServerInterceptor{
+		recovery.UnaryServerInterceptor(recoveryOption(s.log)),
+		unaryLogging(s.log),
+		grpcMetrics.UnaryServerInterceptor(),
+		s.auth.unary(),
+		recovery.UnaryServerInterceptor(recoveryOption(s.log)),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		recovery.StreamServerInterceptor(recoveryOption(s.log)),
+		streamLogging(s.log),
+		grpcMetrics.StreamServerInterceptor(),
+		s.auth.stream(),
+		recovery.StreamServerInterceptor(recoveryOption(s.log)),
+	}
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodecV2(newLenientCodec()),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
@@ -99,24 +118,12 @@ func New(cfg Config) (*Server, error) {
 		// it inflates (gzip) and decodes before any interceptor runs; the
 		// auth interceptors check again, and log and count the calls.
 		grpc.InTapHandle(s.tapAuth),
-		// Recovery twice: innermost, so that a handler's panic reaches
-		// logging and metrics as INTERNAL; outermost, for the interceptors.
-		grpc.ChainUnaryInterceptor(
-			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
-			unaryLogging(s.log),
-			grpcMetrics.UnaryServerInterceptor(),
-			s.auth.unary(),
-			recovery.UnaryServerInterceptor(recoveryOption(s.log)),
-		),
-		grpc.ChainStreamInterceptor(
-			recovery.StreamServerInterceptor(recoveryOption(s.log)),
-			streamLogging(s.log),
-			grpcMetrics.StreamServerInterceptor(),
-			s.auth.stream(),
-			recovery.StreamServerInterceptor(recoveryOption(s.log)),
-		),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	)
-	pb.RegisterTaggerServiceServer(s.grpc, &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain})
+	svc := &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain}
+	pb.RegisterTaggerServiceServer(s.grpc, svc)
+	s.rest = &inProcess{svc: svc, unary: chainUnary(unary...), stream: chainStream(stream...), maxMessage: cfg.MaxMessageBytes}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, healthService{Server: s.health, stopping: s.stopping})
 	reflection.Register(s.grpc)
@@ -229,10 +236,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cert.Load() != nil {
 		gl = tls.NewListener(gl, s.tlsConfig("h2"))
 	}
-	// The gateway and the NDJSON route call the same gRPC server through an
-	// in-memory listener, so interceptors, limits and auth apply to REST.
-	inner := bufconn.Listen(1 << 20)
-
 	var hl net.Listener
 	if s.cfg.HTTPAddr != "" {
 		if hl, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
@@ -247,14 +250,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(gl) }()
-	go func() { errc <- s.grpc.Serve(inner) }()
 
 	var httpSrv *http.Server
-	var gw *gateway
 	if hl != nil {
-		gw, err = s.newGateway(ctx, inner)
+		gw, err := s.newGateway(ctx)
 		if err != nil {
 			s.grpc.Stop()
 			hl.Close()
@@ -305,9 +306,6 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	s.shutdown(httpSrv)
-	if gw != nil {
-		gw.conn.Close()
-	}
 	return runErr
 }
 
@@ -316,21 +314,23 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 	s.log.Info("shutting down: NOT_SERVING, draining", "grace", s.cfg.ShutdownGrace)
 	s.serving.Store(false)
 	s.health.Shutdown()
+	close(s.stopping) // health watches end, so GracefulStop waits only for real calls
 
+	// Calls and streams in flight, gRPC and REST, get the grace period;
+	// then streams stop reading and answer what they took (drain), and
+	// after a last few seconds connections are closed.
 	var wg sync.WaitGroup
+	wg.Go(s.grpc.GracefulStop)
 	if httpSrv != nil {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace+forceStopAfter)
-			defer cancel()
-			if err := httpSrv.Shutdown(ctx); err != nil {
-				httpSrv.Close()
+			if err := httpSrv.Shutdown(context.Background()); err != nil {
+				s.log.Warn("HTTP shutdown", "err", err)
 			}
 		})
 	}
-	close(s.stopping) // health watches end, so GracefulStop waits only for real calls
 	stopped := make(chan struct{})
 	go func() {
-		s.grpc.GracefulStop()
+		wg.Wait()
 		close(stopped)
 	}()
 	select {
@@ -341,11 +341,13 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 		select {
 		case <-stopped:
 		case <-time.After(forceStopAfter):
-			s.log.Warn("forcing the gRPC server to stop")
+			s.log.Warn("forcing the server to stop")
 			s.grpc.Stop()
+			if httpSrv != nil {
+				httpSrv.Close()
+			}
 			<-stopped
 		}
 	}
-	wg.Wait()
 	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 }

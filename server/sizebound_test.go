@@ -44,7 +44,7 @@ func TestSizeBound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d.Text = []byte(text)
+				d.Text = text
 				res := s.result(d, out)
 				res.Sequence = 1 << 40 // streams add it
 				bound, exact := sizeBound(d.GetId(), out), proto.Size(&pb.StreamTagDocumentsResponse{Result: res})

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// inProcess serves the REST side's calls: each goes through the same
+// interceptors as a gRPC call (recovery, logging, metrics, auth) and then
+// the service, in process: a REST request is decoded once from JSON and
+// its answer encoded once to JSON, with no gRPC encoding in between.
+type inProcess struct {
+	pb.UnimplementedTaggerServiceServer
+	svc    pb.TaggerServiceServer
+	unary  grpc.UnaryServerInterceptor
+	stream grpc.StreamServerInterceptor
+	// maxMessage is --max-message-bytes: a REST request is held to the
+	// limit of the gRPC message it stands for, so that what REST accepts,
+	// gRPC accepts.
+	maxMessage int
+}
+
+func (p *inProcess) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
+	return unaryCall(p, ctx, pb.TaggerService_TagDocument_FullMethodName, req, p.svc.TagDocument)
+}
+
+func (p *inProcess) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumentsRequest) (*pb.BatchTagDocumentsResponse, error) {
+	return unaryCall(p, ctx, pb.TaggerService_BatchTagDocuments_FullMethodName, req, p.svc.BatchTagDocuments)
+}
+
+func (p *inProcess) ListThemes(ctx context.Context, req *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
+	return unaryCall(p, ctx, pb.TaggerService_ListThemes_FullMethodName, req, p.svc.ListThemes)
+}
+
+func (p *inProcess) GetRuleset(ctx context.Context, req *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
+	return unaryCall(p, ctx, pb.TaggerService_GetRuleset_FullMethodName, req, p.svc.GetRuleset)
+}
+
+// unaryCall runs one call through the interceptors. The size check is
+// inside them, so that a request over the limit is logged and counted.
+func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, method string, req Req, handler func(context.Context, Req) (Resp, error)) (Resp, error) {
+	ctx = withMethod(ctx, method)
+	info := &grpc.UnaryServerInfo{Server: p.svc, FullMethod: method}
+	out, err := p.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) {
+		if n := proto.Size(r.(proto.Message)); n > p.maxMessage {
+			return nil, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
+				fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, p.maxMessage),
+				map[string]string{"bytes": fmt.Sprint(n), "limit": fmt.Sprint(p.maxMessage)}).Err()
+		}
+		return handler(ctx, r.(Req))
+	})
+	if err != nil {
+		var zero Resp
+		return zero, err
+	}
+	return out.(Resp), nil
+}
+
+// streamTagDocuments runs StreamTagDocuments on ss through the stream
+// interceptors.
+func (p *inProcess) streamTagDocuments(ss grpc.ServerStream) error {
+	info := &grpc.StreamServerInfo{FullMethod: pb.TaggerService_StreamTagDocuments_FullMethodName, IsClientStream: true, IsServerStream: true}
+	return p.stream(p.svc, ss, info, func(_ any, ss grpc.ServerStream) error {
+		return p.svc.StreamTagDocuments(&grpc.GenericServerStream[pb.StreamTagDocumentsRequest, pb.StreamTagDocumentsResponse]{ServerStream: ss})
+	})
+}
+
+// methodStream names the method of an in-process call for grpc.Method
+// (the panic log reads it), keeping the gateway's header and trailer
+// handling.
+type methodStream struct {
+	grpc.ServerTransportStream
+	method string
+}
+
+func (m methodStream) Method() string { return m.method }
+
+func withMethod(ctx context.Context, method string) context.Context {
+	sts := grpc.ServerTransportStreamFromContext(ctx)
+	if sts == nil {
+		sts = noHeaders{}
+	}
+	return grpc.NewContextWithServerTransportStream(ctx, methodStream{ServerTransportStream: sts, method: method})
+}
+
+// noHeaders drops what a handler sets as gRPC headers or trailers where
+// nothing carries them (the NDJSON stream).
+type noHeaders struct{}
+
+func (noHeaders) Method() string { return "" }
+
+func (noHeaders) SetHeader(metadata.MD) error  { return nil }
+func (noHeaders) SendHeader(metadata.MD) error { return nil }
+func (noHeaders) SetTrailer(metadata.MD) error { return nil }
+
+// withPeer gives an in-process call its HTTP client's address, which the
+// call log shows as a gRPC call's peer.
+func withPeer(ctx context.Context, remoteAddr string) context.Context {
+	return peer.NewContext(ctx, &peer.Peer{Addr: httpAddr(remoteAddr)})
+}
+
+type httpAddr string
+
+func (a httpAddr) Network() string { return "tcp" }
+func (a httpAddr) String() string  { return string(a) }
+
+var _ net.Addr = httpAddr("")
+
+// chainUnary makes one interceptor of several, the first outermost, as
+// grpc.ChainUnaryInterceptor does for the gRPC server.
+func chainUnary(ints ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		h := handler
+		for i := len(ints) - 1; i >= 0; i-- {
+			ic, next := ints[i], h
+			h = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, next) }
+		}
+		return h(ctx, req)
+	}
+}
+
+// chainStream is chainUnary for streams.
+func chainStream(ints ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		h := handler
+		for i := len(ints) - 1; i >= 0; i-- {
+			ic, next := ints[i], h
+			h = func(srv any, ss grpc.ServerStream) error { return ic(srv, ss, info, next) }
+		}
+		return h(srv, ss)
+	}
+}
