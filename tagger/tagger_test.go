@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -81,6 +82,9 @@ func checkEvidence(t testing.TB, text string, res Result) {
 		if rs, re := utf8.RuneCountInString(text[:e.Start]), utf8.RuneCountInString(text[:e.End]); e.RuneStart != rs || e.RuneEnd != re {
 			t.Fatalf("evidence %+v: rune offsets %d-%d, want %d-%d", e, e.RuneStart, e.RuneEnd, rs, re)
 		}
+		if us, ue := utf16Len(text[:e.Start]), utf16Len(text[:e.End]); e.UTF16Start != us || e.UTF16End != ue {
+			t.Fatalf("evidence %+v: UTF-16 offsets %d-%d, want %d-%d", e, e.UTF16Start, e.UTF16End, us, ue)
+		}
 	}
 	for _, group := range [][]Tag{res.Tags, res.Untagged} {
 		for _, tg := range group {
@@ -95,6 +99,9 @@ func checkEvidence(t testing.TB, text string, res Result) {
 				if d.Reason == DropExcluded {
 					if text[d.ExclusionStart:d.ExclusionEnd] != d.ExclusionText {
 						t.Fatalf("dropped %+v: exclusion offsets do not give its text", d)
+					}
+					if us, ue := utf16Len(text[:d.ExclusionStart]), utf16Len(text[:d.ExclusionEnd]); d.ExclusionUTF16Start != us || d.ExclusionUTF16End != ue {
+						t.Fatalf("dropped %+v: exclusion UTF-16 offsets, want %d-%d", d, us, ue)
 					}
 					if rs, re := utf8.RuneCountInString(text[:d.ExclusionStart]), utf8.RuneCountInString(text[:d.ExclusionEnd]); d.ExclusionRuneStart != rs || d.ExclusionRuneEnd != re {
 						t.Fatalf("dropped %+v: exclusion rune offsets %d-%d, want %d-%d", d, d.ExclusionRuneStart, d.ExclusionRuneEnd, rs, re)
@@ -198,6 +205,40 @@ func TestTonePlacementAndNormalForms(t *testing.T) {
 	for _, text := range []string{"thủy săn", "hỏa chất", "hoa chất"} {
 		if got := tagThemes(t, tg, text); got != nil {
 			t.Errorf("%q matched %v: a different tone is a different word", text, got)
+		}
+	}
+}
+
+// utf16Len is the length of s in UTF-16 code units, the obvious way.
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// TestUTF16Offsets: after characters outside the Basic Multilingual Plane
+// (emoji, two UTF-16 code units each), the UTF-16 offsets run ahead of the
+// rune offsets, in the fast path, the NFD path and for exclusions.
+func TestUTF16Offsets(t *testing.T) {
+	tg := defaultT(t)
+	for _, text := range []string{
+		"🚀🇻🇳 Ứng dụng trí tuệ nhân tạo 🤖 trong y tế số 𝔸.",
+		norm.NFD.String("🚀🇻🇳 Ứng dụng trí tuệ nhân tạo 🤖 trong y tế số 𝔸."),
+		"Căn cước 🪪 gắn chip 😀 đã cấp; ngành chip bán dẫn 💡 tăng tốc.",
+	} {
+		res, err := tg.Tag(text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		ahead := 0
+		for _, g := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range g {
+				for _, e := range tag.Evidence {
+					if e.UTF16Start > e.RuneStart {
+						ahead++
+					}
+				}
+			}
+		}
+		if ahead == 0 {
+			t.Errorf("%q: no evidence after an emoji: %+v", text, res)
 		}
 	}
 }
