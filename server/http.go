@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
@@ -294,6 +295,7 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.auth.check(r.Header.Get("Authorization")); err != nil {
+			s.logRefused(r, err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 			closeUnread(w)
 			httpError(w, newRESTJSON(), status.Convert(err))
@@ -301,6 +303,27 @@ func (s *Server) httpAuth(open bool, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// restMethods names the RPC behind each REST route.
+var restMethods = map[string]string{
+	"/v1/documents:tag":       pb.TaggerService_TagDocument_FullMethodName,
+	"/v1/documents:batchTag":  pb.TaggerService_BatchTagDocuments_FullMethodName,
+	"/v1/documents:streamTag": pb.TaggerService_StreamTagDocuments_FullMethodName,
+	"/v1/themes":              pb.TaggerService_ListThemes_FullMethodName,
+	"/v1/ruleset":             pb.TaggerService_GetRuleset_FullMethodName,
+}
+
+// logRefused logs a REST request refused for its token before it reached
+// the interceptors, as tapAuth logs a gRPC call refused from its headers.
+func (s *Server) logRefused(r *http.Request, err error) {
+	method, ok := restMethods[r.URL.Path]
+	if !ok {
+		method = r.Method + " " + r.URL.Path
+	}
+	md := metadata.Pairs("x-request-id", r.Header.Get("X-Request-Id"))
+	ctx := withPeer(metadata.NewIncomingContext(r.Context(), md), r.RemoteAddr)
+	logCall(ctx, s.log, method, time.Now(), err)
 }
 
 // httpError answers with a JSON google.rpc.Status and the matching HTTP code.

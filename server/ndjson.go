@@ -56,6 +56,7 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.s.auth.check(r.Header.Get("Authorization")); err != nil {
+		h.s.logRefused(r, err)
 		out.fail(status.Convert(err)) // before reading, let alone decoding, the body
 		return
 	}
