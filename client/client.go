@@ -74,38 +74,90 @@ type Document struct {
 	// before it is sent, with INVALID_ARGUMENT and the byte offset, as the
 	// server would fail it (protobuf cannot encode it in a string field).
 	Text string
-	// Language is an optional BCP 47 hint ("vi", "en"); it picks the language
+	// Language is an optional BCP 47 hint ("vi", "en"), the API's
+	// Document.language_code (languageCode in JSON); it picks the language
 	// of the tag labels. It must be valid UTF-8.
 	Language string
+	// Options, when not nil, are this document's options, in place of
+	// those of the call (the opts of Tag and TagBatch, StreamOptions.Tag).
+	// TagBatch sends each run of consecutive documents with the same
+	// options in calls of their own; TagStream sends them on a stream
+	// request whenever they differ from the previous request's (as the
+	// REST NDJSON stream does with a line's "options").
+	Options *pb.TagOptions
 }
 
 func (d Document) proto() *pb.Document {
 	return &pb.Document{Id: d.ID, Text: d.Text, LanguageCode: d.Language}
 }
 
+// options are the document's options: its own, or else those of the call.
+func (d Document) options(call *pb.TagOptions) *pb.TagOptions {
+	if d.Options != nil {
+		return d.Options
+	}
+	return call
+}
+
+// errorDomain is the google.rpc.ErrorInfo domain of the service's errors,
+// which the client's own errors for a document share.
+const errorDomain = "doctagger"
+
 // checkStrings fails a document whose id, text or language, proto3
 // strings, is not valid UTF-8: grpc-go would refuse to marshal its request
-// (INTERNAL "error while marshaling"), which no retry can fix. name is the
-// document in the message ("document", "document 3").
-func (d Document) checkStrings(name func() string) error {
+// (INTERNAL "error while marshaling"), which no retry can fix. The status
+// is the one the server gives such a document (INVALID_ARGUMENT, reason
+// INVALID_UTF8, a BadRequest naming field.text, .id or .language_code, and
+// for the text the offset in the ErrorInfo metadata), except for its
+// message, where name is the document ("document", "document 3").
+func (d Document) checkStrings(name func() string, field string) *status.Status {
 	if offset, bad := invalidUTF8(d.Text); bad {
-		return status.Errorf(codes.InvalidArgument, "%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset)
+		return invalidUTF8Status(fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset),
+			field+".text", d.ID, offset)
 	}
 	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language_code", d.Language}} {
 		if offset, bad := invalidUTF8(f.value); bad {
-			return status.Errorf(codes.InvalidArgument, "%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset)
+			return invalidUTF8Status(fmt.Sprintf("%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset),
+				field+"."+f.field, d.ID, -1)
 		}
 	}
 	return nil
 }
 
+func invalidUTF8Status(msg, field, id string, offset int) *status.Status {
+	st := status.New(codes.InvalidArgument, msg)
+	meta := map[string]string{}
+	if id != "" && utf8.ValidString(id) {
+		meta["documentId"] = id
+	}
+	if offset >= 0 {
+		meta["offset"] = strconv.Itoa(offset)
+	}
+	if d, err := st.WithDetails(
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg}}},
+		&errdetails.ErrorInfo{Reason: pb.ErrorReason_INVALID_UTF8.String(), Domain: errorDomain, Metadata: meta},
+	); err == nil {
+		st = d
+	}
+	return st
+}
+
+// failedResult is the result of a document failed before being sent. Its
+// id is made valid UTF-8 (U+FFFD for the bad bytes, as the server echoes
+// such an id), so that the result can be encoded.
+func failedResult(d Document, st *status.Status) *pb.DocumentResult {
+	return &pb.DocumentResult{DocumentId: strings.ToValidUTF8(d.ID, "\uFFFD"), Error: st.Proto()}
+}
+
 // checkOptions fails options whose theme names, proto3 strings, are not
 // valid UTF-8: like a bad document id, they would make grpc-go refuse to
-// marshal every request that carries them.
-func checkOptions(o *pb.TagOptions) error {
+// marshal every request that carries them. prefix names the options'
+// owner in the message ("document 3: "), or is empty.
+func checkOptions(o *pb.TagOptions, prefix string) error {
 	for i, th := range o.GetThemes() {
 		if offset, bad := invalidUTF8(th); bad {
-			return status.Errorf(codes.InvalidArgument, "options.themes[%d] is not valid UTF-8 (byte offset %d)", i, offset)
+			msg := fmt.Sprintf("%soptions.themes[%d] is not valid UTF-8 (byte offset %d)", prefix, i, offset)
+			return invalidUTF8Status(msg, fmt.Sprintf("options.themes[%d]", i), "", -1).Err()
 		}
 	}
 	return nil
@@ -512,16 +564,19 @@ func (c *Client) callCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// Tag tags one document. opts may be nil (all themes, with evidence). When
-// the id, the language or a theme name of opts is not valid UTF-8 (the
-// request cannot be encoded), it fails with INVALID_ARGUMENT naming the
-// field, before anything is sent.
+// Tag tags one document. opts may be nil (all themes, with evidence); the
+// document's own Options, when set, take their place. When the text, the
+// id or the language is not valid UTF-8 (the request cannot be encoded),
+// it fails with INVALID_ARGUMENT naming the field (and the byte offset),
+// reason INVALID_UTF8 as from the server, before anything is sent; so does
+// a theme name of the options that is not valid UTF-8.
 func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*pb.DocumentResult, error) {
-	if err := checkOptions(opts); err != nil {
+	opts = doc.options(opts)
+	if err := checkOptions(opts, ""); err != nil {
 		return nil, err
 	}
-	if err := doc.checkStrings(func() string { return "document" }); err != nil {
-		return nil, err
+	if st := doc.checkStrings(func() string { return "document" }, "document"); st != nil {
+		return nil, st.Err()
 	}
 	ctx, cancel := c.callCtx(ctx)
 	defer cancel()
@@ -533,31 +588,77 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 }
 
 // TagBatch tags documents and returns their results in the same order. A
-// bad document fails alone: its result's Error is set. When the batch is
-// over what the server takes in one call (its batch limit,
-// --max-batch-documents, 256 by default; or its message limit,
-// --max-message-bytes), TagBatch splits it into calls the server takes, as
-// the server's error says, and sends them one after the other; a document
-// that alone is over the message limit gets an INVALID_ARGUMENT result
-// error. Results of different calls may come from different rulesets if the
-// server reloads in between: each carries its version. When an id or
-// language is not valid UTF-8 (the message cannot be encoded), TagBatch
-// fails with INVALID_ARGUMENT naming the document's index, before anything
-// is sent; so does a theme name of opts that is not valid UTF-8
-// ("options.themes[1] is not valid UTF-8"). For a large or endless supply
-// of documents, use TagStream.
+// bad document fails alone: its result's Error is set. A document whose
+// text, id or language is not valid UTF-8 (its request cannot be encoded)
+// fails so without being sent, with INVALID_ARGUMENT naming its index, the
+// field and, for the text, the byte offset (reason INVALID_UTF8, as the
+// server fails it). When the batch is over what the server takes in one
+// call (its batch limit, --max-batch-documents, 256 by default; or its
+// message limit, --max-message-bytes), TagBatch splits it into calls the
+// server takes, as the server's error says, and sends them one after the
+// other; a document that alone is over the message limit gets an
+// INVALID_ARGUMENT result error. Documents with Options of their own go in
+// calls of their own, a run of consecutive documents with the same options
+// per call. Results of different calls may come from different rulesets
+// if the server reloads in between: each carries its version. Options the
+// server refuses (an unknown theme) fail the call; so, before anything is
+// sent, does a theme name of opts (or of a document's Options) that is not
+// valid UTF-8 ("options.themes[1] is not valid UTF-8"). For a large or
+// endless supply of documents, use TagStream.
 func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOptions) ([]*pb.DocumentResult, error) {
-	if err := checkOptions(opts); err != nil {
+	if err := checkOptions(opts, ""); err != nil {
 		return nil, err
 	}
-	protos := make([]*pb.Document, len(docs))
 	for i, d := range docs {
-		if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }); err != nil {
-			return nil, err
+		if d.Options != nil {
+			if err := checkOptions(d.Options, fmt.Sprintf("document %d: ", i)); err != nil {
+				return nil, err
+			}
 		}
-		protos[i] = d.proto()
 	}
-	return c.tagBatch(ctx, protos, opts, 0)
+	if len(docs) == 0 {
+		return c.tagBatch(ctx, nil, opts, 0) // the server says why not
+	}
+	out := make([]*pb.DocumentResult, len(docs))
+	// One run of consecutive documents with the same options at a time,
+	// skipping those failed here.
+	var (
+		runOpts *pb.TagOptions
+		runAt   []int
+		run     []*pb.Document
+	)
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		res, err := c.tagBatch(ctx, run, runOpts, 0)
+		if err != nil {
+			return err
+		}
+		for k, i := range runAt {
+			out[i] = res[k]
+		}
+		runAt, run = nil, nil
+		return nil
+	}
+	for i, d := range docs {
+		if st := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }, fmt.Sprintf("documents[%d]", i)); st != nil {
+			out[i] = failedResult(d, st)
+			continue
+		}
+		if o := d.options(opts); o != runOpts {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			runOpts = o
+		}
+		runAt = append(runAt, i)
+		run = append(run, d.proto())
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // maxBatchSplits bounds how often a batch is split again (replicas whose
@@ -620,7 +721,7 @@ func batchLimit(err error) (int, bool) {
 		return 0, false
 	}
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == "BATCH_TOO_LARGE" {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == pb.ErrorReason_BATCH_TOO_LARGE.String() {
 			n, err := strconv.Atoi(info.GetMetadata()["limit"])
 			return n, err == nil && n > 0
 		}

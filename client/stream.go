@@ -25,7 +25,8 @@ import (
 
 // StreamOptions tune TagStream. The zero value is ready to use.
 type StreamOptions struct {
-	// Tag applies to every document (nil: all themes, with evidence).
+	// Tag applies to every document without Options of its own (nil: all
+	// themes, with evidence).
 	Tag *pb.TagOptions
 	// Streams is how many streams run at once (default 4). Each stream goes
 	// to one replica, picked round-robin, so use at least as many streams as
@@ -102,6 +103,7 @@ func (f *fatalError) Unwrap() error { return f.err }
 type entry struct {
 	index    int64
 	doc      *pb.Document
+	opts     *pb.TagOptions // the document's, or StreamOptions.Tag
 	attempts int
 	done     bool // answered; guarded by the session that sent it
 }
@@ -160,8 +162,10 @@ func (r *streamRun) recentlyBroken(peerAddr string) bool {
 // there is one) and the documents it left unanswered are sent again, so
 // every document taken from docs is yielded exactly once: with its tags, or
 // with Err set. A document fails on its own when the server rejects it
-// (INVALID_ARGUMENT), when its id or language is not valid UTF-8
-// (INVALID_ARGUMENT naming its index and the field, without being sent),
+// (INVALID_ARGUMENT), when its text, id or language is not valid UTF-8
+// (INVALID_ARGUMENT naming its index, the field and, for the text, the
+// byte offset, reason INVALID_UTF8 as from the server; without being
+// sent), when a theme name of its own Options is not valid UTF-8,
 // when its request is over the server's message limit (INVALID_ARGUMENT:
 // the server ends the stream on such a document, and the documents sent
 // after it are resent without counting an attempt; later ones over that
@@ -172,6 +176,10 @@ func (r *streamRun) recentlyBroken(peerAddr string) bool {
 // name of o.Tag is not valid UTF-8 (no request could be encoded), the job
 // fails at once, without opening a stream: every document of docs fails,
 // unsent, with INVALID_ARGUMENT "options.themes[N] is not valid UTF-8".
+//
+// A document's own Options replace o.Tag for it: they are sent with its
+// request whenever they differ from those of the previous request of the
+// stream, which the server keeps in force until then.
 //
 // When ctx ends, the documents in flight are yielded with the context's
 // error and TagStream stops taking documents. Breaking out of the loop
@@ -234,7 +242,7 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 	if o.FailAfter <= 0 {
 		o.FailAfter = 30 * time.Second
 	}
-	optErr := checkOptions(o.Tag)
+	optErr := checkOptions(o.Tag, "")
 	return func(yield func(Result) bool) {
 		ctx, cancel := context.WithCancelCause(parent)
 		if optErr != nil {
@@ -276,12 +284,18 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 			defer close(r.in)
 			var index int64
 			source(ctx, func(d Document) bool {
-				e := &entry{index: index, doc: d.proto()}
+				e := &entry{index: index, doc: d.proto(), opts: d.options(r.o.Tag)}
 				index++
-				if err := d.checkStrings(func() string { return fmt.Sprintf("document %d", e.index) }); err != nil && ctx.Err() == nil {
+				name := func() string { return fmt.Sprintf("document %d", e.index) }
+				if st := d.checkStrings(name, "document"); st != nil && ctx.Err() == nil {
 					// Its request cannot be encoded: sending it would
 					// break every stream it is sent on. Fail it alone.
-					return feederEmit(r.failed(e, err))
+					return feederEmit(r.failed(e, st.Err()))
+				}
+				if d.Options != nil && ctx.Err() == nil {
+					if err := checkOptions(d.Options, name()+": "); err != nil {
+						return feederEmit(r.failed(e, err))
+					}
 				}
 				if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 && ctx.Err() == nil {
 					// It would break the stream it is sent on, again and
@@ -427,7 +441,7 @@ func (r *streamRun) worker() {
 		if r.o.Logger != nil {
 			r.o.Logger.Warn("tagging stream broke; resending its unanswered documents", "peer", peerAddr, "unanswered", len(queue), "err", err)
 		}
-		if permanent(err) {
+		if IsPermanent(err) {
 			r.giveUp(queue, err)
 			return
 		}
@@ -473,11 +487,17 @@ func (r *streamRun) giveUp(queue []*entry, err error) {
 	}
 }
 
-// permanent reports errors that reopening a stream cannot fix.
-func permanent(err error) bool {
+// IsPermanent reports whether err, the error of a whole call or stream
+// (not a document's result error), is one that sending the same request
+// again cannot fix: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT,
+// UNIMPLEMENTED, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS and
+// OUT_OF_RANGE. TagStream gives up on such an error instead of reopening
+// the stream; other codes (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL,
+// RESOURCE_EXHAUSTED, ...) may pass on another replica or a later try.
+func IsPermanent(err error) bool {
 	switch status.Code(err) {
 	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument, codes.Unimplemented,
-		codes.FailedPrecondition, codes.NotFound, codes.OutOfRange, codes.AlreadyExists:
+		codes.FailedPrecondition, codes.NotFound, codes.AlreadyExists, codes.OutOfRange:
 		return true
 	}
 	return false
@@ -506,10 +526,10 @@ func messageLimit(err error) (int64, bool) {
 	return limit, true
 }
 
-// requestSize is the encoded size of e's request, with the options that
-// go with the first request of a stream.
+// requestSize is the encoded size of e's request, with its options (which
+// go with the first request of a stream).
 func (r *streamRun) requestSize(e *entry) int64 {
-	return int64(proto.Size(&pb.StreamTagDocumentsRequest{Document: e.doc, Options: r.o.Tag}))
+	return int64(proto.Size(&pb.StreamTagDocumentsRequest{Document: e.doc, Options: e.opts}))
 }
 
 // overServerLimit is e's error when its request is over the server's
@@ -618,6 +638,7 @@ func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, unanswe
 	wg.Go(func() {
 		defer stream.CloseSend()
 		n := 0
+		var current *pb.TagOptions // the options in force on the stream
 		for recycle < 0 || n < recycle {
 			select {
 			case slots <- struct{}{}:
@@ -643,8 +664,14 @@ func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, unanswe
 			e.attempts++
 			mu.Unlock()
 			req := &pb.StreamTagDocumentsRequest{Document: e.doc}
-			if n == 0 {
-				req.Options = r.o.Tag
+			// The server keeps a request's options for the later
+			// requests of the stream that carry none.
+			if n == 0 || e.opts != current {
+				req.Options = e.opts
+				if req.Options == nil && n > 0 {
+					req.Options = &pb.TagOptions{} // back to the defaults
+				}
+				current = e.opts
 			}
 			n++
 			activity.Store(time.Now().UnixNano())

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -18,30 +20,31 @@ import (
 )
 
 // Documents whose id or language is not valid UTF-8: proto3 strings, which
-// grpc-go refuses to marshal. The index, field and byte offset are those the
-// error must name.
+// grpc-go refuses to marshal (as it does the text, see badText). The index,
+// field and byte offset are those the error must name.
 var badStringDocs = map[int]struct {
 	field  string
 	offset string
 	mutate func(*client.Document)
 }{
 	3:  {"id", "byte offset 10", func(d *client.Document) { d.ID += "\xff" }},
-	17: {"language", "byte offset 2", func(d *client.Document) { d.Language = "vi\xe1\xbb" }}, // "vi" and a cut-off "ệ"
+	17: {"language_code", "byte offset 2", func(d *client.Document) { d.Language = "vi\xe1\xbb" }}, // "vi" and a cut-off "ệ"
 	41: {"id", "byte offset 4", func(d *client.Document) { d.ID = "tài\xc3" + d.ID }},
 }
 
-// TestTagStreamInvalidUTF8IDOrLanguage: a document whose id or language is
-// not valid UTF-8 fails alone before being sent (INVALID_ARGUMENT naming its
-// index, the field and the byte offset): no retries, no stream broken or
-// reopened for it, and every other document is tagged on its first attempt.
-// Invalid UTF-8 in the text is the server's to report, with its offset.
-func TestTagStreamInvalidUTF8IDOrLanguage(t *testing.T) {
+// TestTagStreamInvalidUTF8Document: a document whose text, id or language
+// is not valid UTF-8 fails alone before being sent (INVALID_ARGUMENT naming
+// its index, the field and the byte offset; for the text, reason
+// INVALID_UTF8 with the offset, as the server would say): no retries, no
+// stream broken or reopened for it, and every other document is tagged on
+// its first attempt.
+func TestTagStreamInvalidUTF8Document(t *testing.T) {
 	srv := clienttest.Start(t, nil)
 	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
 	const n = 60
 	const badText = 29
 	const badTextValue = "Trí tuệ nhân tạo \xff"
-	badTextOffset := fmt.Sprintf("byte offset %d", strings.IndexByte(badTextValue, 0xff))
+	badTextOffset := strings.IndexByte(badTextValue, 0xff)
 	var before int64
 	input := func(yield func(client.Document) bool) {
 		for i := range n {
@@ -99,9 +102,11 @@ func TestTagStreamInvalidUTF8IDOrLanguage(t *testing.T) {
 					continue
 				}
 				if i == badText {
-					if status.Code(r.Err) != codes.InvalidArgument || !strings.Contains(msg, badTextOffset) || r.Attempts != 1 {
-						t.Errorf("document %d (bad text): want the server's INVALID_ARGUMENT at %s, sent once; got %d attempts, %v", i, badTextOffset, r.Attempts, r.Err)
+					want := fmt.Sprintf("document %d: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", i, badTextOffset)
+					if status.Code(r.Err) != codes.InvalidArgument || msg != want || r.Attempts != 0 || r.ID != fmt.Sprintf("doc-%06d", i) {
+						t.Errorf("document %d (bad text): want INVALID_ARGUMENT %q, not sent; got %d attempts, %q, %v", i, want, r.Attempts, r.ID, r.Err)
 					}
+					checkInvalidUTF8Info(t, r.Err, "document.text", r.ID, badTextOffset)
 					continue
 				}
 				_, theme := doc(i)
@@ -112,21 +117,21 @@ func TestTagStreamInvalidUTF8IDOrLanguage(t *testing.T) {
 			if b := stats.Broken.Load(); b != 0 {
 				t.Errorf("%d streams broke (opened %d, resent %d); want none", b, stats.Opened.Load(), stats.Resent.Load())
 			}
-			// Every document but the bad-id/language ones reached the server,
-			// each once.
-			if d := srv.Documents() - before; d != n-int64(len(badStringDocs)) {
-				t.Errorf("the server tagged %d documents, want %d", d, n-len(badStringDocs))
+			// Every document but the bad ones reached the server, each once.
+			if d := srv.Documents() - before; d != n-int64(len(badStringDocs))-1 {
+				t.Errorf("the server tagged %d documents, want %d", d, n-len(badStringDocs)-1)
 			}
 			before = srv.Documents()
 		})
 	}
 }
 
-// TestUnaryInvalidUTF8IDOrLanguage: Tag and TagBatch fail at once with
-// INVALID_ARGUMENT naming the field (and, in a batch, the document's index)
-// when an id or language is not valid UTF-8, without sending anything.
-// Invalid UTF-8 in the text still goes to the server, which names the offset.
-func TestUnaryInvalidUTF8IDOrLanguage(t *testing.T) {
+// TestUnaryInvalidUTF8Document: Tag fails at once with INVALID_ARGUMENT
+// naming the field when the text, id or language is not valid UTF-8,
+// without sending anything; in TagBatch such a document fails alone, unsent,
+// with its index and the field (and for the text the byte offset, reason
+// INVALID_UTF8, as the server fails it), and the others are tagged.
+func TestUnaryInvalidUTF8Document(t *testing.T) {
 	srv := clienttest.Start(t, nil)
 	c := newClient(t, srv.Addr(), client.WithTimeout(10*time.Second))
 	ctx := context.Background()
@@ -141,32 +146,82 @@ func TestUnaryInvalidUTF8IDOrLanguage(t *testing.T) {
 	badLang := d
 	badLang.Language = "\xc3"
 	if _, err := c.Tag(ctx, badLang, nil); status.Code(err) != codes.InvalidArgument ||
-		!strings.Contains(err.Error(), "language is not valid UTF-8 (byte offset 0)") {
+		!strings.Contains(err.Error(), "language_code is not valid UTF-8 (byte offset 0)") {
 		t.Errorf("Tag with a bad language: %v", err)
 	}
-
-	var batch []client.Document
-	for i := range 5 {
-		d, _ := doc(i)
-		batch = append(batch, d)
+	badText := d
+	badText.Text = "Bệnh án \xff điện tử"
+	offset := strings.IndexByte(badText.Text, 0xff)
+	_, err := c.Tag(ctx, badText, nil)
+	if want := fmt.Sprintf("document: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", offset); status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+		t.Errorf("Tag with bad text: want INVALID_ARGUMENT %q, got %v", want, err)
 	}
-	batch[3].ID = "doc\xfe"
-	res, err := c.TagBatch(ctx, batch, nil)
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "document 3: id is not valid UTF-8 (byte offset 3)") || res != nil {
-		t.Errorf("TagBatch with a bad id: %v, %v", res, err)
-	}
+	checkInvalidUTF8Info(t, err, "document.text", d.ID, offset)
 	if n := srv.Documents(); n != 0 {
 		t.Errorf("the server tagged %d documents, want 0: nothing should have been sent", n)
 	}
 
-	badText := d
-	badText.Text = "Bệnh án \xff điện tử"
-	offset := fmt.Sprintf("byte offset %d", strings.IndexByte(badText.Text, 0xff))
-	if _, err := c.Tag(ctx, badText, nil); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), offset) {
-		t.Errorf("Tag with bad text: want the server's INVALID_ARGUMENT at %s, got %v", offset, err)
+	var batch []client.Document
+	themes := map[int]string{}
+	for i := range 6 {
+		d, theme := doc(i)
+		batch = append(batch, d)
+		themes[i] = theme
 	}
-	if n := srv.Documents(); n != 1 {
-		t.Errorf("the server tagged %d documents, want 1 (the bad text)", n)
+	batch[1].Text = "Trí tuệ \xe1\xbb nhân tạo" // a cut-off "ệ" at byte 11
+	batch[3].ID = "doc\xfe"
+	batch[4].Language = "en\xff"
+	res, err := c.TagBatch(ctx, batch, nil)
+	if err != nil || len(res) != len(batch) {
+		t.Fatalf("TagBatch: %d results, %v", len(res), err)
+	}
+	for i, want := range map[int]string{
+		1: "document 1: text is not valid UTF-8 (invalid byte sequence at byte offset 11)",
+		3: "document 3: id is not valid UTF-8 (byte offset 3)",
+		4: "document 4: language_code is not valid UTF-8 (byte offset 2)",
+	} {
+		if e := res[i].GetError(); codes.Code(e.GetCode()) != codes.InvalidArgument || e.GetMessage() != want {
+			t.Errorf("TagBatch: document %d: want INVALID_ARGUMENT %q, got %v", i, want, res[i])
+		}
+	}
+	checkInvalidUTF8Info(t, status.ErrorProto(res[1].GetError()), "documents[1].text", batch[1].ID, 11)
+	if id := res[3].GetDocumentId(); id != "doc\uFFFD" {
+		t.Errorf("TagBatch: the failed document's id is %q, want it made valid UTF-8 (%q)", id, "doc\uFFFD")
+	}
+	for _, i := range []int{0, 2, 5} {
+		if r := res[i]; r.GetError() != nil || r.GetDocumentId() != batch[i].ID || len(r.GetTags()) != 1 || r.GetTags()[0].GetTheme() != themes[i] {
+			t.Errorf("TagBatch: document %d: want %s, got %v", i, themes[i], r)
+		}
+	}
+	if n := srv.Documents(); n != 3 {
+		t.Errorf("the server tagged %d documents, want 3: the bad ones should not have been sent", n)
+	}
+}
+
+// checkInvalidUTF8Info checks the details of a document's INVALID_UTF8
+// error, the same whether the client or the server found it: a BadRequest
+// naming field, and an ErrorInfo with the document id and, for the text,
+// the offset.
+func checkInvalidUTF8Info(t *testing.T, err error, field, id string, offset int) {
+	t.Helper()
+	var (
+		info *errdetails.ErrorInfo
+		br   *errdetails.BadRequest
+	)
+	for _, d := range status.Convert(err).Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.BadRequest:
+			br = d
+		}
+	}
+	if info.GetReason() != pb.ErrorReason_INVALID_UTF8.String() || info.GetDomain() != "doctagger" ||
+		info.GetMetadata()["documentId"] != id || info.GetMetadata()["offset"] != strconv.Itoa(offset) {
+		t.Errorf("%v: want ErrorInfo INVALID_UTF8 with documentId %q and offset %d, got %v", err, id, offset, info)
+	}
+	if v := br.GetFieldViolations(); len(v) != 1 || v[0].GetField() != field {
+		t.Errorf("%v: want a BadRequest naming %s, got %v", err, field, br)
 	}
 }
 
