@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -115,11 +116,11 @@ func (a *auth) check(authorization string) error {
 		return nil
 	}
 	if authorization == "" {
-		return status.Error(codes.Unauthenticated, "missing bearer token: send the header \"authorization: Bearer <token>\"")
+		return unauthenticated(reasonMissingToken, "missing bearer token: send the header \"authorization: Bearer <token>\"")
 	}
 	scheme, token, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
-		return status.Error(codes.Unauthenticated, "malformed authorization header: want \"Bearer <token>\"")
+		return unauthenticated(reasonInvalidToken, "malformed authorization header: want \"Bearer <token>\"")
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match := 0
@@ -127,9 +128,17 @@ func (a *auth) check(authorization string) error {
 		match |= subtle.ConstantTimeCompare(got[:], want[:])
 	}
 	if match != 1 {
-		return status.Error(codes.Unauthenticated, "invalid bearer token")
+		return unauthenticated(reasonInvalidToken, "invalid bearer token")
 	}
 	return nil
+}
+
+func unauthenticated(reason, msg string) error {
+	st := status.New(codes.Unauthenticated, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 func (a *auth) open(method string) bool {

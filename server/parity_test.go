@@ -42,8 +42,8 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 	calls := []call{
 		{"ok", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.OK, "", 200},
 		{"ok untagged", "tok", "TagDocument", "/v1/documents:tag", tagReq(&pb.Document{Id: "b", Text: "tên lửa 🚀 bay", LanguageCode: "en"}, &pb.TagOptions{IncludeUntagged: true}), codes.OK, "", 200},
-		{"no token", "", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.Unauthenticated, "", 401},
-		{"wrong token", "nope", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x")}}, codes.Unauthenticated, "", 401},
+		{"no token", "", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.Unauthenticated, reasonMissingToken, 401},
+		{"wrong token", "nope", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x")}}, codes.Unauthenticated, reasonInvalidToken, 401},
 		{"missing document", "tok", "TagDocument", "/v1/documents:tag", tagReq(nil, nil), codes.InvalidArgument, reasonMissingDocument, 400},
 		{"document too large", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("big", strings.Repeat("a", 101)), nil), codes.InvalidArgument, reasonDocumentTooBig, 400},
 		{"unknown theme", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("a", "x"), &pb.TagOptions{Themes: []string{"moon"}}), codes.InvalidArgument, reasonUnknownTheme, 400},

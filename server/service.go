@@ -40,6 +40,8 @@ var (
 	reasonMalformedLine   = pb.ErrorReason_MALFORMED_LINE.String()
 	reasonMalformedBody   = pb.ErrorReason_MALFORMED_BODY.String()
 	reasonBadEncoding     = pb.ErrorReason_UNSUPPORTED_CONTENT_ENCODING.String()
+	reasonMissingToken    = pb.ErrorReason_MISSING_TOKEN.String()
+	reasonInvalidToken    = pb.ErrorReason_INVALID_TOKEN.String()
 )
 
 // service implements tagger.v1.TaggerService.

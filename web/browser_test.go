@@ -247,7 +247,7 @@ type apiResult struct {
 func tagViaAPI(t *testing.T, base, text string) apiResult {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{
-		"document": map[string]any{"id": "playground", "text": text, "language": "vi"},
+		"document": map[string]any{"id": "playground", "text": text, "languageCode": "vi"},
 		"options":  map[string]any{"includeUntagged": true},
 	})
 	c := &http.Client{Timeout: 10 * time.Second}

@@ -344,7 +344,10 @@
 
   async function tag() {
     clearError();
-    const text = $("text").value;
+    // A lone surrogate (broken paste) is not valid text: the server would
+    // fail the document (INVALID_UTF8); send and show U+FFFD in its place.
+    const raw = $("text").value;
+    const text = raw.toWellFormed ? raw.toWellFormed() : raw;
     if (!text.trim()) {
       showError(new Error(t("emptyText")));
       $("text").focus();
@@ -369,7 +372,7 @@
     $("status").textContent = t("tagging");
     $("tag-form").setAttribute("aria-busy", "true");
     const body = {
-      document: { id: $("opt-id").value.trim() || "playground", text, language: $("opt-lang").value },
+      document: { id: $("opt-id").value.trim() || "playground", text, languageCode: $("opt-lang").value },
       options: {
         themes: chosen,
         omitEvidence: !$("opt-evidence").checked,
@@ -408,32 +411,17 @@
     }
   }
 
-  // ---------------------------------------------------------------- offsets
-  // Offsets from the server count runes (code points) of the text it
-  // received; JS strings index UTF-16 code units. The server received
-  // JSON.stringify(text): a lone surrogate became U+FFFD (one rune), which
-  // the walk below counts the same way.
-  function offsetMaps(s) {
-    const cp = []; // rune index -> UTF-16 index
-    let i = 0;
-    while (i < s.length) {
-      cp.push(i);
-      i += s.codePointAt(i) > 0xffff ? 2 : 1;
-    }
-    cp.push(s.length);
-    return { rune: (r) => (r >= 0 && r < cp.length ? cp[r] : -1) };
-  }
-
   // spansOf lists every highlight: counted evidence, dropped matches and the
-  // exclusions that dropped them, with UTF-16 offsets into text.
-  function spansOf(text, result, maps) {
+  // exclusions that dropped them, at their UTF-16 offsets into text: the
+  // server gives them (utf16Start), as JS strings index.
+  function spansOf(text, result) {
     const spans = [];
     let mismatches = 0;
     const tags = [...(result.tags || []).map((x) => [x, true]), ...(result.untagged || []).map((x) => [x, false])];
     const seenExcl = new Set();
     for (const [tg, tagged] of tags) {
       const add = (kind, ev, extra) => {
-        const s = maps.rune(ev.runeStart), e = maps.rune(ev.runeEnd);
+        const s = ev.utf16Start, e = ev.utf16End;
         const ok = s >= 0 && e >= s && text.slice(s, e) === ev.text;
         if (!ok) mismatches++;
         if (s < 0 || e <= s) return null;
@@ -445,11 +433,11 @@
       for (const d of tg.dropped || []) {
         if (!d.evidence) continue;
         add("dropped", d.evidence, { drop: d });
-        if (d.reason === "excluded" && d.exclusionText) {
+        if (d.reason === "DROP_REASON_EXCLUDED" && d.exclusionText) {
           const key = `${tg.theme}|${d.exclusion}|${d.exclusionStart}|${d.exclusionEnd}`;
           if (seenExcl.has(key)) continue;
           seenExcl.add(key);
-          const s = maps.rune(d.exclusionRuneStart), e = maps.rune(d.exclusionRuneEnd);
+          const s = d.exclusionUtf16Start, e = d.exclusionUtf16End;
           if (s >= 0 && e > s) {
             spans.push({ id: spans.length, kind: "exclusion", theme: tg.theme, tag: tg, tagged, drop: d, s, e,
               ok: text.slice(s, e) === d.exclusionText, ev: { text: d.exclusionText, start: d.exclusionStart, end: d.exclusionEnd } });
@@ -519,8 +507,7 @@
 
   function renderDoc(text, result) {
     hideTip();
-    const maps = offsetMaps(text);
-    const { spans, mismatches } = spansOf(text, result, maps);
+    const { spans, mismatches } = spansOf(text, result);
     const visible = spans.filter((sp) => !hidden.has(sp.theme));
     // Cut the text at every span boundary; each piece knows which spans cover it.
     const cuts = new Set([0, text.length]);
@@ -591,8 +578,8 @@
 
   function reasonText(d) {
     if (!d) return "";
-    if (d.reason === "excluded") return `${t("excluded")} ${d.exclusion}${d.exclusionText ? " “" + d.exclusionText + "”" : ""}`;
-    if (d.reason === "unsupported") return t("unsupported");
+    if (d.reason === "DROP_REASON_EXCLUDED") return `${t("excluded")} ${d.exclusion}${d.exclusionText ? " “" + d.exclusionText + "”" : ""}`;
+    if (d.reason === "DROP_REASON_UNSUPPORTED") return t("unsupported");
     return d.reason || "";
   }
 

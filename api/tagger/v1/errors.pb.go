@@ -67,6 +67,12 @@ const (
 	// of the wrong type, an unknown field, a duplicate key, data after the
 	// object, a body that is not the gzip its Content-Encoding says (HTTP 400).
 	ErrorReason_MALFORMED_BODY ErrorReason = 12
+	// The server requires a bearer token and the call has none
+	// (UNAUTHENTICATED, HTTP 401).
+	ErrorReason_MISSING_TOKEN ErrorReason = 13
+	// The call's authorization is not "Bearer <token>" with an accepted
+	// token (UNAUTHENTICATED, HTTP 401).
+	ErrorReason_INVALID_TOKEN ErrorReason = 14
 )
 
 // Enum value maps for ErrorReason.
@@ -85,6 +91,8 @@ var (
 		10: "MALFORMED_LINE",
 		11: "UNSUPPORTED_CONTENT_ENCODING",
 		12: "MALFORMED_BODY",
+		13: "MISSING_TOKEN",
+		14: "INVALID_TOKEN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -100,6 +108,8 @@ var (
 		"MALFORMED_LINE":               10,
 		"UNSUPPORTED_CONTENT_ENCODING": 11,
 		"MALFORMED_BODY":               12,
+		"MISSING_TOKEN":                13,
+		"INVALID_TOKEN":                14,
 	}
 )
 
@@ -134,7 +144,7 @@ var File_tagger_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xb2\x02\n" +
+	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xd8\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MISSING_DOCUMENT\x10\x01\x12\x10\n" +
@@ -149,7 +159,9 @@ const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\x0eMALFORMED_LINE\x10\n" +
 	"\x12 \n" +
 	"\x1cUNSUPPORTED_CONTENT_ENCODING\x10\v\x12\x12\n" +
-	"\x0eMALFORMED_BODY\x10\fB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
+	"\x0eMALFORMED_BODY\x10\f\x12\x11\n" +
+	"\rMISSING_TOKEN\x10\r\x12\x11\n" +
+	"\rINVALID_TOKEN\x10\x0eB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
 
 var (
 	file_tagger_v1_errors_proto_rawDescOnce sync.Once

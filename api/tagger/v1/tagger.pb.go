@@ -234,11 +234,13 @@ type Evidence struct {
 	Pattern string `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	// The matched text exactly as it stands in the document.
 	Text string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	// Byte offset of the match in the document text, inclusive.
+	// Byte offset of the match in the document text (UTF-8), inclusive: for
+	// Go, Rust, C and bytes in general.
 	Start int32 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
-	// Byte offset, exclusive: text == document.text[start:end].
+	// Byte offset, exclusive: text == document.text[start:end] in Go.
 	End int32 `protobuf:"varint,5,opt,name=end,proto3" json:"end,omitempty"`
-	// Rune (code point) offset, inclusive.
+	// Rune (code point) offset, inclusive: Python's str indexes by it
+	// (document.text[rune_start:rune_end] == text).
 	RuneStart int32 `protobuf:"varint,6,opt,name=rune_start,json=runeStart,proto3" json:"rune_start,omitempty"`
 	// Rune offset, exclusive.
 	RuneEnd int32 `protobuf:"varint,7,opt,name=rune_end,json=runeEnd,proto3" json:"rune_end,omitempty"`
@@ -495,7 +497,8 @@ type Tag struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Theme id, e.g. "ai".
 	Theme string `protobuf:"bytes,1,opt,name=theme,proto3" json:"theme,omitempty"`
-	// The theme's label in the document's language (see Document.language).
+	// The theme's label in the document's language (see
+	// Document.language_code).
 	Label string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	// Vietnamese label.
 	LabelVi string `protobuf:"bytes,3,opt,name=label_vi,json=labelVi,proto3" json:"label_vi,omitempty"`
