@@ -65,7 +65,7 @@ func TestRESTStreamEndsItsBodyReader(t *testing.T) {
 	}
 }
 
-// TestRESTBodyTooLarge: a body over the REST limit (2 × the message limit)
+// TestRESTBodyTooLarge: a body over the REST limit (the message limit and an eighth)
 // is 413 with a google.rpc.Status naming the limit, whether the client
 // announced its length or sent it chunked.
 func TestRESTBodyTooLarge(t *testing.T) {
@@ -86,7 +86,7 @@ func TestRESTBodyTooLarge(t *testing.T) {
 		}
 		out, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 413 || !strings.Contains(string(out), "limit of 65536 bytes") ||
+		if resp.StatusCode != 413 || !strings.Contains(string(out), "limit of 36864 bytes") ||
 			!strings.Contains(string(out), `"code":8`) || !strings.Contains(string(out), "REQUEST_TOO_LARGE") {
 			t.Errorf("chunked %v: HTTP %d %s, want 413 RESOURCE_EXHAUSTED naming the limit", chunked, resp.StatusCode, out)
 		}
@@ -281,7 +281,7 @@ func TestRESTAnswersWithoutTheBody(t *testing.T) {
 	ts := start(t, func(c *Config) {
 		c.AuthTokens = []string{"tok"}
 		c.MaxDocumentBytes = 1000
-		c.MaxMessageBytes = 64 << 10 // REST bodies up to 128 KiB
+		c.MaxMessageBytes = 64 << 10 // REST bodies up to 72 KiB
 	})
 	addr := strings.TrimPrefix(ts.base, "http://")
 	partial := []byte(`{"document": {"id": "x", "text": "`)

@@ -73,6 +73,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *mode == "bigbatch" { // a REST batch body of about -bytes bytes (scripts/restmem.sh)
+		bigBatch(os.Stdout, string(text), *articleBytes)
+		return
+	}
 	if *mode == "jsonstring" { // the file as a JSON string, for the REST bodies
 		b, _ := json.Marshal(string(text))
 		os.Stdout.Write(b)
@@ -253,4 +257,57 @@ func residentMemory(pid int) string {
 		}
 	}
 	return "?"
+}
+
+// bigBatch writes a BatchTagDocumentsRequest as JSON of about size bytes:
+// 250 documents, each a window of the text (from a .jsonl corpus, its
+// articles' texts one after the other: news that compresses as news does).
+func bigBatch(w io.Writer, text string, size int) {
+	const docs = 250
+	per := (size - 64) / docs
+	if strings.HasSuffix(os.Args[len(os.Args)-1], ".jsonl") || strings.HasPrefix(text, "{") {
+		var all strings.Builder
+		sc := bufio.NewScanner(strings.NewReader(text))
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			var d struct{ Text string }
+			if json.Unmarshal(sc.Bytes(), &d) == nil {
+				all.WriteString(d.Text + "\n")
+			}
+		}
+		text = all.String()
+	}
+	for len(text) < per*2 {
+		text += text
+	}
+	enc := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	var b strings.Builder
+	b.WriteString(`{"documents":[`)
+	at := 0
+	for i := range docs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		head := fmt.Sprintf(`{"id":"d%d","text":`, i)
+		// Take about per bytes of text whose JSON fits per.
+		n := per - len(head) - 2
+		for {
+			if at+n > len(text) {
+				at = 0
+			}
+			end := at + n
+			for end > at && !utf8.RuneStart(text[end]) {
+				end--
+			}
+			q := enc(text[at:end])
+			if len(head)+len(q)+1 <= per || n < 16 {
+				b.WriteString(head + q + "}")
+				at = end
+				break
+			}
+			n -= (len(head) + len(q) + 1 - per) + 8
+		}
+	}
+	b.WriteString(`]}`)
+	io.WriteString(w, b.String())
 }
