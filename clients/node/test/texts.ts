@@ -1,0 +1,24 @@
+// Test sentences, written for these tests (not taken from any news).
+
+/** Tags "ai"; two emoji before the match make UTF-16 and rune offsets differ by 2. */
+export const EMOJI_AI =
+  "😀🎉 Hôm nay, một công ty khởi nghiệp ở Đà Nẵng giới thiệu hệ thống trí tuệ nhân tạo giúp bác sĩ đọc phim X-quang từ xa.";
+
+/** Tags "semiconductors" and "ai". */
+export const CHIP_AI = "Nhà máy đóng gói chip bán dẫn mới ở Bắc Ninh sản xuất vi mạch cho trung tâm dữ liệu trí tuệ nhân tạo.";
+
+/** Tags "ai"; "semiconductors" matches ("chip") but stays under its threshold. */
+export const AI_WEAK_CHIP = "Một hãng công nghệ vừa ra mắt chip trí tuệ nhân tạo mới dành cho trung tâm dữ liệu ở Bắc Ninh.";
+
+/** Tags "drones". */
+export const DRONES = "Thử nghiệm máy bay không người lái giao hàng cho các xã vùng cao được mở rộng sang mùa mưa.";
+
+/** Tags nothing. */
+export const PLAIN = "Chợ hoa ven sông đông người vào buổi sáng cuối tuần, giá cúc vàng nhích nhẹ.";
+
+/** The theme ids of the embedded default rules, in ruleset order. */
+export const DEFAULT_THEMES = ["ai", "semiconductors", "ehealth", "drones", "green_transition"];
+
+export function themesOf(tags: { theme: string }[]): string[] {
+  return tags.map((t) => t.theme).sort();
+}
