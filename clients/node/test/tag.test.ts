@@ -147,6 +147,21 @@ test("errors: an unreachable server is UNAVAILABLE", async () => {
   }
 });
 
+test("gzip: compressed requests (over Connect's 1 KiB threshold) tag the same", async () => {
+  const c = createClient({ target: server.grpcAddr, gzip: true, timeoutMs: 10_000 });
+  try {
+    const text = `${EMOJI_AI} ${PLAIN.repeat(20)}`; // ~2.5 KB, compressed
+    const r = await c.tag({ id: "gz", text });
+    assert.deepEqual(themesOf(r.tags), ["ai"]);
+    const plain = await client.tag({ id: "gz", text });
+    assert.equal(r.words, plain.words);
+    const batch = await c.tagBatch([text, DRONES]);
+    assert.deepEqual(batch.map((b) => themesOf(b.tags)), [["ai"], ["drones"]]);
+  } finally {
+    c.close();
+  }
+});
+
 test("REST: POST /v1/documents:tag answers as gRPC does", async () => {
   const body = { document: { id: "x", text: EMOJI_AI } };
   const res = await fetch(`${server.httpUrl}/v1/documents:tag`, {
