@@ -5,6 +5,7 @@
 #
 #   scripts/load.sh                      # all of it
 #   DURATION=3s GHZ_ROUNDS=1 ROUNDS=3 STREAM_DOCS=200000 scripts/load.sh   # quicker
+#   SECTIONS=35 scripts/load.sh          # only the REST/gRPC ratios
 #
 # Measures, against one taggerd built from this tree (embedded rules):
 #   1. ghz: TagDocument of a 2 KB Vietnamese document vs the empty health
@@ -13,10 +14,14 @@
 #      dense test document (5 themes) and, with the corpus ($CORPUS), two
 #      real news articles cut to 2 KB;
 #   2. the same with the Go load client (scripts/loadclient), ROUNDS pairs;
-#   3. hey: POST /v1/documents:tag over REST;
+#   3. REST against gRPC on the same document, both from stock tools: hey
+#      POST /v1/documents:tag against ghz TagDocument, GHZ_ROUNDS
+#      interleaved pairs, the median ratio (goal >= 0.5);
 #   4. StreamTagDocuments: documents per second over one stream of
 #      STREAM_DOCS documents, with the server's RSS sampled along the way;
-#   5. the REST NDJSON stream: curl --data-binary of NDJSON_DOCS lines.
+#   5. the REST NDJSON stream: curl --data-binary of NDJSON_DOCS lines,
+#      against the gRPC stream of as many documents, interleaved, the
+#      median ratio (goal >= 0.5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +33,7 @@ NDJSON_DOCS=${NDJSON_DOCS:-50000}
 DOC=${DOC:-scripts/testdata/doc-2kb.txt}
 CORPUS=${CORPUS:-../shared/corpus/vi-news-10mb.jsonl} # for real 2 KB articles, if present
 GHZ_ROUNDS=${GHZ_ROUNDS:-3}
+SECTIONS=${SECTIONS:-12345}
 ROUNDS=${ROUNDS:-5}
 ROUND_DURATION=${ROUND_DURATION:-4s}
 LOAD_TOOLS=${LOAD_TOOLS:-$HOME/.cache/doctagger/load-tools}
@@ -90,8 +96,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100*a/b }'; }
 pairs() {
   local tool=$1 rounds=$2 dur=$3 d h t n ratios noev
   for d in "${docs[@]}"; do
-    printf '{"document":{"id":"load","text":"%s"}}' "$(base64 -w0 "$d")" >"$work/ghz-doc.json"
-    printf '{"document":{"id":"load","text":"%s"},"options":{"omit_evidence":true}}' "$(base64 -w0 "$d")" >"$work/ghz-doc-noev.json"
+    printf '{"document":{"id":"load","text":%s}}' "$("$work/loadclient" -mode jsonstring -file "$d")" >"$work/ghz-doc.json"
+    printf '{"document":{"id":"load","text":%s},"options":{"omit_evidence":true}}' "$("$work/loadclient" -mode jsonstring -file "$d")" >"$work/ghz-doc-noev.json"
     ratios=() noev=()
     for _ in $(seq "$rounds"); do
       if [ "$tool" = ghz ]; then
@@ -117,30 +123,51 @@ pairs() {
   done
 }
 
-echo; echo "== 1. ghz: $GHZ_ROUNDS rounds of health, TagDocument and TagDocument with omit_evidence, $CONC concurrent calls on $CONNS connections, $DURATION each"
-pairs ghz "$GHZ_ROUNDS" "$DURATION"
+section() { [[ "$SECTIONS" == *"$1"* ]]; }
 
-echo; echo "== 2. Go load client (lighter than ghz: more of the two cores goes to the server), $ROUNDS rounds, $ROUND_DURATION each"
-pairs go "$ROUNDS" "$ROUND_DURATION"
+section 1 && echo && echo "== 1. ghz: $GHZ_ROUNDS rounds of health, TagDocument and TagDocument with omit_evidence, $CONC concurrent calls on $CONNS connections, $DURATION each"
+section 1 && pairs ghz "$GHZ_ROUNDS" "$DURATION"
 
-echo; echo "== 3. hey: REST POST /v1/documents:tag, $CONC concurrent for $DURATION"
-"$LOAD_TOOLS/hey" -z "$DURATION" -c "$CONC" -m POST -T application/json -D "$work/rest-tag.json" \
-  "http://$http/v1/documents:tag" >"$work/hey.txt"
-grep -E 'Requests/sec|Average|99%|^[[:space:]]*\[[0-9]{3}\]' "$work/hey.txt" | sed 's/^ */  /'
+section 2 && echo && echo "== 2. Go load client (lighter than ghz: more of the two cores goes to the server), $ROUNDS rounds, $ROUND_DURATION each"
+section 2 && pairs go "$ROUNDS" "$ROUND_DURATION"
 
-echo; echo "== 4. StreamTagDocuments: $STREAM_DOCS documents over one stream"
-"$work/loadclient" -addr "$grpc" -mode stream -file "$DOC" -n "$STREAM_DOCS" -pid "$server_pid" -timeout 5m | sed 's/^/  /'
+section 3 && echo && echo "== 3. REST (hey) against gRPC (ghz), TagDocument of the same document, $CONC concurrent for $DURATION, $GHZ_ROUNDS rounds"
+section 3 && for d in "${docs[@]}"; do
+  printf '{"document":{"id":"load","text":%s}}' "$("$work/loadclient" -mode jsonstring -file "$d")" >"$work/rest-doc.json"
+  ratios=()
+  for _ in $(seq "$GHZ_ROUNDS"); do
+    g=$("$LOAD_TOOLS/ghz" --insecure --call tagger.v1.TaggerService.TagDocument -D "$work/rest-doc.json" \
+      -c "$CONC" --connections "$CONNS" -z "$DURATION" "$grpc" | ghz_rps)
+    "$LOAD_TOOLS/hey" -z "$DURATION" -c "$CONC" -m POST -T application/json -D "$work/rest-doc.json" \
+      "http://$http/v1/documents:tag" >"$work/hey.txt"
+    r=$(sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' "$work/hey.txt" | head -1)
+    bad=$(grep -E '^[[:space:]]*\[[0-9]{3}\]' "$work/hey.txt" | grep -v '\[200\]' || true)
+    [ -z "$bad" ] || echo "  REST answers other than 200: $bad"
+    printf '  %-22s REST %8.0f requests/s, gRPC %8.0f requests/s\n' "$(basename "$d")" "$r" "$g"
+    ratios+=("$(awk -v a="$r" -v b="$g" 'BEGIN { printf "%.2f", a/b }')")
+  done
+  echo "  $(basename "$d"): REST/gRPC ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | median) (goal >= 0.5)"
+done
 
-echo; echo "== 5. REST NDJSON stream: $NDJSON_DOCS lines through curl --data-binary"
+section 4 && echo && echo "== 4. StreamTagDocuments: $STREAM_DOCS documents over one stream"
+section 4 && "$work/loadclient" -addr "$grpc" -mode stream -file "$DOC" -n "$STREAM_DOCS" -pid "$server_pid" -timeout 5m | sed 's/^/  /'
+
+section 5 && echo && echo "== 5. REST NDJSON stream (curl --data-binary) against the gRPC stream, $NDJSON_DOCS documents each, $GHZ_ROUNDS rounds"
 line=$(cat "$work/rest-tag.json")
 for _ in $(seq "$NDJSON_DOCS"); do echo "$line"; done >"$work/docs.ndjson"
-start=$(date +%s.%N)
-curl -sS --max-time 300 --data-binary @"$work/docs.ndjson" -H 'Content-Type: application/x-ndjson' \
-  "http://$http/v1/documents:streamTag" >"$work/ndjson.out"
-end=$(date +%s.%N)
-results=$(grep -c '"result"' "$work/ndjson.out" || true)
-errors=$(grep -c '"error"' "$work/ndjson.out" || true)
-awk -v n="$results" -v e="$errors" -v s="$start" -v t="$end" \
-  'BEGIN { printf "  %d results (%d error lines) in %.2fs = %.0f documents/s\n", n, e, t-s, n/(t-s) }'
+ratios=()
+section 5 && for _ in $(seq "$GHZ_ROUNDS"); do
+  g=$("$work/loadclient" -addr "$grpc" -mode stream -file "$DOC" -n "$NDJSON_DOCS" -timeout 5m | sed -n 's/.* = \([0-9]*\) documents\/s.*/\1/p')
+  start=$(date +%s.%N)
+  curl -sS --max-time 300 --data-binary @"$work/docs.ndjson" -H 'Content-Type: application/x-ndjson' \
+    "http://$http/v1/documents:streamTag" >"$work/ndjson.out"
+  end=$(date +%s.%N)
+  results=$(grep -c '"result"' "$work/ndjson.out" || true)
+  errors=$(grep -c '"error"' "$work/ndjson.out" || true)
+  r=$(awk -v n="$results" -v s="$start" -v t="$end" 'BEGIN { printf "%.0f", n/(t-s) }')
+  printf '  NDJSON %d results (%d error lines) = %8.0f documents/s; gRPC stream %8.0f documents/s\n' "$results" "$errors" "$r" "$g"
+  ratios+=("$(awk -v a="$r" -v b="$g" 'BEGIN { printf "%.2f", a/b }')")
+done
+section 5 && echo "  NDJSON/gRPC stream ${ratios[*]}; median $(printf '%s\n' "${ratios[@]}" | median) (goal >= 0.5)"
 
 echo; echo "server RSS at the end: $(grep VmRSS /proc/$server_pid/status | awk '{print int($2/1024) "MB"}')"

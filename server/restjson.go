@@ -39,6 +39,15 @@ func newRESTJSON() *restJSON {
 	}}
 }
 
+// Marshal writes the tagging answers with the hand-written encoder (see
+// resultjson.go), everything else with protojson.
+func (m *restJSON) Marshal(v any) ([]byte, error) {
+	if b, ok, err := appendResultsJSON(make([]byte, 0, 1024), v); ok {
+		return b, err
+	}
+	return m.JSONPb.Marshal(v)
+}
+
 // Unmarshal decodes a request by the rules above. The error is a status
 // with details (MALFORMED_BODY).
 func (m *restJSON) Unmarshal(data []byte, v any) error {
