@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client"
 	"github.com/doctagger/doctagger/client/clienttest"
 	"github.com/doctagger/doctagger/server"
@@ -45,15 +49,30 @@ func writeNDJSON(t *testing.T, dir string, n int, text func(i int) string) strin
 }
 
 type outLine struct {
-	ID             string `json:"id"`
-	RulesetVersion string `json:"ruleset_version"`
-	Tags           []struct {
-		Theme string  `json:"theme"`
-		Score float64 `json:"score"`
-	} `json:"tags"`
-	Error *struct {
-		Code, Message string
-	} `json:"error"`
+	ID             string
+	RulesetVersion string
+	Tags           []outTag
+	Error          *struct {
+		Code, Message string // the code's name: INVALID_ARGUMENT
+	}
+	res *pb.DocumentResult
+}
+
+type outTag struct {
+	Theme string
+	Score float64
+}
+
+// parseResult reads one line of tagctl's NDJSON output as a line of the
+// REST NDJSON stream: {"result": DocumentResult} in the API's JSON, no
+// unknown field.
+func parseResult(t *testing.T, line string) *pb.DocumentResult {
+	t.Helper()
+	var resp pb.StreamTagDocumentsResponse
+	if err := protojson.Unmarshal([]byte(line), &resp); err != nil || resp.GetResult() == nil {
+		t.Fatalf("output line %q is not a REST stream result line: %v", line, err)
+	}
+	return resp.GetResult()
 }
 
 // parseOutput reads NDJSON output and fails on a duplicate id.
@@ -61,9 +80,13 @@ func parseOutput(t *testing.T, out string) map[string]outLine {
 	t.Helper()
 	got := map[string]outLine{}
 	for line := range strings.Lines(out) {
-		var l outLine
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("output line %q: %v", line, err)
+		res := parseResult(t, line)
+		l := outLine{ID: res.GetDocumentId(), RulesetVersion: res.GetRulesetVersion(), res: res}
+		for _, tg := range res.GetTags() {
+			l.Tags = append(l.Tags, outTag{Theme: tg.GetTheme(), Score: tg.GetScore()})
+		}
+		if e := res.GetError(); e != nil {
+			l.Error = &struct{ Code, Message string }{codeName(codes.Code(e.GetCode())), e.GetMessage()}
 		}
 		if _, dup := got[l.ID]; dup {
 			t.Fatalf("document %s is in the output twice", l.ID)

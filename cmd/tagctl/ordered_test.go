@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -33,9 +32,8 @@ func TestTagOrdered(t *testing.T) {
 			t.Fatalf("%v: %d lines, want %d", mode, len(lines), n)
 		}
 		for i, line := range lines {
-			var r struct{ ID string }
-			if err := json.Unmarshal([]byte(line), &r); err != nil || r.ID != fmt.Sprintf("d%d", i) {
-				t.Fatalf("%v: line %d is %s, want id d%d", mode, i, line, i)
+			if r := parseResult(t, line); r.GetDocumentId() != fmt.Sprintf("d%d", i) || r.GetSequence() != int64(i+1) {
+				t.Fatalf("%v: line %d is %s, want id d%d, sequence %d", mode, i, line, i, i+1)
 			}
 		}
 	}

@@ -132,6 +132,10 @@ func (r *remote) client() (*client.Client, error) {
 		return nil, err
 	}
 	if tok != "" {
+		if !r.useTLS() && !r.tokenPlaintext {
+			// Said here with the flags: the client's error names its options.
+			return nil, errors.New("a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext to send it in the clear")
+		}
 		opts = append(opts, client.WithBearerToken(tok))
 		if r.tokenPlaintext {
 			opts = append(opts, client.WithTokenOverPlaintext())
@@ -241,32 +245,49 @@ func (c *restClient) get(ctx context.Context, path string, out proto.Message) er
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, out)
 }
 
-// httpStatusError turns an error answer (a JSON google.rpc.Status) into a
-// gRPC status error.
+// httpStatusError turns an error answer, a JSON google.rpc.Status (or, from
+// the NDJSON stream, an {"error": Status} line), into a gRPC status error
+// with its details.
 func httpStatusError(code int, body []byte) error {
-	var st struct {
-		Code    int32  `json:"code"`
-		Message string `json:"message"`
+	var line struct {
+		Error json.RawMessage `json:"error"`
 	}
-	if json.Unmarshal(body, &st) == nil && st.Message != "" {
-		return status.ErrorProto(&statusProto{Code: st.Code, Message: fmt.Sprintf("HTTP %d: %s", code, st.Message)})
+	if json.Unmarshal(body, &line) == nil && len(line.Error) > 0 {
+		body = line.Error
 	}
-	msg := strings.TrimSpace(string(body))
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
+	st := new(statusProto)
+	if (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, st) != nil || st.GetMessage() == "" {
+		// Details of types tagctl does not know, or not a status at all.
+		var plain struct {
+			Code    int32  `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &plain) != nil || plain.Message == "" {
+			msg := strings.TrimSpace(string(body))
+			if len(msg) > 200 {
+				msg = msg[:200] + "…"
+			}
+			return status.Errorf(codeFromHTTP(code), "HTTP %d: %s", code, msg)
+		}
+		st = &statusProto{Code: plain.Code, Message: plain.Message}
 	}
-	return status.Errorf(codeFromHTTP(code), "HTTP %d: %s", code, msg)
+	st.Message = fmt.Sprintf("HTTP %d: %s", code, st.GetMessage())
+	return status.ErrorProto(st)
 }
 
 func themesCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("themes", "", stderr)
 	var r remote
 	r.register(fs)
-	format := fs.String("format", "table", "output: table or json")
+	format := fs.String("format", "table", "output: table, or json (as GET /v1/themes answers: {\"themes\": [...], \"rulesetVersion\": ...})")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || (*format != "table" && *format != "json") {
+	if *format != "table" && *format != "json" {
+		fmt.Fprintf(stderr, "tagctl themes: --format %q: want table or json\n", *format)
+		return errUsage
+	}
+	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -307,11 +328,15 @@ func rulesetCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ruleset", "", stderr)
 	var r remote
 	r.register(fs)
-	format := fs.String("format", "text", "output: text or json")
+	format := fs.String("format", "text", "output: text, or json (as GET /v1/ruleset answers: {\"ruleset\": {...}})")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || (*format != "text" && *format != "json") {
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "tagctl ruleset: --format %q: want text or json\n", *format)
+		return errUsage
+	}
+	if fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -339,7 +364,8 @@ func rulesetCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *format == "json" {
-		return writeProtoJSON(stdout, rs)
+		// As GET /v1/ruleset answers.
+		return writeProtoJSON(stdout, &pb.GetRulesetResponse{Ruleset: rs})
 	}
 	fmt.Fprintf(stdout, "name        %s\nversion     %s\nsource      %s\nloaded      %s\nthemes      %d\nterms       %d\nexclusions  %d\n",
 		rs.GetName(), rs.GetVersion(), rs.GetSource(), rs.GetLoadTime().AsTime().Local().Format(time.RFC3339),
@@ -347,8 +373,10 @@ func rulesetCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// writeProtoJSON writes m in the API's JSON as the REST mirror does
+// (lowerCamelCase, zero values written out), indented.
 func writeProtoJSON(w io.Writer, m proto.Message) error {
-	data, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: true}.Marshal(m)
+	data, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitDefaultValues: true}.Marshal(m)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,13 @@ import (
 	"iter"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -48,16 +50,6 @@ func codeFromHTTP(code int) codes.Code {
 		return codes.Unavailable
 	}
 	return codes.Unknown
-}
-
-// permanentCode reports errors that retrying cannot fix.
-func permanentCode(c codes.Code) bool {
-	switch c {
-	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument, codes.Unimplemented,
-		codes.FailedPrecondition, codes.NotFound, codes.OutOfRange:
-		return true
-	}
-	return false
 }
 
 // restOptions tune restClient.tagStream.
@@ -164,7 +156,7 @@ func (c *restClient) tagStream(parent context.Context, docs iter.Seq[client.Docu
 						if err == nil || len(chunk) == 0 {
 							continue
 						}
-						if permanentCode(status.Code(err)) {
+						if client.IsPermanent(err) {
 							setFatal(err)
 							failAll(chunk, err, emit)
 							break
@@ -216,25 +208,36 @@ func failAll(chunk []*restEntry, err error, emit func(client.Result) bool) {
 	}
 }
 
-// restRequest is one NDJSON request line. Document text is a plain JSON
-// string on the REST mirror.
-type restRequest struct {
-	Document restDocument    `json:"document"`
-	Options  json.RawMessage `json:"options,omitempty"`
+// appendRequest appends one NDJSON request line, a StreamTagDocumentsRequest
+// in the API's JSON: {"document": {"id", "text", "languageCode"},
+// "options": ...}, the options when given (already JSON).
+//
+// The strings are plain JSON strings (jsonText), any bytes in them that are
+// not valid UTF-8 copied as they are: encoding/json and protojson would
+// turn them into U+FFFD or refuse the request, and the server would tag
+// the altered text or fail every document; the REST mirror fails the
+// document holding them alone with INVALID_ARGUMENT (INVALID_UTF8) and, for
+// the text, the byte offset, as the gRPC client does.
+func appendRequest(b []byte, d client.Document, options []byte) []byte {
+	b = append(b, `{"document":{"id":`...)
+	b = append(b, jsonText(d.ID)...)
+	b = append(b, `,"text":`...)
+	b = append(b, jsonText(d.Text)...)
+	if d.Language != "" {
+		b = append(b, `,"languageCode":`...)
+		b = append(b, jsonText(d.Language)...)
+	}
+	b = append(b, '}')
+	if options != nil {
+		b = append(b, `,"options":`...)
+		b = append(b, options...)
+	}
+	return append(b, "}\n"...)
 }
 
-type restDocument struct {
-	ID       string          `json:"id"`
-	Text     json.RawMessage `json:"text"` // jsonText
-	Language string          `json:"language,omitempty"`
-}
-
-// jsonText quotes a document's text as a JSON string, escaped as
-// encoding/json does, except that bytes that are not valid UTF-8 are copied
-// as they are. encoding/json would turn them into U+FFFD and the server would
-// tag the altered text; the REST mirror keeps such bytes (server/restjson.go)
-// and fails the document with INVALID_ARGUMENT and the byte offset, as gRPC
-// does.
+// jsonText quotes s as a JSON string, escaped as encoding/json does
+// (without HTML escaping), except that bytes that are not valid UTF-8 are
+// copied as they are (see appendRequest).
 func jsonText(s string) json.RawMessage {
 	var q bytes.Buffer
 	enc := json.NewEncoder(&q)
@@ -262,19 +265,29 @@ func jsonText(s string) json.RawMessage {
 // post sends one chunk and emits the results as they stream in. It returns
 // the documents left unanswered and the error that ended the request.
 func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions, emit func(client.Result) bool) (rest []*restEntry, progressed bool, err error) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
+	var (
+		body    []byte
+		current *pb.TagOptions // the options in force in the server's stream
+	)
 	for i, e := range chunk {
-		line := restRequest{Document: restDocument{ID: e.doc.ID, Text: jsonText(e.doc.Text), Language: e.doc.Language}}
-		if i == 0 && opts != nil {
-			if line.Options, err = protojson.Marshal(opts); err != nil {
-				return chunk, false, err
+		// As client.TagStream does: the document's own options, or else
+		// opts, sent when they differ from those in force.
+		o := e.doc.Options
+		if o == nil {
+			o = opts
+		}
+		var options []byte
+		if i == 0 && o != nil || i > 0 && o != current {
+			send := o
+			if send == nil {
+				send = new(pb.TagOptions) // back to the defaults
+			}
+			if options, err = protojson.Marshal(send); err != nil {
+				return chunk, false, status.Errorf(codes.InvalidArgument, "the options of document %q: %v", e.doc.ID, err)
 			}
 		}
-		if err := enc.Encode(line); err != nil {
-			return chunk, false, err
-		}
+		current = o
+		body = appendRequest(body, e.doc, options)
 		e.attempts++
 	}
 	if c.timeout > 0 {
@@ -292,7 +305,7 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 		}
 		return left
 	}
-	payload := body.Bytes()
+	payload := body
 	if c.gzip {
 		var zb bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
@@ -313,9 +326,27 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 		return chunk, false, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
+	// failLine fails alone the document of a line the server could not
+	// take (MALFORMED_LINE: a line over its limits), whose error ended the
+	// request after the results of the lines before it: the others are
+	// sent again.
+	failLine := func(err error) bool {
+		k, ok := malformedLine(err)
+		if !ok || k < 1 || k > len(chunk) || answered[k-1] {
+			return false
+		}
+		answered[k-1] = true
+		e := chunk[k-1]
+		emit(client.Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts, Err: err, Peer: c.base})
+		return true
+	}
 	if resp.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return chunk, false, httpStatusError(resp.StatusCode, data)
+		err := httpStatusError(resp.StatusCode, data)
+		if failLine(err) {
+			return remaining(), true, nil
+		}
+		return chunk, false, err
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 256<<20)
@@ -333,7 +364,11 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 			if uerr := unmarshal.Unmarshal(*probe.Error, st); uerr != nil {
 				st = &spb.Status{Code: int32(codes.Unknown), Message: string(*probe.Error)}
 			}
-			return remaining(), progressed, status.ErrorProto(st)
+			err := status.ErrorProto(st)
+			if failLine(err) {
+				return remaining(), true, nil
+			}
+			return remaining(), progressed, err
 		}
 		msg := new(pb.StreamTagDocumentsResponse)
 		if uerr := unmarshal.Unmarshal(line, msg); uerr != nil {
@@ -366,6 +401,18 @@ func (c *restClient) post(ctx context.Context, chunk []*restEntry, opts *pb.TagO
 		return left, progressed, status.Errorf(codes.Unavailable, "the response ended with %d documents unanswered", len(left))
 	}
 	return nil, progressed, nil
+}
+
+// malformedLine is the line (from 1) named by a MALFORMED_LINE error of
+// the NDJSON stream.
+func malformedLine(err error) (int, bool) {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == pb.ErrorReason_MALFORMED_LINE.String() {
+			n, err := strconv.Atoi(info.GetMetadata()["line"])
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 func transportError(ctx context.Context, err error) error {

@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,14 +54,27 @@ const tagUsage = `[FILE|DIR|-]...
 Tags documents on a doctagger server and writes one result per document.
 Inputs: plain-text files (one document each, id = path), directories (every
 file below them, hidden ones skipped), NDJSON files (*.ndjson, *.jsonl, also
-.gz) of {"id": ..., "text": ..., "language": ...} objects, and "-" for
-standard input (NDJSON, or one plain-text document with --plain). Without an
-argument, standard input is read. An NDJSON line that is malformed or not
-valid UTF-8 is a failed document with id FILE:LINE.
+.gz), and "-" for standard input (NDJSON, or one plain-text document with
+--plain). Without an argument, standard input is read.
+
+An NDJSON line is a document, {"id": ..., "text": ..., "languageCode": ...}
+(the id may also be a number; "language_code" and, as older tagctl
+versions read it, "language" are accepted for the language; other keys are
+ignored), or a line of the REST stream (POST /v1/documents:streamTag),
+{"document": {...}, "options": {...}}: its options replace those of the
+flags (or of an earlier line of the file) for that line and the next lines
+of the file that carry none, as in the REST stream. A document without an
+id is named FILE:LINE; a line that is malformed or not valid UTF-8 is a
+failed document with id FILE:LINE.
+
+Output (--format ndjson): one line per document as the REST stream writes
+them, {"result": {"documentId", "tags", "rulesetVersion", "words",
+"untagged", "sequence", "error"}} (the API's DocumentResult in its JSON
+form, lowerCamelCase; "sequence" is the document's place in the input, and
+"error" a google.rpc.Status for a failed document).
 
 The exit status is 0 when every document was tagged and 1 when any failed;
-each failure is written to stderr (id and reason) and to the output as an
-error record.`
+each failure is written to stderr (id and reason) and to the output.`
 
 type tagFlags struct {
 	plain, evidence, untagged bool
@@ -81,8 +93,8 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 	var f tagFlags
 	fs.BoolVar(&f.plain, "plain", false, "read standard input as one plain-text document (id \"-\") instead of NDJSON")
 	fs.StringVar(&f.format, "format", "ndjson", "output format: ndjson, csv or table")
-	fs.BoolVar(&f.evidence, "evidence", false, "include each tag's evidence (the matched text and where) in NDJSON output")
-	fs.BoolVar(&f.untagged, "untagged", false, "also report themes that matched but stayed under their threshold (NDJSON output)")
+	fs.BoolVar(&f.evidence, "evidence", false, "ask for each tag's evidence (the matched text and where), written in NDJSON output")
+	fs.BoolVar(&f.untagged, "untagged", false, "also ask for the themes that matched but stayed under their threshold (NDJSON output)")
 	fs.StringVar(&f.themes, "themes", "", "comma-separated theme ids to tag (default: every theme)")
 	fs.Float64Var(&f.minScore, "min-score", 0, "drop tags scoring below this, on top of each theme's threshold")
 	fs.StringVar(&f.language, "language", "", "language hint for documents that carry none (vi, en): the language of the labels")
@@ -105,6 +117,10 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	case f.concurrency < 1 || f.window < 0 || f.minScore < 0 || f.minScore > 1 || f.retryFor <= 0:
 		fmt.Fprintln(stderr, "tagctl tag: --concurrency must be at least 1, --window not negative, --min-score in [0, 1], --retry-for positive")
+		return errUsage
+	}
+	if !utf8.ValidString(f.themes) || !utf8.ValidString(f.language) {
+		fmt.Fprintln(stderr, "tagctl tag: --themes and --language must be valid UTF-8")
 		return errUsage
 	}
 	inputs := fs.Args()
@@ -141,7 +157,7 @@ func tagCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	j := &tagJob{
-		w:       newResultWriter(out, f.format, f.evidence),
+		w:       newResultWriter(out, f.format),
 		stderr:  stderr,
 		start:   time.Now(),
 		themes:  map[string]int{},
@@ -236,8 +252,8 @@ func (j *tagJob) result(r client.Result) {
 
 // inputError reports a document that could not be read (a malformed NDJSON
 // line, an unreadable file) as a failed document.
-func (j *tagJob) inputError(id string, err error) {
-	j.result(client.Result{Index: -1, ID: id, Err: status.Error(codes.InvalidArgument, err.Error())})
+func (j *tagJob) inputError(id string, st *status.Status) {
+	j.result(client.Result{Index: -1, ID: id, Err: st.Err()})
 }
 
 func (j *tagJob) clearBar() {
@@ -421,14 +437,14 @@ const maxLine = 64 << 20
 
 // readDocs reads the documents of every source in order. A source or line
 // that cannot be read is reported to bad (id, reason) and skipped.
-func readDocs(sources []source, language string, bad func(id string, err error)) iter.Seq[client.Document] {
+func readDocs(sources []source, language string, bad func(id string, st *status.Status)) iter.Seq[client.Document] {
 	return func(yield func(client.Document) bool) {
 		for _, s := range sources {
 			switch s.kind {
 			case plainFile:
 				data, err := os.ReadFile(s.path)
 				if err != nil {
-					bad(s.path, err)
+					bad(s.path, status.New(codes.InvalidArgument, err.Error()))
 					continue
 				}
 				if !yield(client.Document{ID: s.path, Text: string(data), Language: language}) {
@@ -437,7 +453,7 @@ func readDocs(sources []source, language string, bad func(id string, err error))
 			case stdinPlain:
 				data, err := io.ReadAll(stdin)
 				if err != nil {
-					bad("-", fmt.Errorf("reading standard input: %w", err))
+					bad("-", status.Newf(codes.InvalidArgument, "reading standard input: %v", err))
 					continue
 				}
 				if !yield(client.Document{ID: "-", Text: string(data), Language: language}) {
@@ -446,7 +462,7 @@ func readDocs(sources []source, language string, bad func(id string, err error))
 			case ndjsonFile:
 				rc, err := openInput(s.path)
 				if err != nil {
-					bad(s.path, err)
+					bad(s.path, status.New(codes.InvalidArgument, err.Error()))
 					continue
 				}
 				ok := readNDJSON(rc, s.path, language, yield, bad)
@@ -461,72 +477,6 @@ func readDocs(sources []source, language string, bad func(id string, err error))
 			}
 		}
 	}
-}
-
-// ndjsonDoc is one input line. The id may be a string or a number (kept
-// as written: a float64 would round ids above 2^53).
-type ndjsonDoc struct {
-	ID       json.RawMessage `json:"id"`
-	Text     *string         `json:"text"`
-	Language string          `json:"language"`
-}
-
-func readNDJSON(r io.Reader, name, language string, yield func(client.Document) bool, bad func(string, error)) bool {
-	br := bufio.NewReaderSize(r, 256<<10)
-	for lineNo := 1; ; lineNo++ {
-		line, err := readLine(br)
-		where := fmt.Sprintf("%s:%d", name, lineNo)
-		if errors.Is(err, errLongLine) {
-			bad(where, fmt.Errorf("line %d is longer than %d bytes", lineNo, maxLine))
-		} else if err != nil && !errors.Is(err, io.EOF) {
-			bad(where, fmt.Errorf("reading %s: %w", name, err))
-			return true
-		} else if len(bytes.TrimSpace(line)) > 0 {
-			var d ndjsonDoc
-			if off := invalidUTF8(line); off >= 0 {
-				// encoding/json would read the bad bytes as U+FFFD and the
-				// document would be tagged as if its text were different.
-				bad(where, fmt.Errorf("line %d of %s is not valid UTF-8 (invalid byte sequence at byte offset %d of the line)", lineNo, name, off))
-			} else if jerr := json.Unmarshal(line, &d); jerr != nil {
-				bad(where, fmt.Errorf("malformed JSON on line %d of %s: %v", lineNo, name, jerr))
-			} else if d.Text == nil {
-				bad(where, fmt.Errorf("line %d of %s has no \"text\"", lineNo, name))
-			} else {
-				doc := client.Document{ID: where, Text: *d.Text, Language: cmp.Or(d.Language, language)}
-				switch id := bytes.TrimSpace(d.ID); {
-				case len(id) > 0 && id[0] == '"':
-					var s string
-					if json.Unmarshal(id, &s) == nil && s != "" {
-						doc.ID = s
-					}
-				case len(id) > 0 && (id[0] == '-' || id[0] >= '0' && id[0] <= '9'):
-					doc.ID = string(id)
-				}
-				if !yield(doc) {
-					return false
-				}
-			}
-		}
-		if err != nil {
-			return true
-		}
-	}
-}
-
-// invalidUTF8 is the byte offset of the first invalid UTF-8 sequence in b,
-// or -1 when b is valid UTF-8.
-func invalidUTF8(b []byte) int {
-	if utf8.Valid(b) {
-		return -1
-	}
-	for off := 0; off < len(b); {
-		r, size := utf8.DecodeRune(b[off:])
-		if r == utf8.RuneError && size == 1 {
-			return off
-		}
-		off += size
-	}
-	return -1
 }
 
 var errLongLine = errors.New("line too long")
@@ -561,7 +511,7 @@ type resultWriter interface {
 	flush() error
 }
 
-func newResultWriter(w io.Writer, format string, evidence bool) resultWriter {
+func newResultWriter(w io.Writer, format string) resultWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "csv":
@@ -569,87 +519,10 @@ func newResultWriter(w io.Writer, format string, evidence bool) resultWriter {
 	case "table":
 		return &tableWriter{bw: bw, tw: tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)}
 	}
-	return &ndjsonWriter{bw: bw, evidence: evidence}
-}
-
-// Output records (NDJSON).
-type okRecord struct {
-	ID             string   `json:"id"`
-	Tags           []outTag `json:"tags"`
-	Untagged       []outTag `json:"untagged,omitempty"`
-	RulesetVersion string   `json:"ruleset_version"`
-	Words          int      `json:"words"`
-}
-
-type outTag struct {
-	Theme    string        `json:"theme"`
-	Label    string        `json:"label"`
-	Score    float64       `json:"score"`
-	Evidence []outEvidence `json:"evidence,omitempty"`
-}
-
-type outEvidence struct {
-	Term      string  `json:"term"`
-	Text      string  `json:"text"`
-	Start     int32   `json:"start"`
-	End       int32   `json:"end"`
-	RuneStart int32   `json:"rune_start"`
-	RuneEnd   int32   `json:"rune_end"`
-	Weight    float64 `json:"weight"`
-	Folded    bool    `json:"folded,omitempty"`
-}
-
-type errRecord struct {
-	ID    string   `json:"id"`
-	Error outError `json:"error"`
-}
-
-type outError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	return &ndjsonWriter{bw: bw}
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
-func outTags(tags []*pb.Tag, evidence bool) []outTag {
-	out := make([]outTag, len(tags))
-	for i, t := range tags {
-		out[i] = outTag{Theme: t.GetTheme(), Label: t.GetLabel(), Score: round4(t.GetScore())}
-		if evidence {
-			for _, e := range t.GetEvidence() {
-				out[i].Evidence = append(out[i].Evidence, outEvidence{
-					Term: e.GetTerm(), Text: e.GetText(), Start: e.GetStart(), End: e.GetEnd(),
-					RuneStart: e.GetRuneStart(), RuneEnd: e.GetRuneEnd(), Weight: e.GetWeight(), Folded: e.GetFolded(),
-				})
-			}
-		}
-	}
-	return out
-}
-
-type ndjsonWriter struct {
-	bw       *bufio.Writer
-	evidence bool
-}
-
-func (w *ndjsonWriter) write(r client.Result) error {
-	var rec any
-	if r.Err != nil {
-		st := status.Convert(r.Err)
-		rec = errRecord{ID: r.ID, Error: outError{Code: codeName(st.Code()), Message: st.Message()}}
-	} else {
-		ok := okRecord{ID: r.ID, Tags: outTags(r.Tags, w.evidence), RulesetVersion: r.RulesetVersion, Words: r.Words}
-		if len(r.Untagged) > 0 {
-			ok.Untagged = outTags(r.Untagged, w.evidence)
-		}
-		rec = ok
-	}
-	enc := json.NewEncoder(w.bw)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rec)
-}
-
-func (w *ndjsonWriter) flush() error { return w.bw.Flush() }
 
 // codeName is the canonical name of a gRPC code: INVALID_ARGUMENT.
 func codeName(c codes.Code) string {

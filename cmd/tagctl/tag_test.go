@@ -6,12 +6,17 @@ import (
 	"encoding/csv"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client/clienttest"
 	"github.com/doctagger/doctagger/server"
 )
@@ -131,7 +136,7 @@ func TestTagStdinAndFormats(t *testing.T) {
 
 	stdin = strings.NewReader(`{"id":"x","text":"trí tuệ nhân tạo"}`)
 	code, out, stderr = runTagctl(t, "tag", "--addr", srv.Addr(), "--themes", "nope")
-	if code != 1 || !strings.Contains(out, `"code":"INVALID_ARGUMENT"`) || !strings.Contains(stderr, "unknown theme") {
+	if code != 1 || !strings.Contains(out, `"error":{"code":3,`) || !strings.Contains(stderr, "unknown theme") {
 		t.Fatalf("unknown theme: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -162,6 +167,11 @@ func TestTagREST(t *testing.T) {
 	code, _, stderr = runTagctl(t, "tag", "--rest", srv.HTTPURL(), "--token", "tok", input)
 	if code != 1 || !strings.Contains(stderr, "needs an https:// URL") {
 		t.Fatalf("token over http: exit %d: %s", code, stderr)
+	}
+	// Over gRPC too, naming the flags (not the client's options).
+	code, _, stderr = runTagctl(t, "tag", "--addr", srv.Addr(), "--token", "tok", input)
+	if code != 1 || !strings.Contains(stderr, "tagctl tag: a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext") {
+		t.Fatalf("token over plaintext gRPC: exit %d: %s", code, stderr)
 	}
 }
 
@@ -232,6 +242,34 @@ func TestThemesAndRuleset(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "embedded:default.yaml") || !strings.Contains(out, "themes      5") {
 			t.Errorf("ruleset %v: exit %d\n%s%s", args, code, out, stderr)
 		}
+	}
+	// The JSON formats are what the REST routes answer, message for message.
+	for _, tc := range []struct {
+		cmd, route  string
+		tagctl, api proto.Message
+	}{
+		{"themes", "/v1/themes", new(pb.ListThemesResponse), new(pb.ListThemesResponse)},
+		{"ruleset", "/v1/ruleset", new(pb.GetRulesetResponse), new(pb.GetRulesetResponse)},
+	} {
+		resp, err := http.Get(srv.HTTPURL() + tc.route)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := protojson.Unmarshal(body, tc.api); err != nil {
+			t.Fatalf("GET %s: %v: %s", tc.route, err, body)
+		}
+		for _, args := range [][]string{{"--addr", srv.Addr()}, {"--rest", srv.HTTPURL()}} {
+			code, out, stderr := runTagctl(t, append([]string{tc.cmd, "--format", "json"}, args...)...)
+			proto.Reset(tc.tagctl)
+			if err := protojson.Unmarshal([]byte(out), tc.tagctl); code != 0 || err != nil || !proto.Equal(tc.tagctl, tc.api) {
+				t.Errorf("%s --format json %v: exit %d, %v: want GET %s's answer %v, got\n%s%s", tc.cmd, args, code, err, tc.route, tc.api, out, stderr)
+			}
+		}
+	}
+	if code, _, stderr := runTagctl(t, "ruleset", "--format", "yaml"); code != 2 || !strings.Contains(stderr, `--format "yaml": want text or json`) {
+		t.Errorf("ruleset --format yaml: exit %d: %s", code, stderr)
 	}
 	code, _, stderr := runTagctl(t, "ruleset", "--addr", "127.0.0.1:1", "--timeout", "1s")
 	if code != 1 || !strings.Contains(stderr, "Unavailable") && !strings.Contains(stderr, "DeadlineExceeded") {

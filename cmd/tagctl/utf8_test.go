@@ -2,26 +2,33 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client/clienttest"
 )
 
 // TestTagInvalidUTF8RESTLikeGRPC: the same inputs tagged over gRPC and over
-// REST give the same record per document. A plain-text file holding an
-// invalid byte fails alone with INVALID_ARGUMENT and its byte offset in both
-// modes (REST used to send it through encoding/json, which turned the byte
-// into U+FFFD, so the document was tagged as if it were valid); the valid
+// REST give the same result line per document. A plain-text file holding an
+// invalid byte fails alone with INVALID_ARGUMENT, reason INVALID_UTF8 and
+// its byte offset in both modes: over gRPC the client finds it (protobuf
+// cannot send it in a string), over REST it reaches the server as it is,
+// which fails that document (encoding/json used to turn the byte into
+// U+FFFD, so the document was tagged as if it were valid); the valid
 // documents, NFD and escapes included, get identical tags and evidence.
 func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 	srv := clienttest.Start(t, nil)
@@ -50,9 +57,8 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 		"{\"id\":\"n3\",\"text\":\"trí tuệ \xff nhân tạo\"}\n")
 
 	type record struct {
-		raw   string
-		ok    okRecord
-		error *outError
+		raw string
+		res *pb.DocumentResult
 	}
 	tag := func(mode ...string) map[string]record {
 		t.Helper()
@@ -63,14 +69,8 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 		}
 		got := map[string]record{}
 		for line := range strings.Lines(out) {
-			var r struct {
-				okRecord
-				Error *outError `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(line), &r); err != nil {
-				t.Fatalf("tag %v: output line %q: %v", mode, line, err)
-			}
-			got[r.ID] = record{raw: strings.TrimSpace(line), ok: r.okRecord, error: r.Error}
+			res := parseResult(t, line)
+			got[res.GetDocumentId()] = record{raw: strings.TrimSpace(line), res: res}
 		}
 		return got
 	}
@@ -80,41 +80,49 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 	for path, themes := range files {
 		g, r := grpc[path], rest[path]
 		if themes == "" { // bad.txt
+			want := fmt.Sprintf("text is not valid UTF-8 (invalid byte sequence at byte offset %d)", badOffset)
 			for mode, rec := range map[string]record{"gRPC": g, "REST": r} {
-				if rec.error == nil || rec.error.Code != "INVALID_ARGUMENT" || !strings.Contains(rec.error.Message, "byte offset "+strconv.Itoa(badOffset)) {
-					t.Errorf("%s: %s: want INVALID_ARGUMENT at byte offset %d, got %s", mode, path, badOffset, rec.raw)
+				e := rec.res.GetError()
+				if codes.Code(e.GetCode()) != codes.InvalidArgument || !strings.Contains(e.GetMessage(), want) {
+					t.Errorf("%s: %s: want INVALID_ARGUMENT %q, got %s", mode, path, want, rec.raw)
 				}
-			}
-			// The messages start with the document's place in its stream or
-			// request ("sequence 2: "), which depends on the transport.
-			seq := regexp.MustCompile(`^sequence \d+: `)
-			if g.error != nil && r.error != nil && seq.ReplaceAllString(g.error.Message, "") != seq.ReplaceAllString(r.error.Message, "") {
-				t.Errorf("%s: messages differ:\n gRPC: %s\n REST: %s", path, g.error.Message, r.error.Message)
+				if info := errorInfo(e); info.GetReason() != pb.ErrorReason_INVALID_UTF8.String() || info.GetMetadata()["offset"] != strconv.Itoa(badOffset) ||
+					info.GetMetadata()["documentId"] != path {
+					t.Errorf("%s: %s: want reason INVALID_UTF8 with the offset %d and the id, got %v", mode, path, badOffset, info)
+				}
+				if len(rec.res.GetTags()) != 0 || rec.res.GetRulesetVersion() != "" {
+					t.Errorf("%s: %s: a failed document with tags: %s", mode, path, rec.raw)
+				}
 			}
 			continue
 		}
 		var got []string
-		for _, tg := range g.ok.Tags {
-			got = append(got, tg.Theme)
+		for _, tg := range g.res.GetTags() {
+			got = append(got, tg.GetTheme())
 		}
-		if g.error != nil || strings.Join(slices.Sorted(slices.Values(got)), " ") != themes {
+		if g.res.GetError() != nil || strings.Join(slices.Sorted(slices.Values(got)), " ") != themes {
 			t.Errorf("gRPC: %s: want %s, got %s", path, themes, g.raw)
 		}
 		if r.raw != g.raw {
 			t.Errorf("%s: REST and gRPC differ:\n gRPC: %s\n REST: %s", path, g.raw, r.raw)
 		}
-		// The evidence points into the original text, in bytes and in runes.
+		// The evidence points into the original text, in bytes, runes and
+		// UTF-16 code units.
 		data, _ := os.ReadFile(path)
 		text := string(data)
-		for _, tg := range r.ok.Tags {
-			for _, e := range tg.Evidence {
-				if text[e.Start:e.End] != e.Text || string([]rune(text)[e.RuneStart:e.RuneEnd]) != e.Text || !utf8.ValidString(e.Text) {
-					t.Errorf("REST: %s: evidence %+v does not match the text", path, e)
+		for _, tg := range r.res.GetTags() {
+			if len(tg.GetEvidence()) == 0 {
+				t.Errorf("REST: %s: no evidence with --evidence", path)
+			}
+			for _, e := range tg.GetEvidence() {
+				if text[e.GetStart():e.GetEnd()] != e.GetText() || string([]rune(text)[e.GetRuneStart():e.GetRuneEnd()]) != e.GetText() ||
+					string(utf16.Decode(utf16.Encode([]rune(text))[e.GetUtf16Start():e.GetUtf16End()])) != e.GetText() || !utf8.ValidString(e.GetText()) {
+					t.Errorf("REST: %s: evidence %v does not match the text", path, e)
 				}
 			}
 		}
 	}
-	if g := grpc[filepath.Join(dir, "docs.ndjson")+":3"]; g.error == nil || g.error.Code != "INVALID_ARGUMENT" {
+	if g := grpc[filepath.Join(dir, "docs.ndjson")+":3"]; codes.Code(g.res.GetError().GetCode()) != codes.InvalidArgument {
 		t.Errorf("docs.ndjson line 3 (raw 0xff): want INVALID_ARGUMENT, got %s", g.raw)
 	}
 	for _, id := range []string{"n1", "n2", filepath.Join(dir, "docs.ndjson") + ":3"} {
@@ -125,6 +133,16 @@ func TestTagInvalidUTF8RESTLikeGRPC(t *testing.T) {
 	if len(grpc) != 7 || len(rest) != 7 {
 		t.Errorf("%d gRPC and %d REST records, want 7 each", len(grpc), len(rest))
 	}
+}
+
+// errorInfo is the google.rpc.ErrorInfo of a result's error, or nil.
+func errorInfo(e *statusProto) *errdetails.ErrorInfo {
+	for _, d := range status.FromProto(e).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
 }
 
 // TestJSONText: valid text is quoted exactly as encoding/json does (without
