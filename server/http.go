@@ -117,7 +117,13 @@ func (s *Server) httpHandler(gw *gateway) http.Handler {
 		mux.Handle("/debug/pprof/symbol", s.httpAuth(false, http.HandlerFunc(pprof.Symbol)))
 		mux.Handle("/debug/pprof/trace", s.httpAuth(false, http.HandlerFunc(pprof.Trace)))
 	}
+	// The REST API's description: OpenAPI 3 for client generators, and
+	// the Swagger 2 document protoc-gen-openapiv2 makes, for older tools.
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(pb.OpenAPI3)
+	})
+	mux.HandleFunc("GET /swagger.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(pb.OpenAPI)
 	})

@@ -156,10 +156,26 @@ func TestRESTReadEndpoints(t *testing.T) {
 	if code != 200 || m["ruleset"].(map[string]any)["themeCount"].(float64) != 2 || m["ruleset"].(map[string]any)["loadTime"] == nil {
 		t.Fatalf("ruleset: %d %v", code, m)
 	}
-	code, m, _ = ts.doJSON(t, "GET", "/openapi.json", "", nil)
+	code, m, _ = ts.doJSON(t, "GET", "/swagger.json", "", nil)
 	paths, _ := m["paths"].(map[string]any)
 	if code != 200 || m["swagger"] != "2.0" || paths["/v1/documents:tag"] == nil || paths["/v1/documents:streamTag"] == nil {
+		t.Fatalf("swagger: %d %v", code, m)
+	}
+	// The OpenAPI 3 document describes the routes the server has: each of
+	// its operations is routed (an empty body is a 400 or 200, never a 404
+	// or 405), and bearer authentication is declared.
+	code, m, _ = ts.doJSON(t, "GET", "/openapi.json", "", nil)
+	paths, _ = m["paths"].(map[string]any)
+	schemes, _ := m["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	if code != 200 || !strings.HasPrefix(fmt.Sprint(m["openapi"]), "3.") || len(paths) != 5 || schemes["bearerAuth"] == nil {
 		t.Fatalf("openapi: %d %v", code, m)
+	}
+	for path, ops := range paths {
+		for method := range ops.(map[string]any) {
+			if c, body, _ := ts.doJSON(t, strings.ToUpper(method), path, "", nil); c == 404 || c == 405 || c >= 500 {
+				t.Errorf("%s %s from the OpenAPI document: HTTP %d %v", method, path, c, body)
+			}
+		}
 	}
 	if _, _, h := ts.doJSON(t, "GET", "/v1/themes", "", nil); len(h.Get("X-Request-Id")) != 16 {
 		t.Fatalf("no request id: %v", h)
