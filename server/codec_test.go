@@ -99,25 +99,3 @@ func TestInvalidUTF8InIDFailsThatDocumentAlone(t *testing.T) {
 	err = ts.conn.Invoke(ctx, "/tagger.v1.TaggerService/TagDocument", req, &one, grpc.ForceCodecV2(rawCodec{}))
 	wantCode(t, err, codes.InvalidArgument, "options.themes", "not valid UTF-8")
 }
-
-// A message that is malformed, not just invalid UTF-8, keeps its decoding
-// error: the lenient codec repairs only string fields.
-func TestLenientCodecKeepsMalformedErrors(t *testing.T) {
-	codec := newLenientCodec()
-	good, _ := proto.Marshal(&pb.TagDocumentRequest{Document: doc("a", sentence)})
-	for name, wire := range map[string][]byte{
-		"truncated":                good[:len(good)-3],
-		"bad tag":                  {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
-		"bad UTF-8 also truncated": corrupt(t, &pb.TagDocumentRequest{Document: doc("BADID", sentence)}, "BADID")[:20],
-	} {
-		var m pb.TagDocumentRequest
-		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &m); err == nil {
-			t.Errorf("%s: decoded without error: %v", name, &m)
-		}
-	}
-	// And a clean message is not marked.
-	var m pb.TagDocumentRequest
-	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(good)}, &m); err != nil || invalidUTF8Fields(m.Document) != nil || invalidUTF8Fields(m.Options) != nil {
-		t.Errorf("clean message: %v, marks %v", err, invalidUTF8Fields(m.Document))
-	}
-}

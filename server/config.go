@@ -9,11 +9,12 @@
 package server
 
 import (
+	"github.com/doctagger/doctagger/internal/service"
+
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -89,9 +90,6 @@ type Config struct {
 	UI http.Handler
 }
 
-// messageOverhead is the room a message needs beyond the document text.
-const messageOverhead = 1024
-
 // DefaultConfig returns the defaults of every setting.
 func DefaultConfig() Config {
 	return Config{
@@ -129,9 +127,9 @@ func (c *Config) validate() error {
 	// A document at the size limit must still fit in one gRPC message, with
 	// room for its id and the options; else it fails as RESOURCE_EXHAUSTED
 	// for the whole message instead of with a per-document error.
-	if c.MaxDocumentBytes > 0 && c.MaxMessageBytes < c.MaxDocumentBytes+messageOverhead {
+	if c.MaxDocumentBytes > 0 && c.MaxMessageBytes < c.MaxDocumentBytes+service.MessageOverhead {
 		errs = append(errs, fmt.Errorf("max message bytes (%d) must be at least max document bytes (%d) + %d, so that a document at the limit fits in a message",
-			c.MaxMessageBytes, c.MaxDocumentBytes, messageOverhead))
+			c.MaxMessageBytes, c.MaxDocumentBytes, service.MessageOverhead))
 	}
 	for i, t := range c.AuthTokens {
 		if strings.TrimSpace(t) == "" {
@@ -145,25 +143,4 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("mutual TLS (client CA) needs TLS (certificate and key)"))
 	}
 	return errors.Join(errs...)
-}
-
-// readTokens reads a token file: one token a line, blank lines and lines
-// starting with '#' ignored.
-func readTokens(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading token file: %w", err)
-	}
-	var tokens []string
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		tokens = append(tokens, line)
-	}
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("token file %s has no token", path)
-	}
-	return tokens, nil
 }

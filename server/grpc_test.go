@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -453,27 +452,5 @@ func TestHealth(t *testing.T) {
 		if err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
 			t.Fatalf("health %q: %v %v", svc, resp, err)
 		}
-	}
-}
-
-func TestPanicRecovery(t *testing.T) {
-	ts := start(t, nil)
-	s := &service{cfg: &ts.srv.cfg, rules: ts.srv.rules, metrics: ts.srv.metrics, log: ts.srv.log}
-	// The engine is protected per document: a nil tagger panics inside Tag.
-	bad := &loaded{tagger: nil, themes: map[string]bool{}}
-	_, st := s.tagOne(bad, doc("p", "x"), tagOptionsZero, "document")
-	if st.Code() != codes.Internal || !strings.Contains(st.Message(), `"p"`) {
-		t.Fatalf("engine panic: %v", st)
-	}
-	// Handlers are protected by the recovery interceptor.
-	icpt := recovery.UnaryServerInterceptor(recoveryOption(ts.srv.log))
-	_, err := icpt(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/x/Y"}, func(context.Context, any) (any, error) {
-		panic("boom")
-	})
-	if status.Code(err) != codes.Internal || !strings.Contains(ts.logs.String(), "panic in gRPC handler") {
-		t.Fatalf("handler panic: %v", err)
-	}
-	if !strings.Contains(ts.logs.String(), "panic while tagging") {
-		t.Fatal("panic not logged")
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
-	"github.com/doctagger/doctagger/tagger"
 )
 
 // Two small rulesets: v2 adds the theme "forest".
@@ -253,8 +252,6 @@ func (ts *testServer) doJSON(t *testing.T, method, path, body string, header map
 }
 
 func doc(id, text string) *pb.Document { return &pb.Document{Id: id, Text: text} }
-
-var tagOptionsZero = tagger.Options{}
 
 func insecureCreds() credentials.TransportCredentials { return insecure.NewCredentials() }
 

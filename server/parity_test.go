@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
@@ -25,7 +26,7 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 		c.MaxDocumentBytes = 100
 		c.MaxBatchDocuments = 2
 	})
-	m := newRESTJSON()
+	m := jsonCodec{}
 	type call struct {
 		name   string
 		token  string
@@ -42,13 +43,13 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 	calls := []call{
 		{"ok", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.OK, "", 200},
 		{"ok untagged", "tok", "TagDocument", "/v1/documents:tag", tagReq(&pb.Document{Id: "b", Text: "tên lửa 🚀 bay", LanguageCode: "en"}, &pb.TagOptions{IncludeUntagged: true}), codes.OK, "", 200},
-		{"no token", "", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.Unauthenticated, reasonMissingToken, 401},
-		{"wrong token", "nope", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x")}}, codes.Unauthenticated, reasonInvalidToken, 401},
-		{"missing document", "tok", "TagDocument", "/v1/documents:tag", tagReq(nil, nil), codes.InvalidArgument, reasonMissingDocument, 400},
-		{"document too large", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("big", strings.Repeat("a", 101)), nil), codes.InvalidArgument, reasonDocumentTooBig, 400},
-		{"unknown theme", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("a", "x"), &pb.TagOptions{Themes: []string{"moon"}}), codes.InvalidArgument, reasonUnknownTheme, 400},
-		{"empty batch", "tok", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{}, codes.InvalidArgument, reasonEmptyBatch, 400},
-		{"batch too large", "tok", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x"), doc("b", "y"), doc("c", "z")}}, codes.InvalidArgument, reasonBatchTooBig, 400},
+		{"no token", "", "TagDocument", "/v1/documents:tag", tagReq(doc("a", sentence), nil), codes.Unauthenticated, pb.ErrorReason_MISSING_TOKEN.String(), 401},
+		{"wrong token", "nope", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x")}}, codes.Unauthenticated, pb.ErrorReason_INVALID_TOKEN.String(), 401},
+		{"missing document", "tok", "TagDocument", "/v1/documents:tag", tagReq(nil, nil), codes.InvalidArgument, pb.ErrorReason_MISSING_DOCUMENT.String(), 400},
+		{"document too large", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("big", strings.Repeat("a", 101)), nil), codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE.String(), 400},
+		{"unknown theme", "tok", "TagDocument", "/v1/documents:tag", tagReq(doc("a", "x"), &pb.TagOptions{Themes: []string{"moon"}}), codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME.String(), 400},
+		{"empty batch", "tok", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{}, codes.InvalidArgument, pb.ErrorReason_EMPTY_BATCH.String(), 400},
+		{"batch too large", "tok", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "x"), doc("b", "y"), doc("c", "z")}}, codes.InvalidArgument, pb.ErrorReason_BATCH_TOO_LARGE.String(), 400},
 		{"batch, one bad", "tok", "BatchTagDocuments", "/v1/documents:batchTag", &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", sentence), doc("big", strings.Repeat("b", 101))}}, codes.OK, "", 200},
 	}
 	handled := func(method, code string) float64 {
@@ -114,8 +115,8 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 						restReason = d.Reason
 					}
 				}
-				if codes.Code(rst.Code) != c.code || rst.Message != gst.Message() || restReason != reasonOf(gst) || restReason != c.reason {
-					t.Fatalf("REST error %s; gRPC error %v (reason %q); want reason %q", restBody.String(), gst.Err(), reasonOf(gst), c.reason)
+				if codes.Code(rst.Code) != c.code || rst.Message != gst.Message() || restReason != pb.ReasonOf(gst.Err()).String() || restReason != c.reason {
+					t.Fatalf("REST error %s; gRPC error %v (reason %q); want reason %q", restBody.String(), gst.Err(), pb.ReasonOf(gst.Err()).String(), c.reason)
 				}
 			}
 			// A call refused for its token is refused from its headers,
@@ -141,7 +142,7 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 // both count as one StreamTagDocuments call.
 func TestRESTStreamLikeGRPCStream(t *testing.T) {
 	ts := start(t, func(c *Config) { c.MaxDocumentBytes = 100 })
-	m := newRESTJSON()
+	m := jsonCodec{}
 	docs := []*pb.Document{doc("a", sentence), doc("b", strings.Repeat("c", 101)), {Id: "c", Text: "vệ tinh 🛰 và tên lửa", LanguageCode: "en"}, doc("d", "nothing here")}
 	before := metricWith(t, ts.srv, "grpc_server_handled_total", map[string]string{"grpc_method": "StreamTagDocuments", "grpc_code": "OK"})
 
@@ -194,7 +195,7 @@ func TestRESTStreamLikeGRPCStream(t *testing.T) {
 			t.Errorf("sequence %d: REST %s\ngRPC %s", seq, restResults[seq], g)
 		}
 	}
-	if !strings.Contains(grpcResults[2], reasonDocumentTooBig) {
+	if !strings.Contains(grpcResults[2], pb.ErrorReason_DOCUMENT_TOO_LARGE.String()) {
 		t.Errorf("the over-size document did not fail alone: %s", grpcResults[2])
 	}
 	if got := metricWith(t, ts.srv, "grpc_server_handled_total", map[string]string{"grpc_method": "StreamTagDocuments", "grpc_code": "OK"}) - before; got != 2 {
@@ -285,3 +286,13 @@ func TestNDJSONReadsBareDocuments(t *testing.T) {
 		t.Fatalf("last line %v, want an error naming line 4", last)
 	}
 }
+
+// jsonCodec writes and reads the API's JSON as the REST side does:
+// lowerCamelCase names, zero values written out.
+type jsonCodec struct{}
+
+func (jsonCodec) Marshal(m proto.Message) ([]byte, error) {
+	return protojson.MarshalOptions{EmitDefaultValues: true}.Marshal(m)
+}
+
+func (jsonCodec) Unmarshal(b []byte, m proto.Message) error { return protojson.Unmarshal(b, m) }

@@ -97,7 +97,7 @@ func TestHotReload(t *testing.T) {
 func TestReloadDuringStream(t *testing.T) {
 	ts := start(t, func(c *Config) { c.WatchRules = false })
 	ctx := ctxT(t)
-	v1 := ts.srv.rules.current().tagger.Version()
+	v1 := ts.srv.rules.Current().Tagger.Version()
 	stream, err := ts.client.StreamTagDocuments(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestReloadDuringStream(t *testing.T) {
 	if err := ts.srv.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	v2 := ts.srv.rules.current().tagger.Version()
+	v2 := ts.srv.rules.Current().Tagger.Version()
 	if v2 == v1 {
 		t.Fatal("version unchanged")
 	}

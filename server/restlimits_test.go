@@ -17,7 +17,7 @@ import (
 func ndjsonReaders() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "(*ndjsonHandler).ServeHTTP.func")
+	return strings.Count(string(buf), "gateway.(*ndjsonReader).run")
 }
 
 // TestRESTStreamEndsItsBodyReader: when the stream ends early (here: no

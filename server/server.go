@@ -22,9 +22,15 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/tap"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/gateway"
+	"github.com/doctagger/doctagger/internal/middleware"
+	"github.com/doctagger/doctagger/internal/service"
+	"github.com/doctagger/doctagger/internal/wire"
 )
 
 // forceStopAfter is how long shutdown waits, after the grace period, for
@@ -37,16 +43,16 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	reg       *prometheus.Registry
-	metrics   *metrics
-	rules     *rules
-	auth      *auth
+	metrics   *service.Metrics
+	rules     *service.Rules
+	auth      *middleware.Auth
 	cert      atomic.Pointer[tls.Certificate]
 	clientCAs *x509.CertPool
 
-	grpc *grpc.Server
-	// rest serves the REST side's calls in process, through the gRPC
-	// server's interceptors.
-	rest    *inProcess
+	grpc    *grpc.Server
+	svc     *service.Service
+	unary   grpc.UnaryServerInterceptor  // the interceptors of gRPC calls, chained, for REST's
+	stream  grpc.StreamServerInterceptor // (see gateway)
 	health  *health.Server
 	drain   chan struct{}
 	ready   chan struct{}
@@ -73,12 +79,12 @@ func New(cfg Config) (*Server, error) {
 		s.reg = prometheus.NewRegistry()
 		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s.metrics = newMetrics(s.reg)
+	s.metrics = service.NewMetrics(s.reg)
 	var err error
-	if s.rules, err = newRules(cfg.RulesPath, s.log, s.metrics); err != nil {
+	if s.rules, err = service.NewRules(cfg.RulesPath, s.log, s.metrics); err != nil {
 		return nil, fmt.Errorf("loading the rules: %w", err)
 	}
-	s.auth = &auth{openHealth: cfg.OpenHealth}
+	s.auth = middleware.NewAuth(cfg.OpenHealth)
 	if err := s.loadTokens(); err != nil {
 		return nil, err
 	}
@@ -93,21 +99,21 @@ func New(cfg Config) (*Server, error) {
 	// and metrics as INTERNAL; outermost, for the interceptors. REST calls
 	// go through the same chains (inProcess).
 	unary := []grpc.UnaryServerInterceptor{
-		recovery.UnaryServerInterceptor(recoveryOption(s.log)),
-		unaryLogging(s.log),
+		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
+		middleware.UnaryLogging(s.log),
 		grpcMetrics.UnaryServerInterceptor(),
-		s.auth.unary(),
-		recovery.UnaryServerInterceptor(recoveryOption(s.log)),
+		s.auth.Unary(),
+		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
 	stream := []grpc.StreamServerInterceptor{
-		recovery.StreamServerInterceptor(recoveryOption(s.log)),
-		streamLogging(s.log),
+		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
+		middleware.StreamLogging(s.log),
 		grpcMetrics.StreamServerInterceptor(),
-		s.auth.stream(),
-		recovery.StreamServerInterceptor(recoveryOption(s.log)),
+		s.auth.Stream(),
+		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
 	s.grpc = grpc.NewServer(
-		grpc.ForceServerCodecV2(newLenientCodec()),
+		grpc.ForceServerCodecV2(wire.NewLenientCodec()),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
@@ -121,9 +127,15 @@ func New(cfg Config) (*Server, error) {
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	)
-	svc := &service{cfg: &s.cfg, rules: s.rules, metrics: s.metrics, log: s.log, drain: s.drain}
-	pb.RegisterTaggerServiceServer(s.grpc, svc)
-	s.rest = &inProcess{svc: svc, unary: chainUnary(unary...), stream: chainStream(stream...), maxMessage: cfg.MaxMessageBytes}
+	s.svc = service.New(service.Limits{
+		MaxDocumentBytes:  cfg.MaxDocumentBytes,
+		MaxBatchDocuments: cfg.MaxBatchDocuments,
+		MaxMessageBytes:   cfg.MaxMessageBytes,
+		StreamMaxInFlight: cfg.StreamMaxInFlight,
+		StreamIdleTimeout: cfg.StreamIdleTimeout,
+	}, s.rules, s.metrics, s.log, s.drain)
+	pb.RegisterTaggerServiceServer(s.grpc, s.svc)
+	s.unary, s.stream = middleware.ChainUnary(unary...), middleware.ChainStream(stream...)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, healthService{Server: s.health, stopping: s.stopping})
 	reflection.Register(s.grpc)
@@ -134,13 +146,13 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) loadTokens() error {
 	tokens := append([]string(nil), s.cfg.AuthTokens...)
 	if s.cfg.AuthTokenFile != "" {
-		fromFile, err := readTokens(s.cfg.AuthTokenFile)
+		fromFile, err := middleware.ReadTokens(s.cfg.AuthTokenFile)
 		if err != nil {
 			return err
 		}
 		tokens = append(tokens, fromFile...)
 	}
-	s.auth.setTokens(tokens)
+	s.auth.SetTokens(tokens)
 	return nil
 }
 
@@ -187,7 +199,7 @@ func (s *Server) tlsConfig(protos ...string) *tls.Config {
 // TLS certificate. taggerd calls it on SIGHUP.
 func (s *Server) Reload() error {
 	var errs []error
-	if err := s.rules.reload("reload requested"); err != nil {
+	if err := s.rules.Reload("reload requested"); err != nil {
 		errs = append(errs, fmt.Errorf("rules: %w", err))
 	}
 	if s.cfg.AuthTokenFile != "" {
@@ -255,7 +267,16 @@ func (s *Server) Run(ctx context.Context) error {
 
 	var httpSrv *http.Server
 	if hl != nil {
-		gw, err := s.newGateway(ctx)
+		gw, err := gateway.New(ctx, gateway.Config{
+			Service:           s.svc,
+			Unary:             s.unary,
+			Stream:            s.stream,
+			Auth:              s.auth,
+			Log:               s.log,
+			MaxMessageBytes:   s.cfg.MaxMessageBytes,
+			MaxDocumentBytes:  s.cfg.MaxDocumentBytes,
+			StreamIdleTimeout: s.cfg.StreamIdleTimeout,
+		})
 		if err != nil {
 			s.grpc.Stop()
 			hl.Close()
@@ -279,7 +300,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWatch()
 	if s.cfg.RulesPath != "" && s.cfg.WatchRules {
 		go func() {
-			if err := s.rules.watch(watchCtx); err != nil {
+			if err := s.rules.Watch(watchCtx); err != nil {
 				s.log.Error("cannot watch the rules file; reload with SIGHUP", "err", err)
 			}
 		}()
@@ -290,7 +311,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.serving.Store(true)
 	close(s.ready)
 	attrs := []any{"grpc", grpcAddr.String(), "tls", s.cert.Load() != nil, "mtls", s.clientCAs != nil,
-		"auth", s.auth.enabled(), "rules", s.rules.source(), "version", s.rules.current().tagger.Version()}
+		"auth", s.auth.Enabled(), "rules", s.rules.Source(), "version", s.rules.Current().Tagger.Version()}
 	if hl != nil {
 		attrs = append(attrs, "http", hl.Addr().String())
 	}
@@ -350,4 +371,15 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 		}
 	}
 	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// tapAuth refuses, from its headers, a call without an accepted token
+// before grpc-go reads its message (see New), and logs it as the
+// interceptors log a call.
+func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, error) {
+	err := s.auth.Tap(info)
+	if err != nil {
+		middleware.LogCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
+	}
+	return ctx, err
 }

@@ -1,4 +1,12 @@
-package server
+// Package service is the tagging service, tagger.v1.TaggerService over the
+// engine (package tagger): it checks requests against the limits, tags each
+// document with the serving ruleset, converts the engine's results to the
+// API's messages, and fails a bad document alone with an error whose
+// reason is one of the API's ErrorReason values. It also holds the serving
+// ruleset (Rules, reloaded without a restart) and the tagging metrics. It
+// knows nothing of transports: the gRPC server and the REST gateway both
+// call it.
+package service
 
 import (
 	"context"
@@ -12,103 +20,92 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 	"github.com/doctagger/doctagger/tagger"
 )
 
-// errorDomain is the google.rpc.ErrorInfo domain of our errors.
-const errorDomain = "doctagger"
+// MessageOverhead is the room a message needs beyond the document text:
+// the message limit must exceed the document limit by at least this.
+const MessageOverhead = 1024
 
-// ErrorInfo reasons: the names of the API's ErrorReason values, which
-// clients match on.
-var (
-	reasonMissingDocument = pb.ErrorReason_MISSING_DOCUMENT.String()
-	reasonInvalidUTF8     = pb.ErrorReason_INVALID_UTF8.String()
-	reasonDocumentTooBig  = pb.ErrorReason_DOCUMENT_TOO_LARGE.String()
-	reasonUnknownTheme    = pb.ErrorReason_UNKNOWN_THEME.String()
-	reasonBadMinScore     = pb.ErrorReason_INVALID_MIN_SCORE.String()
-	reasonEmptyBatch      = pb.ErrorReason_EMPTY_BATCH.String()
-	reasonBatchTooBig     = pb.ErrorReason_BATCH_TOO_LARGE.String()
-	reasonResultTooBig    = pb.ErrorReason_RESULT_TOO_LARGE.String()
-	reasonRequestTooBig   = pb.ErrorReason_REQUEST_TOO_LARGE.String()
-	reasonMalformedLine   = pb.ErrorReason_MALFORMED_LINE.String()
-	reasonMalformedBody   = pb.ErrorReason_MALFORMED_BODY.String()
-	reasonBadEncoding     = pb.ErrorReason_UNSUPPORTED_CONTENT_ENCODING.String()
-	reasonMissingToken    = pb.ErrorReason_MISSING_TOKEN.String()
-	reasonInvalidToken    = pb.ErrorReason_INVALID_TOKEN.String()
-)
+// Limits are the request limits the service enforces (taggerd's flags).
+type Limits struct {
+	MaxDocumentBytes  int           // largest document text
+	MaxBatchDocuments int           // most documents in one batch
+	MaxMessageBytes   int           // largest message, in or out
+	StreamMaxInFlight int           // documents of one stream held at once
+	StreamIdleTimeout time.Duration // end a stream idle this long (0: never)
+}
 
-// service implements tagger.v1.TaggerService.
-type service struct {
+// Service implements tagger.v1.TaggerService.
+type Service struct {
 	pb.UnimplementedTaggerServiceServer
-	cfg     *Config
-	rules   *rules
-	metrics *metrics
+	cfg     Limits
+	rules   *Rules
+	metrics *Metrics
 	log     *slog.Logger
 	// drain is closed when streams must stop taking documents (the shutdown
 	// grace period is over).
 	drain <-chan struct{}
 }
 
-// badRequest builds an error status with a google.rpc.BadRequest field
-// violation and a google.rpc.ErrorInfo.
-func badRequest(code codes.Code, reason, field, desc string, meta map[string]string) *status.Status {
-	st := status.New(code, desc)
-	if d, err := st.WithDetails(
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}},
-		&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: meta},
-	); err == nil {
-		st = d
-	}
-	return st
+// New is the service over rules, counting in m. drain is closed when
+// streams must stop taking documents (the shutdown grace period is over).
+func New(limits Limits, rules *Rules, m *Metrics, log *slog.Logger, drain <-chan struct{}) *Service {
+	return &Service{cfg: limits, rules: rules, metrics: m, log: log, drain: drain}
+}
+
+// badRequest builds an error of the API's shape (see pb.NewStatus).
+func badRequest(code codes.Code, reason pb.ErrorReason, field, desc string, meta map[string]string) *status.Status {
+	return pb.NewStatus(code, reason, field, desc, meta)
 }
 
 // options converts and checks the request options against the ruleset l.
-func (s *service) options(l *loaded, o *pb.TagOptions, field string) (tagger.Options, *status.Status) {
+func (s *Service) options(l *Loaded, o *pb.TagOptions, field string) (tagger.Options, *status.Status) {
 	opts := tagger.Options{
 		Themes:          o.GetThemes(),
 		MinScore:        o.GetMinScore(),
 		OmitEvidence:    o.GetOmitEvidence(),
 		IncludeUntagged: o.GetIncludeUntagged(),
 	}
-	if bad := invalidUTF8Fields(o); len(bad) > 0 {
-		return opts, badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+bad[0].Name,
+	if bad := wire.InvalidUTF8Fields(o); len(bad) > 0 {
+		return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+bad[0].Name,
 			fmt.Sprintf("%s.%s is not valid UTF-8", field, bad[0].Name), nil)
 	}
 	for i, th := range opts.Themes {
 		if !l.themes[th] {
 			known := make([]string, 0, len(l.themes))
-			for _, t := range l.tagger.Ruleset().Themes {
+			for _, t := range l.Tagger.Ruleset().Themes {
 				known = append(known, t.ID)
 			}
-			return opts, badRequest(codes.InvalidArgument, reasonUnknownTheme,
+			return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME,
 				fmt.Sprintf("%s.themes[%d]", field, i),
-				fmt.Sprintf("unknown theme %q in %s.themes[%d]; the ruleset %s has: %s", th, field, i, l.tagger.Version(), strings.Join(known, ", ")),
-				map[string]string{"theme": th, "known": strings.Join(known, ",")})
+				fmt.Sprintf("unknown theme %q in %s.themes[%d]; the ruleset %s has: %s", th, field, i, l.Tagger.Version(), strings.Join(known, ", ")),
+				map[string]string{pb.MetaTheme: th, pb.MetaKnown: strings.Join(known, ",")})
 		}
 	}
 	if opts.MinScore < 0 || opts.MinScore > 1 || opts.MinScore != opts.MinScore {
-		return opts, badRequest(codes.InvalidArgument, reasonBadMinScore, field+".min_score",
+		return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_MIN_SCORE, field+".min_score",
 			fmt.Sprintf("%s.min_score is %v; it must be in [0, 1]", field, opts.MinScore), nil)
 	}
 	return opts, nil
 }
 
 // invalidUTF8 is the error of a document whose field f was not valid UTF-8.
-func invalidUTF8(doc *pb.Document, field string, f invalidField) *status.Status {
-	meta := map[string]string{"documentId": doc.GetId()}
+func invalidUTF8(doc *pb.Document, field string, f wire.InvalidField) *status.Status {
+	meta := map[string]string{pb.MetaDocumentID: doc.GetId()}
 	msg := fmt.Sprintf("%s: %s.%s is not valid UTF-8", docName(doc, field), field, f.Name)
 	if f.Name == "text" && f.Offset >= 0 {
-		meta["offset"] = strconv.Itoa(f.Offset)
+		meta[pb.MetaOffset] = strconv.Itoa(f.Offset)
 		msg = fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), f.Offset)
 	}
-	return badRequest(codes.InvalidArgument, reasonInvalidUTF8, field+"."+f.Name, msg, meta)
+	return badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+f.Name, msg, meta)
 }
 
 // docName names a document in error messages.
@@ -125,21 +122,21 @@ func docName(doc *pb.Document, field string) string {
 // tagOne tags one document with the ruleset l. field names the document in
 // the request ("document", "documents[3]") for error field violations. It
 // never panics: an engine panic becomes an INTERNAL status for this document.
-func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
+func (s *Service) tagOne(l *Loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
 	if doc == nil {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, badRequest(codes.InvalidArgument, reasonMissingDocument, field,
+		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_MISSING_DOCUMENT, field,
 			field+" is required", nil)
 	}
-	if bad := invalidUTF8Fields(doc); len(bad) > 0 {
+	if bad := wire.InvalidUTF8Fields(doc); len(bad) > 0 {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, invalidUTF8(doc, field, bad[0])
 	}
 	if n := len(doc.GetText()); n > s.cfg.MaxDocumentBytes {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, badRequest(codes.InvalidArgument, reasonDocumentTooBig, field+".text",
+		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE, field+".text",
 			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-document-bytes)", docName(doc, field), n, s.cfg.MaxDocumentBytes),
-			map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxDocumentBytes)})
+			map[string]string{pb.MetaDocumentID: doc.GetId(), pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxDocumentBytes)})
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -150,35 +147,35 @@ func (s *service) tagOne(l *loaded, doc *pb.Document, opts tagger.Options, field
 	}()
 	text := doc.GetText() // the result's evidence texts are slices of it
 	start := time.Now()
-	out, err := l.tagger.Tag(text, opts)
+	out, err := l.Tagger.Tag(text, opts)
 	s.metrics.observe(len(doc.GetText()), time.Since(start))
 	if err != nil {
 		var utf *tagger.InvalidUTF8Error
 		var unk *tagger.UnknownThemeError
 		switch {
 		case errors.As(err, &utf): // not reached through the codecs, which check first
-			st = invalidUTF8(doc, field, invalidField{Name: "text", Offset: utf.Offset})
+			st = invalidUTF8(doc, field, wire.InvalidField{Name: "text", Offset: utf.Offset})
 		case errors.As(err, &unk):
-			st = badRequest(codes.InvalidArgument, reasonUnknownTheme, "options.themes", err.Error(),
-				map[string]string{"theme": unk.Theme})
+			st = badRequest(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME, "options.themes", err.Error(),
+				map[string]string{pb.MetaTheme: unk.Theme})
 		default:
 			st = status.New(codes.Internal, fmt.Sprintf("tagging %s: %v", docName(doc, field), err))
 		}
 		s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
 		return nil, st
 	}
-	res = s.result(doc, out)
+	res = Result(doc, out)
 	// grpc-go fails the whole call or stream on a message over the limit:
 	// a result too large to send fails its document alone. The exact size
 	// walks the whole result, and gRPC walks it again to send it: only
 	// when a cheap upper bound says it might be too large.
-	limit := s.cfg.MaxMessageBytes - messageOverhead
+	limit := s.cfg.MaxMessageBytes - MessageOverhead
 	if sizeBound(doc.GetId(), out) > limit {
 		if n := proto.Size(res); n > limit {
 			s.metrics.documents.WithLabelValues(codes.ResourceExhausted.String()).Inc()
-			return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, field,
-				fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, messageOverhead),
-				map[string]string{"documentId": doc.GetId(), "bytes": strconv.Itoa(n), "limit": strconv.Itoa(limit)})
+			return nil, badRequest(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, field,
+				fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, MessageOverhead),
+				map[string]string{pb.MetaDocumentID: doc.GetId(), pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(limit)})
 		}
 	}
 	s.metrics.docOK.Inc()
@@ -210,7 +207,8 @@ func sizeBound(id string, r tagger.Result) int {
 	return n
 }
 
-func (s *service) result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
+// Result converts the engine's result for doc to the API's message.
+func Result(doc *pb.Document, r tagger.Result) *pb.DocumentResult {
 	english := strings.HasPrefix(strings.ToLower(doc.GetLanguageCode()), "en")
 	res := &pb.DocumentResult{
 		DocumentId:     doc.GetId(),
@@ -298,8 +296,8 @@ func setEvidence(p *pb.Evidence, e *tagger.Evidence) {
 func ctxStatus(err error) error { return status.FromContextError(err).Err() }
 
 // TagDocument tags one document.
-func (s *service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
-	l := s.rules.current()
+func (s *Service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
+	l := s.rules.Current()
 	opts, st := s.options(l, req.GetOptions(), "options")
 	if st != nil {
 		return nil, st.Err()
@@ -315,18 +313,18 @@ func (s *service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (
 }
 
 // BatchTagDocuments tags the documents in parallel and answers in order.
-func (s *service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumentsRequest) (*pb.BatchTagDocumentsResponse, error) {
+func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumentsRequest) (*pb.BatchTagDocumentsResponse, error) {
 	docs := req.GetDocuments()
 	switch n := len(docs); {
 	case n == 0:
-		return nil, badRequest(codes.InvalidArgument, reasonEmptyBatch, "documents",
+		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_EMPTY_BATCH, "documents",
 			"the batch is empty; send at least one document", nil).Err()
 	case n > s.cfg.MaxBatchDocuments:
-		return nil, badRequest(codes.InvalidArgument, reasonBatchTooBig, "documents",
+		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_BATCH_TOO_LARGE, "documents",
 			fmt.Sprintf("the batch has %d documents, over the limit of %d (--max-batch-documents); split it or use StreamTagDocuments", n, s.cfg.MaxBatchDocuments),
-			map[string]string{"documents": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxBatchDocuments)}).Err()
+			map[string]string{pb.MetaDocuments: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxBatchDocuments)}).Err()
 	}
-	l := s.rules.current()
+	l := s.rules.Current()
 	opts, st := s.options(l, req.GetOptions(), "options")
 	if st != nil {
 		return nil, st.Err()
@@ -371,16 +369,16 @@ func (s *service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 	resp := &pb.BatchTagDocumentsResponse{Results: results}
 	// Each result fits (tagOne checks), but all of them may not.
 	if n := proto.Size(resp); n > s.cfg.MaxMessageBytes {
-		return nil, badRequest(codes.ResourceExhausted, reasonResultTooBig, "documents",
+		return nil, badRequest(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, "documents",
 			fmt.Sprintf("the results of the %d documents are %d bytes, over the limit of %d bytes (--max-message-bytes): send fewer documents per batch, set options.omit_evidence (omitEvidence over REST), or use StreamTagDocuments", len(docs), n, s.cfg.MaxMessageBytes),
-			map[string]string{"bytes": strconv.Itoa(n), "limit": strconv.Itoa(s.cfg.MaxMessageBytes)}).Err()
+			map[string]string{pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxMessageBytes)}).Err()
 	}
 	return resp, nil
 }
 
 // ListThemes lists the themes of the serving ruleset.
-func (s *service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
-	rs := s.rules.current().tagger.Ruleset()
+func (s *Service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
+	rs := s.rules.Current().Tagger.Ruleset()
 	resp := &pb.ListThemesResponse{RulesetVersion: rs.Version, Themes: make([]*pb.Theme, len(rs.Themes))}
 	for i, th := range rs.Themes {
 		resp.Themes[i] = &pb.Theme{
@@ -397,14 +395,14 @@ func (s *service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.
 }
 
 // GetRuleset describes the serving ruleset.
-func (s *service) GetRuleset(ctx context.Context, _ *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
-	l := s.rules.current()
-	rs := l.tagger.Ruleset()
+func (s *Service) GetRuleset(ctx context.Context, _ *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
+	l := s.rules.Current()
+	rs := l.Tagger.Ruleset()
 	out := &pb.Ruleset{
 		Name:       rs.Name,
 		Version:    rs.Version,
 		Source:     rs.Source,
-		LoadTime:   timestamppb.New(l.loadTime),
+		LoadTime:   timestamppb.New(l.LoadTime),
 		ThemeCount: int32(len(rs.Themes)),
 	}
 	for _, th := range rs.Themes {

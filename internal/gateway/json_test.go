@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 )
 
 func TestDecodeJSONString(t *testing.T) {
@@ -77,8 +78,8 @@ func TestRESTJSONRules(t *testing.T) {
 		var r pb.TagDocumentRequest
 		err := m.Unmarshal([]byte(body), &r)
 		st := status.Convert(err)
-		if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), want) || reasonOf(st) != reasonMalformedBody {
-			t.Errorf("%s: %v (reason %q); want INVALID_ARGUMENT %q with reason %s", body, err, reasonOf(st), want, reasonMalformedBody)
+		if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), want) || reasonOf(st) != pb.ErrorReason_MALFORMED_BODY.String() {
+			t.Errorf("%s: %v (reason %q); want INVALID_ARGUMENT %q with reason %s", body, err, reasonOf(st), want, pb.ErrorReason_MALFORMED_BODY)
 		}
 	}
 	// An escaped key is the key it spells.
@@ -89,19 +90,19 @@ func TestRESTJSONRules(t *testing.T) {
 	// Invalid UTF-8 or a lone surrogate in a string fails the document
 	// holding it (marked for the service), not the request, wherever the
 	// document is.
-	for body, want := range map[string][]invalidField{
-		`{"document": {"id": "a", "text": "x` + "\xff" + `"}}`:                        {{"text", 1}},
-		`{"document": {"id": "a", "text": "x \ud800"}}`:                               {{"text", 2}},
-		`{"document": {"id": "a` + "\xc3" + `", "text": "ok"}}`:                       {{"id", 1}},
-		`{"document": {"text": "ok", "languageCode": "\udc00"}}`:                      {{"language_code", 0}},
-		`{"options": {"themes": ["ai"]}, "document": {"text": "` + "\xe1\xba" + `"}}`: {{"text", 0}},
+	for body, want := range map[string][]wire.InvalidField{
+		`{"document": {"id": "a", "text": "x` + "\xff" + `"}}`:                        {{Name: "text", Offset: 1}},
+		`{"document": {"id": "a", "text": "x \ud800"}}`:                               {{Name: "text", Offset: 2}},
+		`{"document": {"id": "a` + "\xc3" + `", "text": "ok"}}`:                       {{Name: "id", Offset: 1}},
+		`{"document": {"text": "ok", "languageCode": "\udc00"}}`:                      {{Name: "language_code", Offset: 0}},
+		`{"options": {"themes": ["ai"]}, "document": {"text": "` + "\xe1\xba" + `"}}`: {{Name: "text", Offset: 0}},
 	} {
 		var r pb.TagDocumentRequest
 		if err := m.Unmarshal([]byte(body), &r); err != nil {
 			t.Errorf("%q: %v", body, err)
 			continue
 		}
-		got := invalidUTF8Fields(r.Document)
+		got := wire.InvalidUTF8Fields(r.Document)
 		if len(got) != len(want) || got[0] != want[0] {
 			t.Errorf("%q: marked %v, want %v", body, got, want)
 		}
@@ -111,13 +112,13 @@ func TestRESTJSONRules(t *testing.T) {
 	if err := m.Unmarshal([]byte(body), &b); err != nil {
 		t.Fatal(err)
 	}
-	if got := invalidUTF8Fields(b.Documents[1]); len(got) != 1 || got[0] != (invalidField{"text", 4}) {
+	if got := wire.InvalidUTF8Fields(b.Documents[1]); len(got) != 1 || got[0] != (wire.InvalidField{Name: "text", Offset: 4}) {
 		t.Errorf("batch: documents[1] marked %v", got)
 	}
-	if len(invalidUTF8Fields(b.Documents[0])) != 0 || len(invalidUTF8Fields(b.Documents[2])) != 0 || b.Documents[2].Text != "ok" {
+	if len(wire.InvalidUTF8Fields(b.Documents[0])) != 0 || len(wire.InvalidUTF8Fields(b.Documents[2])) != 0 || b.Documents[2].Text != "ok" {
 		t.Errorf("batch: the good documents were marked or lost: %v", &b)
 	}
-	if got := invalidUTF8Fields(b.Options); len(got) != 1 || got[0].Name != "themes[1]" {
+	if got := wire.InvalidUTF8Fields(b.Options); len(got) != 1 || got[0].Name != "themes[1]" {
 		t.Errorf("batch: options marked %v", got)
 	}
 	// Responses keep empty lists and lowerCamelCase names.

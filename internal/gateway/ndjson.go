@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"bufio"
@@ -34,29 +34,26 @@ const flushDelay = 2 * time.Millisecond
 // {...}}) or, as tagctl reads them, a bare Document ({"id": ..., "text":
 // ...}). A malformed line ends the stream: the results of the lines before
 // it are written, then an {"error": ...} line naming the line number.
-type ndjsonHandler struct {
-	s  *Server
-	gw *gateway
-}
+type ndjsonHandler struct{ g *Gateway }
 
 func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing results (HTTP/2 always can)
 	// net/http keeps a write deadline for the next request on the connection.
 	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-	out := &ndjsonWriter{w: w, rc: rc, json: h.gw.json, idle: h.s.cfg.StreamIdleTimeout}
+	out := &ndjsonWriter{w: w, rc: rc, json: h.g.json, idle: h.g.cfg.StreamIdleTimeout}
 
 	// The gateway's context for a call: the headers its routes forward
 	// (authorization, x-request-id, x-forwarded-for) and Grpc-Timeout.
 	method := pb.TaggerService_StreamTagDocuments_FullMethodName
-	ctx, err := runtime.AnnotateIncomingContext(r.Context(), h.gw.mux, r, method,
+	ctx, err := runtime.AnnotateIncomingContext(r.Context(), h.g.mux, r, method,
 		runtime.WithHTTPPathPattern("/v1/documents:streamTag"))
 	if err != nil {
 		out.fail(status.Convert(err))
 		return
 	}
-	if err := h.s.auth.check(r.Header.Get("Authorization")); err != nil {
-		h.s.logRefused(r, err)
+	if err := h.g.cfg.Auth.Check(r.Header.Get("Authorization")); err != nil {
+		h.g.logRefused(r, err)
 		out.fail(status.Convert(err)) // before reading, let alone decoding, the body
 		return
 	}
@@ -69,8 +66,8 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	in := &ndjsonReader{
 		br:      bufio.NewReaderSize(r.Body, 64<<10),
-		maxLine: h.s.cfg.MaxDocumentBytes*6 + 64<<10,
-		maxMsg:  h.s.cfg.MaxMessageBytes,
+		maxLine: h.g.cfg.MaxDocumentBytes*6 + 64<<10,
+		maxMsg:  h.g.cfg.MaxMessageBytes,
 		want:    make(chan proto.Message),
 		got:     make(chan error, 1),
 		done:    make(chan struct{}),
@@ -94,7 +91,7 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	err = h.gw.rest.streamTagDocuments(&ndjsonStream{ctx: ctx, in: in, out: out})
+	err = h.g.rest.streamTagDocuments(&ndjsonStream{ctx: ctx, in: in, out: out})
 	stopReading()
 	switch {
 	case err != nil:
@@ -221,8 +218,8 @@ func decodeLine(line []byte, req *pb.StreamTagDocumentsRequest) *status.Status {
 }
 
 func lineError(lineNo int, msg string) *status.Status {
-	return badRequest(codes.InvalidArgument, reasonMalformedLine, fmt.Sprintf("line %d", lineNo), msg,
-		map[string]string{"line": fmt.Sprint(lineNo)})
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_LINE, fmt.Sprintf("line %d", lineNo), msg,
+		map[string]string{pb.MetaLine: fmt.Sprint(lineNo)})
 }
 
 // ndjsonWriter writes result lines. The stream's sender writes them one at

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -52,9 +52,9 @@ func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, m
 	info := &grpc.UnaryServerInfo{Server: p.svc, FullMethod: method}
 	out, err := p.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) {
 		if n := proto.Size(r.(proto.Message)); n > p.maxMessage {
-			return nil, badRequest(codes.ResourceExhausted, reasonRequestTooBig, "body",
+			return nil, pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "body",
 				fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, p.maxMessage),
-				map[string]string{"bytes": fmt.Sprint(n), "limit": fmt.Sprint(p.maxMessage)}).Err()
+				map[string]string{pb.MetaBytes: fmt.Sprint(n), pb.MetaLimit: fmt.Sprint(p.maxMessage)}).Err()
 		}
 		return handler(ctx, r.(Req))
 	})
@@ -114,28 +114,3 @@ func (a httpAddr) Network() string { return "tcp" }
 func (a httpAddr) String() string  { return string(a) }
 
 var _ net.Addr = httpAddr("")
-
-// chainUnary makes one interceptor of several, the first outermost, as
-// grpc.ChainUnaryInterceptor does for the gRPC server.
-func chainUnary(ints ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		h := handler
-		for i := len(ints) - 1; i >= 0; i-- {
-			ic, next := ints[i], h
-			h = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, next) }
-		}
-		return h(ctx, req)
-	}
-}
-
-// chainStream is chainUnary for streams.
-func chainStream(ints ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		h := handler
-		for i := len(ints) - 1; i >= 0; i-- {
-			ic, next := ints[i], h
-			h = func(srv any, ss grpc.ServerStream) error { return ic(srv, ss, info, next) }
-		}
-		return h(srv, ss)
-	}
-}

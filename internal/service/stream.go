@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"errors"
@@ -34,7 +34,7 @@ type streamJob struct {
 // StreamIdleTimeout, the server stops reading, sends the results of every
 // document it took (sequence 1..N, so nothing taken is lost) and ends the
 // stream with UNAVAILABLE or DEADLINE_EXCEEDED naming N.
-func (s *service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsServer) error {
+func (s *Service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsServer) error {
 	ctx := stream.Context()
 	s.metrics.streamsActive.Inc()
 	defer s.metrics.streamsActive.Dec()
@@ -101,12 +101,12 @@ func (s *service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsS
 		wg.Go(func() {
 			var (
 				lastOpts   *pb.TagOptions
-				lastLoaded *loaded
+				lastLoaded *Loaded
 				conv       tagger.Options
 				convErr    *status.Status
 			)
 			for j := range jobs {
-				l := s.rules.current()
+				l := s.rules.Current()
 				if l != lastLoaded || j.opts != lastOpts || lastLoaded == nil {
 					conv, convErr = s.options(l, j.opts, "options")
 					lastLoaded, lastOpts = l, j.opts

@@ -1,4 +1,8 @@
-package server
+// Package middleware holds the gRPC interceptors every call goes through,
+// over gRPC and REST alike: panic recovery, the call log, and bearer-token
+// authentication (also checked from a call's headers alone, before its
+// message is read), and the chaining that REST's in-process calls use.
+package middleware
 
 import (
 	"context"
@@ -6,23 +10,25 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
 
-// recoveryOption turns a panic in a handler into INTERNAL and logs its stack.
-func recoveryOption(log *slog.Logger) recovery.Option {
+// RecoveryOption turns a panic in a handler into INTERNAL and logs its stack.
+func RecoveryOption(log *slog.Logger) recovery.Option {
 	return recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		method, _ := grpc.Method(ctx)
 		log.Error("panic in gRPC handler", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -43,7 +49,7 @@ func logLevel(code codes.Code) slog.Level {
 	}
 }
 
-func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+func LogCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
 	code := status.Code(err)
 	level := logLevel(code)
 	if !log.Enabled(ctx, level) {
@@ -71,32 +77,32 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 	log.LogAttrs(ctx, level, "grpc call", attrs...)
 }
 
-func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
+func UnaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		logCall(ctx, log, info.FullMethod, start, err)
+		LogCall(ctx, log, info.FullMethod, start, err)
 		return resp, err
 	}
 }
 
-func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
+func StreamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
 		err := handler(srv, ss)
-		logCall(ss.Context(), log, info.FullMethod, start, err)
+		LogCall(ss.Context(), log, info.FullMethod, start, err)
 		return err
 	}
 }
 
-// auth checks bearer tokens. With no tokens configured it lets everything
+// Auth checks bearer tokens. With no tokens configured it lets everything
 // through.
-type auth struct {
+type Auth struct {
 	hashes     atomic.Pointer[[][32]byte]
 	openHealth bool
 }
 
-func (a *auth) setTokens(tokens []string) {
+func (a *Auth) SetTokens(tokens []string) {
 	h := make([][32]byte, len(tokens))
 	for i, t := range tokens {
 		h[i] = sha256.Sum256([]byte(t))
@@ -104,23 +110,23 @@ func (a *auth) setTokens(tokens []string) {
 	a.hashes.Store(&h)
 }
 
-func (a *auth) enabled() bool {
+func (a *Auth) Enabled() bool {
 	h := a.hashes.Load()
 	return h != nil && len(*h) > 0
 }
 
 // check reports whether the Authorization value carries an accepted token.
-func (a *auth) check(authorization string) error {
+func (a *Auth) Check(authorization string) error {
 	h := a.hashes.Load()
 	if h == nil || len(*h) == 0 {
 		return nil
 	}
 	if authorization == "" {
-		return unauthenticated(reasonMissingToken, "missing bearer token: send the header \"authorization: Bearer <token>\"")
+		return unauthenticated(pb.ErrorReason_MISSING_TOKEN, "missing bearer token: send the header \"authorization: Bearer <token>\"")
 	}
 	scheme, token, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
-		return unauthenticated(reasonInvalidToken, "malformed authorization header: want \"Bearer <token>\"")
+		return unauthenticated(pb.ErrorReason_INVALID_TOKEN, "malformed authorization header: want \"Bearer <token>\"")
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match := 0
@@ -128,26 +134,22 @@ func (a *auth) check(authorization string) error {
 		match |= subtle.ConstantTimeCompare(got[:], want[:])
 	}
 	if match != 1 {
-		return unauthenticated(reasonInvalidToken, "invalid bearer token")
+		return unauthenticated(pb.ErrorReason_INVALID_TOKEN, "invalid bearer token")
 	}
 	return nil
 }
 
-func unauthenticated(reason, msg string) error {
-	st := status.New(codes.Unauthenticated, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}); err == nil {
-		st = d
-	}
-	return st.Err()
+func unauthenticated(reason pb.ErrorReason, msg string) error {
+	return pb.NewStatus(codes.Unauthenticated, reason, "", msg, nil).Err()
 }
 
-func (a *auth) open(method string) bool {
+func (a *Auth) open(method string) bool {
 	return a.openHealth && (strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
 		strings.HasPrefix(method, "/grpc.reflection."))
 }
 
-func (a *auth) checkContext(ctx context.Context, method string) error {
-	if !a.enabled() || a.open(method) {
+func (a *Auth) checkContext(ctx context.Context, method string) error {
+	if !a.Enabled() || a.open(method) {
 		return nil
 	}
 	var value string
@@ -156,22 +158,22 @@ func (a *auth) checkContext(ctx context.Context, method string) error {
 			value = v[0]
 		}
 	}
-	return a.check(value)
+	return a.Check(value)
 }
 
 // tap refuses a call without an accepted token from its headers alone.
-func (a *auth) tap(info *tap.Info) error {
-	if !a.enabled() || a.open(info.FullMethodName) {
+func (a *Auth) Tap(info *tap.Info) error {
+	if !a.Enabled() || a.open(info.FullMethodName) {
 		return nil
 	}
 	var value string
 	if v := info.Header.Get("authorization"); len(v) > 0 {
 		value = v[0]
 	}
-	return a.check(value)
+	return a.Check(value)
 }
 
-func (a *auth) unary() grpc.UnaryServerInterceptor {
+func (a *Auth) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := a.checkContext(ctx, info.FullMethod); err != nil {
 			return nil, err
@@ -180,7 +182,7 @@ func (a *auth) unary() grpc.UnaryServerInterceptor {
 	}
 }
 
-func (a *auth) stream() grpc.StreamServerInterceptor {
+func (a *Auth) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if err := a.checkContext(ss.Context(), info.FullMethod); err != nil {
 			return err
@@ -189,13 +191,53 @@ func (a *auth) stream() grpc.StreamServerInterceptor {
 	}
 }
 
-// tapAuth refuses, from its headers, a call without an accepted token
-// before grpc-go reads its message (see New), and logs it as the
-// interceptors log a call.
-func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, error) {
-	err := s.auth.tap(info)
+// NewAuth is an Auth that accepts no token until SetTokens; with
+// openHealth, health checks and reflection need none.
+func NewAuth(openHealth bool) *Auth { return &Auth{openHealth: openHealth} }
+
+// ReadTokens reads a token file: one token a line, blank lines and lines
+// starting with '#' ignored.
+func ReadTokens(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		logCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
+		return nil, fmt.Errorf("reading token file: %w", err)
 	}
-	return ctx, err
+	var tokens []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tokens = append(tokens, line)
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("token file %s has no token", path)
+	}
+	return tokens, nil
+}
+
+// ChainUnary makes one interceptor of several, the first outermost, as
+// grpc.ChainUnaryInterceptor does for a gRPC server: REST's in-process
+// calls go through the same chain.
+func ChainUnary(ints ...grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		h := handler
+		for i := len(ints) - 1; i >= 0; i-- {
+			ic, next := ints[i], h
+			h = func(ctx context.Context, req any) (any, error) { return ic(ctx, req, info, next) }
+		}
+		return h(ctx, req)
+	}
+}
+
+// ChainStream is ChainUnary for streams.
+func ChainStream(ints ...grpc.StreamServerInterceptor) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		h := handler
+		for i := len(ints) - 1; i >= 0; i-- {
+			ic, next := ints[i], h
+			h = func(srv any, ss grpc.ServerStream) error { return ic(srv, ss, info, next) }
+		}
+		return h(srv, ss)
+	}
 }

@@ -1,11 +1,10 @@
-package server
+package service
 
 import (
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
@@ -25,11 +24,10 @@ func TestSizeBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dense, err := os.ReadFile("../scripts/testdata/doc-2kb.txt")
+	dense, err := os.ReadFile("../../scripts/testdata/doc-2kb.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &service{metrics: newMetrics(prometheus.NewRegistry())}
 	texts := []string{
 		string(dense),
 		strings.Repeat(string(dense), 20),
@@ -45,7 +43,7 @@ func TestSizeBound(t *testing.T) {
 					t.Fatal(err)
 				}
 				d.Text = text
-				res := s.result(d, out)
+				res := Result(d, out)
 				res.Sequence = 1 << 40 // streams add it
 				bound, exact := sizeBound(d.GetId(), out), proto.Size(&pb.StreamTagDocumentsResponse{Result: res})
 				if bound < exact || bound > 4*exact+256 {

@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"sync"
@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the tagging metrics; the standard gRPC server metrics come
+// Metrics are the tagging metrics; the standard gRPC server metrics come
 // from go-grpc-middleware's prometheus provider.
-type metrics struct {
+type Metrics struct {
 	documents     *prometheus.CounterVec
 	documentBytes prometheus.Counter
 	tags          *prometheus.CounterVec
@@ -25,8 +25,9 @@ type metrics struct {
 	infoLabels []string // version, source of the rulesetInfo series
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// NewMetrics registers the tagging metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		documents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "doctagger_documents_total",
 			Help: "Documents tagged, by outcome (ok, or the gRPC code of the per-document error).",
@@ -69,8 +70,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) setRuleset(l *loaded) {
-	rs := l.tagger.Ruleset()
+func (m *Metrics) setRuleset(l *Loaded) {
+	rs := l.Tagger.Ruleset()
 	m.infoMu.Lock()
 	defer m.infoMu.Unlock()
 	// The new series first, then the old one goes: a scrape in between
@@ -80,10 +81,10 @@ func (m *metrics) setRuleset(l *loaded) {
 		m.rulesetInfo.DeleteLabelValues(old[0], old[1])
 	}
 	m.infoLabels = []string{rs.Version, rs.Source}
-	m.rulesetLoaded.Set(float64(l.loadTime.UnixNano()) / 1e9)
+	m.rulesetLoaded.Set(float64(l.LoadTime.UnixNano()) / 1e9)
 }
 
-func (m *metrics) observe(bytes int, d time.Duration) {
+func (m *Metrics) observe(bytes int, d time.Duration) {
 	m.documentBytes.Add(float64(bytes))
 	m.latency.Observe(d.Seconds())
 }

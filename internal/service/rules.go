@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -14,26 +14,28 @@ import (
 	"github.com/doctagger/doctagger/tagger"
 )
 
-// loaded is one compiled ruleset and when it started serving. Requests load
-// the pointer once and keep their *loaded to the end, so a reload never
+// Loaded is one compiled ruleset and when it started serving. Requests load
+// the pointer once and keep their *Loaded to the end, so a reload never
 // changes the rules under a request in flight.
-type loaded struct {
-	tagger   *tagger.Tagger
-	loadTime time.Time
+type Loaded struct {
+	Tagger   *tagger.Tagger
+	LoadTime time.Time
 	themes   map[string]bool
 }
 
-// rules holds the serving ruleset and reloads it.
-type rules struct {
+// Rules holds the serving ruleset and reloads it.
+type Rules struct {
 	path    string
 	log     *slog.Logger
-	metrics *metrics
-	cur     atomic.Pointer[loaded]
+	metrics *Metrics
+	cur     atomic.Pointer[Loaded]
 	mu      sync.Mutex // one reload at a time
 }
 
-func newRules(path string, log *slog.Logger, m *metrics) (*rules, error) {
-	r := &rules{path: path, log: log, metrics: m}
+// NewRules loads the rules file at path, or the embedded default rules
+// when path is empty; an invalid file is an error.
+func NewRules(path string, log *slog.Logger, m *Metrics) (*Rules, error) {
+	r := &Rules{path: path, log: log, metrics: m}
 	l, err := r.load()
 	if err != nil {
 		return nil, err
@@ -43,9 +45,10 @@ func newRules(path string, log *slog.Logger, m *metrics) (*rules, error) {
 	return r, nil
 }
 
-func (r *rules) current() *loaded { return r.cur.Load() }
+// Current is the serving ruleset.
+func (r *Rules) Current() *Loaded { return r.cur.Load() }
 
-func (r *rules) load() (*loaded, error) {
+func (r *Rules) load() (*Loaded, error) {
 	var rs *tagger.Ruleset
 	var err error
 	if r.path == "" {
@@ -64,19 +67,19 @@ func (r *rules) load() (*loaded, error) {
 	for _, th := range rs.Themes {
 		themes[th.ID] = true
 	}
-	return &loaded{tagger: t, loadTime: time.Now(), themes: themes}, nil
+	return &Loaded{Tagger: t, LoadTime: time.Now(), themes: themes}, nil
 }
 
 // reload loads and compiles the rules off the request path and swaps them
 // in atomically. On error the old ruleset keeps serving.
-func (r *rules) reload(reason string) error {
+func (r *Rules) Reload(reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.current()
+	old := r.Current()
 	l, err := r.load()
 	if err != nil {
 		r.metrics.reloads.WithLabelValues("failure").Inc()
-		attrs := []any{"reason", reason, "source", r.source(), "serving", old.tagger.Version(), "err", err.Error()}
+		attrs := []any{"reason", reason, "source", r.Source(), "serving", old.Tagger.Version(), "err", err.Error()}
 		var rerr *tagger.RulesetError
 		if errors.As(err, &rerr) {
 			problems := make([]string, len(rerr.Problems))
@@ -91,13 +94,13 @@ func (r *rules) reload(reason string) error {
 	r.cur.Store(l)
 	r.metrics.reloads.WithLabelValues("success").Inc()
 	r.metrics.setRuleset(l)
-	r.log.Info("ruleset reloaded", "reason", reason, "source", r.source(),
-		"version", l.tagger.Version(), "previous", old.tagger.Version(),
-		"themes", len(l.tagger.Ruleset().Themes))
+	r.log.Info("ruleset reloaded", "reason", reason, "source", r.Source(),
+		"version", l.Tagger.Version(), "previous", old.Tagger.Version(),
+		"themes", len(l.Tagger.Ruleset().Themes))
 	return nil
 }
 
-func (r *rules) source() string {
+func (r *Rules) Source() string {
 	if r.path == "" {
 		return "embedded"
 	}
@@ -107,7 +110,7 @@ func (r *rules) source() string {
 // watch reloads the rules when the file changes until ctx ends. It watches
 // the directory, so editors that replace the file by a rename are seen too;
 // bursts of events are coalesced.
-func (r *rules) watch(ctx context.Context) error {
+func (r *Rules) Watch(ctx context.Context) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
@@ -145,7 +148,7 @@ func (r *rules) watch(ctx context.Context) error {
 			}
 			r.log.Warn("watching the rules file", "err", err)
 		case <-timer.C:
-			_ = r.reload("file changed")
+			_ = r.Reload("file changed")
 		}
 	}
 }

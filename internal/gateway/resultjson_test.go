@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/service"
 	"github.com/doctagger/doctagger/tagger"
 )
 
@@ -28,7 +29,6 @@ func TestResultJSONLikeProtojson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &service{}
 	texts := []string{
 		"",
 		"Nvidia công bố chip trí tuệ nhân tạo mới; TSMC mở rộng nhà máy bán dẫn.",
@@ -44,12 +44,12 @@ func TestResultJSONLikeProtojson(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := svc.result(&pb.Document{Id: "doc \"" + string(rune('a'+i)) + "\" ✓", Text: text, LanguageCode: []string{"", "en"}[i%2]}, out)
+			r := service.Result(&pb.Document{Id: "doc \"" + string(rune('a'+i)) + "\" ✓", Text: text, LanguageCode: []string{"", "en"}[i%2]}, out)
 			r.Sequence = int64(i) << 33
 			results = append(results, r)
 		}
 	}
-	failed := &pb.DocumentResult{DocumentId: "bad", Error: badRequest(codes.InvalidArgument, reasonInvalidUTF8, "documents[1].text", "bad\x01 text", map[string]string{"offset": "4"}).Proto()}
+	failed := &pb.DocumentResult{DocumentId: "bad", Error: pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, "documents[1].text", "bad\x01 text", map[string]string{pb.MetaOffset: "4"}).Proto()}
 	odd := &pb.DocumentResult{Tags: []*pb.Tag{{Theme: "x", Score: 1e-7, Threshold: 1e21, Evidence: []*pb.Evidence{{Weight: math.Inf(1)}}, Dropped: []*pb.DroppedEvidence{{}}}, {Score: math.NaN(), Threshold: -0.5}}}
 	results = append(results, failed, odd, &pb.DocumentResult{})
 
@@ -98,7 +98,7 @@ func BenchmarkResultJSON(b *testing.B) {
 	tg, _ := tagger.Compile(rs)
 	text := "Nvidia công bố chip trí tuệ nhân tạo; TSMC mở nhà máy bán dẫn; bệnh viện dùng hồ sơ sức khỏe điện tử; drone giao hàng; điện gió ngoài khơi và xe điện. Căn cước gắn chip."
 	out, _ := tg.Tag(text, tagger.Options{IncludeUntagged: true})
-	msg := &pb.StreamTagDocumentsResponse{Result: (&service{}).result(&pb.Document{Id: "x", Text: text}, out)}
+	msg := &pb.StreamTagDocumentsResponse{Result: service.Result(&pb.Document{Id: "x", Text: text}, out)}
 	m := newRESTJSON()
 	b.Run("hand-written", func(b *testing.B) {
 		for b.Loop() {

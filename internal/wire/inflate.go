@@ -1,4 +1,4 @@
-package server
+package wire
 
 import (
 	"fmt"
@@ -52,8 +52,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type boundedGzip struct{ encoding.Compressor }
 
 func (c boundedGzip) Decompress(r io.Reader) (io.Reader, error) {
-	in := &countingReader{r: r}
-	zr, err := c.Compressor.Decompress(in)
+	return BoundedDecompress(r, c.Compressor.Decompress)
+}
+
+// BoundedDecompress decompresses what it reads from compressed with open
+// (gzip.NewReader, say), failing once the output passes the bound above.
+func BoundedDecompress(compressed io.Reader, open func(io.Reader) (io.Reader, error)) (io.Reader, error) {
+	in := &countingReader{r: compressed}
+	zr, err := open(in)
 	if err != nil {
 		return nil, err
 	}

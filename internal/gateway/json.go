@@ -1,4 +1,10 @@
-package server
+// Package gateway is the service's REST side: grpc-gateway routes and an
+// NDJSON stream that decode each request once from JSON, by one set of
+// rules (json.go), call the tagging service in process through the gRPC
+// server's own interceptors (inprocess.go), and write the answers to JSON
+// once (resultjson.go). Authentication, limits, metrics and the call log
+// are the gRPC server's, so REST and gRPC behave alike.
+package gateway
 
 import (
 	"bytes"
@@ -16,6 +22,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 )
 
 // restJSON is the REST marshaler: protojson with the API's JSON names
@@ -93,8 +102,8 @@ func readBody(r io.Reader) ([]byte, error) {
 }
 
 // malformed is the error of a request body that is not a valid request.
-func malformed(reason, field, msg string, meta map[string]string) *status.Status {
-	return badRequest(codes.InvalidArgument, reason, field, msg, meta)
+func malformed(reason pb.ErrorReason, field, msg string, meta map[string]string) *status.Status {
+	return pb.NewStatus(codes.InvalidArgument, reason, field, msg, meta)
 }
 
 // decodeRequest decodes one JSON request into msg. protojson alone decides
@@ -117,7 +126,7 @@ func decodeRequest(data []byte, msg proto.Message) *status.Status {
 		}
 		proto.Reset(msg)
 	}
-	return malformed(reasonMalformedBody, "body", "malformed request body: "+protojsonMessage(err), nil)
+	return malformed(pb.ErrorReason_MALFORMED_BODY, "body", "malformed request body: "+protojsonMessage(err), nil)
 }
 
 // protojsonMessage drops protojson's "proto: " prefix and its unstable
@@ -357,9 +366,9 @@ func markInvalidStrings(m protoreflect.Message, bad []badString) *status.Status 
 		holder, field, ok := stringField(m, b.path)
 		if !ok {
 			where := "/" + joinPath(b.path)
-			return malformed(reasonInvalidUTF8, "body", fmt.Sprintf("the string at %s is not valid UTF-8", where), nil)
+			return malformed(pb.ErrorReason_INVALID_UTF8, "body", fmt.Sprintf("the string at %s is not valid UTF-8", where), nil)
 		}
-		markInvalidUTF8(holder, invalidField{Name: field, Offset: b.offset})
+		wire.MarkInvalidUTF8(holder, wire.InvalidField{Name: field, Offset: b.offset})
 	}
 	return nil
 }

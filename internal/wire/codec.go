@@ -1,4 +1,9 @@
-package server
+// Package wire holds what the service does to messages on the wire before
+// the service sees them: a gRPC codec that lets one document with invalid
+// UTF-8 fail alone instead of its whole message, the marker it leaves on
+// such a message (also left by the REST decoder, read by the service), and
+// the bound on how far compressed data may inflate.
+package wire
 
 import (
 	"strconv"
@@ -27,7 +32,9 @@ type lenientCodec struct{ encoding.CodecV2 }
 // one, which no message of the API uses.
 const invalidUTF8Field protowire.Number = protowire.MaxValidNumber
 
-func newLenientCodec() lenientCodec {
+// NewLenientCodec is the server codec: grpc-go's proto codec, lenient on
+// invalid UTF-8 as described above.
+func NewLenientCodec() encoding.CodecV2 {
 	return lenientCodec{encoding.GetCodecV2(grpcproto.Name)}
 }
 
@@ -55,7 +62,7 @@ func (c lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
 func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 	out := make([]byte, 0, len(b)+16)
 	changed := false
-	var bad []invalidField
+	var bad []InvalidField
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -77,7 +84,7 @@ func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 		case fd.Kind() == protoreflect.StringKind && !utf8.Valid(v):
 			out = protowire.AppendTag(out, num, typ)
 			out = protowire.AppendString(out, strings.ToValidUTF8(string(v), "\uFFFD"))
-			bad = append(bad, invalidField{Name: string(fd.Name()), Offset: firstInvalid(string(v))})
+			bad = append(bad, InvalidField{Name: string(fd.Name()), Offset: firstInvalid(string(v))})
 			changed = true
 		case fd.Kind() == protoreflect.MessageKind:
 			inner, innerChanged := sanitizeUTF8(v, fd.Message())
@@ -98,9 +105,9 @@ func sanitizeUTF8(b []byte, md protoreflect.MessageDescriptor) ([]byte, bool) {
 	return out, changed
 }
 
-// invalidField is a string field that was not valid UTF-8 on the wire (or
+// InvalidField is a string field that was not valid UTF-8 on the wire (or
 // in the JSON), and the byte offset of its first bad byte in the value.
-type invalidField struct {
+type InvalidField struct {
 	Name   string // the proto field name ("text", "id")
 	Offset int
 }
@@ -118,14 +125,14 @@ func firstInvalid(s string) int {
 	return -1
 }
 
-func appendInvalidUTF8Mark(b []byte, f invalidField) []byte {
+func appendInvalidUTF8Mark(b []byte, f InvalidField) []byte {
 	b = protowire.AppendTag(b, invalidUTF8Field, protowire.BytesType)
 	return protowire.AppendString(b, f.Name+"@"+strconv.Itoa(f.Offset))
 }
 
-// markInvalidUTF8 marks a decoded message as sanitizeUTF8 marks its wire
-// form: its fields named were not valid UTF-8 (the REST side, restJSON).
-func markInvalidUTF8(m protoreflect.Message, fields ...invalidField) {
+// MarkInvalidUTF8 marks a decoded message as the codec marks its wire
+// form: its fields named were not valid UTF-8 (the REST decoder uses it).
+func MarkInvalidUTF8(m protoreflect.Message, fields ...InvalidField) {
 	b := m.GetUnknown()
 	for _, f := range fields {
 		b = appendInvalidUTF8Mark(b, f)
@@ -133,13 +140,14 @@ func markInvalidUTF8(m protoreflect.Message, fields ...invalidField) {
 	m.SetUnknown(b)
 }
 
-// invalidUTF8Fields names the fields of m that held invalid UTF-8 on the
-// wire (see lenientCodec), in order; nil for a clean message.
-func invalidUTF8Fields(m proto.Message) []invalidField {
+// InvalidUTF8Fields names the fields of m that held invalid UTF-8 on the
+// wire or in its JSON (see the package comment), in order; nil for a clean
+// message. The service fails the document (or request) they are in.
+func InvalidUTF8Fields(m proto.Message) []InvalidField {
 	if m == nil || !m.ProtoReflect().IsValid() {
 		return nil
 	}
-	var fields []invalidField
+	var fields []InvalidField
 	b := m.ProtoReflect().GetUnknown()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -153,7 +161,7 @@ func invalidUTF8Fields(m proto.Message) []invalidField {
 			if err != nil {
 				at = -1
 			}
-			fields = append(fields, invalidField{Name: name, Offset: at})
+			fields = append(fields, InvalidField{Name: name, Offset: at})
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b[n:])
 		if m < 0 {

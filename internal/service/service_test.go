@@ -1,0 +1,40 @@
+package service
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/tagger"
+)
+
+// TestEnginePanicFailsItsDocument: a panic in the engine fails the
+// document being tagged with INTERNAL, naming it, and is logged with its
+// stack; the service goes on.
+func TestEnginePanicFailsItsDocument(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	m := NewMetrics(prometheus.NewRegistry())
+	rules, err := NewRules("", log, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Limits{MaxDocumentBytes: 1 << 20, MaxBatchDocuments: 8, MaxMessageBytes: 4 << 20}, rules, m, log, nil)
+	bad := &Loaded{Tagger: nil, themes: map[string]bool{}} // a nil tagger panics inside Tag
+	_, st := s.tagOne(bad, &pb.Document{Id: "p", Text: "x"}, tagger.Options{}, "document")
+	if st.Code() != codes.Internal || !strings.Contains(st.Message(), `"p"`) {
+		t.Fatalf("engine panic: %v", st)
+	}
+	if !strings.Contains(logs.String(), "panic while tagging") {
+		t.Fatal("panic not logged")
+	}
+	res, st := s.tagOne(rules.Current(), &pb.Document{Id: "q", Text: "trí tuệ nhân tạo"}, tagger.Options{}, "document")
+	if st != nil || len(res.Tags) == 0 {
+		t.Fatalf("after the panic: %v %v", res, st)
+	}
+}
