@@ -1,16 +1,6 @@
-// Package server runs the doctagger gRPC service (tagger.v1.TaggerService),
-// its REST mirror (grpc-gateway, a client of the same gRPC server), the
-// NDJSON streaming route, health, metrics, hot reload of the rules and
-// graceful shutdown.
-//
-//	srv, err := server.New(server.DefaultConfig())
-//	if err != nil { ... }
-//	err = srv.Run(ctx) // returns after a graceful shutdown once ctx ends
 package server
 
 import (
-	"github.com/doctagger/doctagger/internal/service"
-
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/doctagger/doctagger/internal/service"
 )
 
 // Config is the whole configuration of a Server. Every field has a flag and

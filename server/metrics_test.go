@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
 
 // TestPanicCountedInMetrics: a handler that panics answers INTERNAL, and
@@ -70,5 +72,40 @@ func TestPanicCountedInMetrics(t *testing.T) {
 	}
 	if got := metricValue(t, srv, "grpc_server_handled_total", "Boom"); got != 1 {
 		t.Fatalf("grpc_server_handled_total for the panicking call = %v, want 1", got)
+	}
+}
+
+// TestStreamErrorsCounted: per-document errors of a stream (an unknown
+// theme in the options, a request without a document) count in
+// doctagger_documents_total like any other failed document.
+func TestStreamErrorsCounted(t *testing.T) {
+	ts := start(t, nil)
+	before := metricValue(t, ts.srv, "doctagger_documents_total", "InvalidArgument")
+	stream, err := ts.client.StreamTagDocuments(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []*pb.StreamTagDocumentsRequest{
+		{Document: doc("u1", sentence), Options: &pb.TagOptions{Themes: []string{"moon"}}},
+		{Document: doc("u2", sentence)},
+		{Document: nil, Options: &pb.TagOptions{}},
+	}
+	for _, r := range reqs {
+		if err := stream.Send(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream.CloseSend()
+	got, err := recvAll(t, stream)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	for seq, r := range got {
+		if r.Error == nil {
+			t.Fatalf("sequence %d: want an error, got %v", seq, r)
+		}
+	}
+	if d := metricValue(t, ts.srv, "doctagger_documents_total", "InvalidArgument") - before; d != 3 {
+		t.Fatalf("doctagger_documents_total{outcome=InvalidArgument} grew by %v for 3 failed documents", d)
 	}
 }
