@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -35,194 +36,248 @@ type streamJob struct {
 // document it took (sequence 1..N, so nothing taken is lost) and ends the
 // stream with UNAVAILABLE or DEADLINE_EXCEEDED naming N.
 func (s *Service) StreamTagDocuments(stream pb.TaggerService_StreamTagDocumentsServer) error {
-	ctx := stream.Context()
 	s.metrics.streamsActive.Inc()
 	defer s.metrics.streamsActive.Dec()
+	c := newStreamCall(s, stream)
+	go c.receive()
+	c.startWorkers()
+	go c.send()
+	return c.supervise()
+}
 
-	maxInFlight := s.cfg.StreamMaxInFlight
-	jobs := make(chan streamJob, maxInFlight)
-	results := make(chan *pb.StreamTagDocumentsResponse, maxInFlight)
-	slots := make(chan struct{}, maxInFlight)
-	recvDone := make(chan error, 1)
+// streamCall is one StreamTagDocuments call: a receiver, workers and a
+// sender, joined by channels, and a supervisor that ends the call.
+type streamCall struct {
+	s      *Service
+	stream pb.TaggerService_StreamTagDocumentsServer
+	ctx    context.Context
 
-	var (
-		mu         sync.Mutex
-		stopped    bool
-		dispatched int64
-		inFlight   atomic.Int64
-		lastActive atomic.Int64
-	)
-	lastActive.Store(time.Now().UnixNano())
+	jobs     chan streamJob                      // receiver → workers
+	results  chan *pb.StreamTagDocumentsResponse // workers → sender
+	slots    chan struct{}                       // one per document read and not yet answered
+	recvDone chan error                          // the receiver's end: nil, or why it stopped
 
-	// Receiver: reads requests while slots are free.
-	go func() {
-		defer close(jobs)
-		var seq int64
-		var opts *pb.TagOptions
-		for {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				recvDone <- nil
-				return
-			}
-			req, err := stream.Recv()
-			if err != nil {
-				<-slots
-				if errors.Is(err, io.EOF) {
-					err = nil
-				}
-				recvDone <- err
-				return
-			}
-			lastActive.Store(time.Now().UnixNano())
-			seq++
-			if req.Options != nil {
-				opts = req.Options
-			}
-			mu.Lock()
-			if stopped {
-				mu.Unlock()
-				<-slots
-				recvDone <- nil
-				return
-			}
-			dispatched = seq
-			inFlight.Add(1)
-			mu.Unlock()
-			jobs <- streamJob{seq: seq, doc: req.Document, opts: opts}
+	mu         sync.Mutex
+	stopped    bool  // the receiver drops what it reads from now on
+	dispatched int64 // the last sequence handed to the workers
+
+	inFlight   atomic.Int64 // documents read and not yet answered
+	lastActive atomic.Int64 // unix nanoseconds of the last document read or result sent
+
+	sent     atomic.Int64
+	sending  atomic.Bool   // the sender is in stream.Send
+	target   atomic.Int64  // the last sequence to answer once stopped; -1 before
+	sendDone chan error    // the sender's end
+	reached  chan struct{} // the sender sent result target
+}
+
+func newStreamCall(s *Service, stream pb.TaggerService_StreamTagDocumentsServer) *streamCall {
+	n := s.cfg.StreamMaxInFlight
+	c := &streamCall{
+		s: s, stream: stream, ctx: stream.Context(),
+		jobs:     make(chan streamJob, n),
+		results:  make(chan *pb.StreamTagDocumentsResponse, n),
+		slots:    make(chan struct{}, n),
+		recvDone: make(chan error, 1),
+		sendDone: make(chan error, 1),
+		reached:  make(chan struct{}, 1),
+	}
+	c.lastActive.Store(time.Now().UnixNano())
+	c.target.Store(-1)
+	return c
+}
+
+// receive reads requests while slots are free and hands them to the
+// workers, numbered from 1; options carry over to later requests without.
+func (c *streamCall) receive() {
+	defer close(c.jobs)
+	var seq int64
+	var opts *pb.TagOptions
+	for {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.ctx.Done():
+			c.recvDone <- nil
+			return
 		}
-	}()
+		req, err := c.stream.Recv()
+		if err != nil {
+			<-c.slots
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			c.recvDone <- err
+			return
+		}
+		c.lastActive.Store(time.Now().UnixNano())
+		seq++
+		if req.Options != nil {
+			opts = req.Options
+		}
+		c.mu.Lock()
+		if c.stopped {
+			c.mu.Unlock()
+			<-c.slots
+			c.recvDone <- nil
+			return
+		}
+		c.dispatched = seq
+		c.inFlight.Add(1)
+		c.mu.Unlock()
+		c.jobs <- streamJob{seq: seq, doc: req.Document, opts: opts}
+	}
+}
 
-	// Workers.
-	workers := min(runtime.GOMAXPROCS(0), maxInFlight)
+// startWorkers tags the documents on a few goroutines; results closes
+// when they are done.
+func (c *streamCall) startWorkers() {
+	workers := min(runtime.GOMAXPROCS(0), cap(c.jobs))
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() {
-			var (
-				lastOpts   *pb.TagOptions
-				lastLoaded *Loaded
-				conv       tagger.Options
-				convErr    *status.Status
-			)
-			for j := range jobs {
-				l := s.rules.Current()
-				if l != lastLoaded || j.opts != lastOpts || lastLoaded == nil {
-					conv, convErr = s.options(l, j.opts, "options")
-					lastLoaded, lastOpts = l, j.opts
-				}
-				var res *pb.DocumentResult
-				st := convErr
-				if st == nil {
-					res, st = s.tagOne(l, j.doc, conv, "document")
-				} else {
-					s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
-				}
-				if st != nil {
-					p := st.Proto()
-					p.Message = fmt.Sprintf("sequence %d: %s", j.seq, p.Message)
-					res = &pb.DocumentResult{DocumentId: j.doc.GetId(), Error: p}
-				}
-				res.Sequence = j.seq
-				results <- &pb.StreamTagDocumentsResponse{Result: res}
-			}
-		})
+		wg.Go(c.work)
 	}
 	go func() {
 		wg.Wait()
-		close(results)
+		close(c.results)
 	}()
+}
 
-	// stop makes the receiver drop whatever it reads from now on and returns
-	// the last sequence number it dispatched.
-	stop := func() int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		stopped = true
-		return dispatched
+// work tags jobs until there are none, converting the options once per
+// change of options or ruleset; a bad document gets a result with its error.
+func (c *streamCall) work() {
+	s := c.s
+	var (
+		lastOpts   *pb.TagOptions
+		lastLoaded *Loaded
+		conv       tagger.Options
+		convErr    *status.Status
+	)
+	for j := range c.jobs {
+		l := s.rules.Current()
+		if l != lastLoaded || j.opts != lastOpts || lastLoaded == nil {
+			conv, convErr = s.options(l, j.opts, "options")
+			lastLoaded, lastOpts = l, j.opts
+		}
+		var res *pb.DocumentResult
+		st := convErr
+		if st == nil {
+			res, st = s.tagOne(l, j.doc, conv, "document")
+		} else {
+			s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
+		}
+		if st != nil {
+			p := st.Proto()
+			p.Message = fmt.Sprintf("sequence %d: %s", j.seq, p.Message)
+			res = &pb.DocumentResult{DocumentId: j.doc.GetId(), Error: p}
+		}
+		res.Sequence = j.seq
+		c.results <- &pb.StreamTagDocumentsResponse{Result: res}
 	}
+}
 
+// send sends the results as they come, off the supervisor's loop: a client
+// that stops reading blocks Send (flow control) until the stream ends, and
+// the supervisor must still see the idle timeout, the drain and the end of
+// the call.
+func (c *streamCall) send() {
+	for r := range c.results {
+		c.sending.Store(true)
+		err := c.stream.Send(r)
+		c.sending.Store(false)
+		if err != nil {
+			c.sendDone <- err
+			return
+		}
+		// Idle counts from the last document read or result sent: a
+		// client still reading its results is not idle.
+		c.lastActive.Store(time.Now().UnixNano())
+		c.inFlight.Add(-1)
+		n := c.sent.Add(1)
+		<-c.slots
+		if t := c.target.Load(); t >= 0 && n >= t {
+			select {
+			case c.reached <- struct{}{}:
+			default:
+			}
+		}
+	}
+	c.sendDone <- nil
+}
+
+// stop makes the receiver drop whatever it reads from now on and returns
+// the last sequence number it dispatched.
+func (c *streamCall) stop() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	return c.dispatched
+}
+
+// supervise ends the call: when every result is sent after the client's
+// half-close, when the results of the documents taken are sent after a
+// drain or an idle stop, when the client stops reading for the idle
+// timeout, or when the call's context ends.
+func (c *streamCall) supervise() error {
+	idle := c.s.cfg.StreamIdleTimeout
 	var idleC <-chan time.Time
-	if s.cfg.StreamIdleTimeout > 0 {
-		tick := time.NewTicker(min(s.cfg.StreamIdleTimeout/4+time.Millisecond, time.Second))
+	if idle > 0 {
+		tick := time.NewTicker(min(idle/4+time.Millisecond, time.Second))
 		defer tick.Stop()
 		idleC = tick.C
 	}
-	// Sender: a client that stops reading blocks Send (flow control) until
-	// the stream ends, so sends happen off this loop, which must still see
-	// the idle timeout, the drain and the end of ctx.
-	var (
-		sent    atomic.Int64
-		sending atomic.Bool
-		target  atomic.Int64 // the last sequence to answer once stopped; -1 before
-	)
-	target.Store(-1)
-	sendDone := make(chan error, 1)
-	reached := make(chan struct{}, 1) // the sender sent result target
-	go func() {
-		for r := range results {
-			sending.Store(true)
-			err := stream.Send(r)
-			sending.Store(false)
-			if err != nil {
-				sendDone <- err
-				return
-			}
-			// Idle counts from the last document read or result sent: a
-			// client still reading its results is not idle.
-			lastActive.Store(time.Now().UnixNano())
-			inFlight.Add(-1)
-			n := sent.Add(1)
-			<-slots
-			if t := target.Load(); t >= 0 && n >= t {
-				select {
-				case reached <- struct{}{}:
-				default:
-				}
-			}
-		}
-		sendDone <- nil
-	}()
-
-	drain := s.drain
+	drain := c.s.drain
 	var stopErr error
 	for {
-		if t := target.Load(); t >= 0 && sent.Load() >= t {
+		if t := c.target.Load(); t >= 0 && c.sent.Load() >= t {
 			return stopErr
 		}
 		select {
-		case err := <-sendDone:
+		case err := <-c.sendDone:
 			if err != nil {
 				return err
 			}
-			return <-recvDone // every result was sent
-		case <-reached:
+			return <-c.recvDone // every result was sent
+		case <-c.reached:
 		case <-drain:
 			drain = nil
-			if target.Load() < 0 {
-				target.Store(stop())
+			if c.target.Load() < 0 {
+				c.target.Store(c.stop())
 				stopErr = status.Errorf(codes.Unavailable,
-					"server is shutting down: results were sent for documents 1..%d of this stream; resend the later ones", target.Load())
+					"server is shutting down: results were sent for documents 1..%d of this stream; resend the later ones", c.target.Load())
 			}
 		case now := <-idleC:
-			idleFor := now.Sub(time.Unix(0, lastActive.Load()))
-			if idleFor < s.cfg.StreamIdleTimeout {
-				break
+			end, err := c.idleCheck(now, idle)
+			if end {
+				return err
 			}
-			if sending.Load() {
-				// The client has read nothing for that long: returning
-				// ends the stream and wakes the blocked Send.
-				stop()
-				return status.Errorf(codes.DeadlineExceeded,
-					"stream idle for %s (--stream-idle-timeout): the client read no result; %d results were sent, see their sequence numbers", s.cfg.StreamIdleTimeout, sent.Load())
+			if err != nil {
+				stopErr = err
 			}
-			if target.Load() < 0 && inFlight.Load() == 0 {
-				target.Store(stop())
-				stopErr = status.Errorf(codes.DeadlineExceeded,
-					"stream idle for %s (--stream-idle-timeout); results were sent for documents 1..%d", s.cfg.StreamIdleTimeout, target.Load())
-			}
-		case <-ctx.Done():
-			return ctxStatus(ctx.Err())
+		case <-c.ctx.Done():
+			return ctxStatus(c.ctx.Err())
 		}
 	}
+}
+
+// idleCheck acts on a stream idle for the idle timeout: a client that
+// reads nothing ends the call at once (end); a client that sends nothing
+// more gets the results of what it sent, then the error.
+func (c *streamCall) idleCheck(now time.Time, idle time.Duration) (end bool, err error) {
+	idleFor := now.Sub(time.Unix(0, c.lastActive.Load()))
+	if idleFor < idle {
+		return false, nil
+	}
+	if c.sending.Load() {
+		// The client has read nothing for that long: returning ends the
+		// stream and wakes the blocked Send.
+		c.stop()
+		return true, status.Errorf(codes.DeadlineExceeded,
+			"stream idle for %s (--stream-idle-timeout): the client read no result; %d results were sent, see their sequence numbers", idle, c.sent.Load())
+	}
+	if c.target.Load() < 0 && c.inFlight.Load() == 0 {
+		c.target.Store(c.stop())
+		return false, status.Errorf(codes.DeadlineExceeded,
+			"stream idle for %s (--stream-idle-timeout); results were sent for documents 1..%d", idle, c.target.Load())
+	}
+	return false, nil
 }
