@@ -508,12 +508,19 @@ func IsPermanent(err error) bool {
 // received message after decompression larger than max M".
 var limitRE = regexp.MustCompile(`\(\d+ vs\. (\d+)\)|after decompression larger than max (\d+)`)
 
-// messageLimit is the message limit M named by a RESOURCE_EXHAUSTED error
-// "... larger than max (N vs. M)" or "... after decompression larger than
-// max M".
+// messageLimit is the server's message limit named by a RESOURCE_EXHAUSTED
+// error: the limit of its REQUEST_TOO_LARGE ErrorInfo (a request the
+// server's codec refused alone), or M in grpc-go's own "... larger than
+// max (N vs. M)" or "... after decompression larger than max M" (a request
+// so large that the transport ended the call, or an older server).
 func messageLimit(err error) (int64, bool) {
 	if status.Code(err) != codes.ResourceExhausted {
 		return 0, false
+	}
+	if info := pb.ErrorInfoOf(err); info != nil && info.GetReason() == pb.ErrorReason_REQUEST_TOO_LARGE.String() {
+		if limit, perr := strconv.ParseInt(info.GetMetadata()[pb.MetaLimit], 10, 64); perr == nil && limit > 0 {
+			return limit, true
+		}
 	}
 	m := limitRE.FindStringSubmatch(status.Convert(err).Message())
 	if m == nil {
@@ -568,13 +575,7 @@ func (r *streamRun) dropOversize(queue []*entry, unanswered int, err error) ([]*
 	if !ok || !slices.ContainsFunc(queue, func(e *entry) bool { return r.requestSize(e) > limit }) {
 		return queue, false
 	}
-	for {
-		// Keep the smallest limit seen, should replicas differ.
-		old := r.serverLimit.Load()
-		if old > 0 && old <= limit || r.serverLimit.CompareAndSwap(old, limit) {
-			break
-		}
-	}
+	r.learnLimit(limit)
 	keep := make([]*entry, 0, len(queue))
 	for i, e := range queue {
 		if size := r.requestSize(e); size > limit {
@@ -587,6 +588,17 @@ func (r *streamRun) dropOversize(queue []*entry, unanswered int, err error) ([]*
 		keep = append(keep, e)
 	}
 	return keep, true
+}
+
+// learnLimit remembers the server's message limit for the rest of the job,
+// keeping the smallest seen, should replicas differ.
+func (r *streamRun) learnLimit(limit int64) {
+	for {
+		old := r.serverLimit.Load()
+		if old > 0 && old <= limit || r.serverLimit.CompareAndSwap(old, limit) {
+			return
+		}
+	}
 }
 
 var errStalled = errors.New("stream stalled")
@@ -751,6 +763,12 @@ func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, unanswe
 		}
 		if res.GetError() != nil {
 			out.Err = status.ErrorProto(res.GetError())
+			if limit, ok := messageLimit(out.Err); ok {
+				// The server refused the request alone as over its
+				// limit: say which document, and check later ones first.
+				r.learnLimit(limit)
+				out.Err = r.oversizeError(e, r.requestSize(e), limit)
+			}
 		}
 		emitting.Store(true)
 		ok := r.emit(out)

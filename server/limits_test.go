@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -132,4 +135,96 @@ func TestBatchResponseOverMessageLimit(t *testing.T) {
 	}
 	_, err := ts.client.BatchTagDocuments(ctxT(t), &pb.BatchTagDocumentsRequest{Documents: docs})
 	wantCode(t, err, codes.ResourceExhausted, "documents", "--max-message-bytes", "fewer documents", "omit_evidence")
+}
+
+// TestStreamBadMessageFailsAlone: a stream message that cannot be decoded,
+// or is over --max-message-bytes, fails alone under its sequence number,
+// and every other document of the stream gets its result; before, grpc-go
+// ended the stream at once and the results it owed were lost.
+func TestStreamBadMessageFailsAlone(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 1000
+		c.MaxMessageBytes = 8 << 10
+	})
+	ctx := ctxT(t)
+	stream, err := ts.conn.NewStream(ctx, &pb.TaggerService_ServiceDesc.Streams[0], "/tagger.v1.TaggerService/StreamTagDocuments", grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func(id string) []byte {
+		b, err := proto.Marshal(&pb.StreamTagDocumentsRequest{Document: doc(id, sentence)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	msgs := [][]byte{good("a"), good("b"), good("c"),
+		{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}, // a length past the end: not a message
+		good("d"),
+		append(good("e"), bytes.Repeat([]byte{0x98, 0x01, 0x00}, 4<<10)...), // field 19 repeated: 12 KiB, over 8 KiB
+		good("f")}
+	for _, m := range msgs {
+		if err := stream.SendMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream.CloseSend()
+	got := map[int64]*pb.DocumentResult{}
+	for {
+		var r pb.StreamTagDocumentsResponse
+		if err := stream.RecvMsg(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the stream ended with %v after %d results", err, len(got))
+		}
+		got[r.Result.Sequence] = r.Result
+	}
+	if len(got) != len(msgs) {
+		t.Fatalf("%d results for %d messages: %v", len(got), len(msgs), got)
+	}
+	for seq, want := range map[int64]string{1: "a", 2: "b", 3: "c", 5: "d", 7: "f"} {
+		if r := got[seq]; r.DocumentId != want || r.Error != nil || len(r.Tags) == 0 {
+			t.Errorf("sequence %d: %v", seq, r)
+		}
+	}
+	if e := got[4].GetError(); codes.Code(e.GetCode()) != codes.InvalidArgument || !strings.Contains(e.GetMessage(), "request 4") {
+		t.Errorf("sequence 4 (garbage): %v", got[4])
+	}
+	if e := got[6].GetError(); codes.Code(e.GetCode()) != codes.ResourceExhausted || !strings.Contains(e.GetMessage(), "over the limit of 8192") {
+		t.Errorf("sequence 6 (over the limit): %v", got[6])
+	}
+}
+
+// TestUnaryBadMessage: a unary request that cannot be decoded is the
+// caller's fault, INVALID_ARGUMENT (MALFORMED_MESSAGE), not INTERNAL, and
+// is logged and counted like any other call; one over the limit is
+// RESOURCE_EXHAUSTED (REQUEST_TOO_LARGE), logged and counted too.
+func TestUnaryBadMessage(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.MaxDocumentBytes = 1000
+		c.MaxMessageBytes = 8 << 10
+	})
+	handled := func(code string) float64 {
+		return metricWith(t, ts.srv, "grpc_server_handled_total", map[string]string{"grpc_method": "TagDocument", "grpc_code": code})
+	}
+	before := handled("InvalidArgument")
+	var resp pb.TagDocumentResponse
+	err := ts.conn.Invoke(ctxT(t), "/tagger.v1.TaggerService/TagDocument", []byte{0x0a, 0xff, 0xff, 0x0f}, &resp, grpc.ForceCodecV2(rawCodec{}))
+	if st := wantCode(t, err, codes.InvalidArgument, ""); pb.ReasonOf(err) != pb.ErrorReason_MALFORMED_MESSAGE {
+		t.Fatalf("garbage: %v", st.Proto())
+	}
+	if got := handled("InvalidArgument") - before; got != 1 {
+		t.Errorf("counted %v times", got)
+	}
+	waitFor(t, "the call in the log", func() bool {
+		return strings.Contains(ts.logs.String(), "method=/tagger.v1.TaggerService/TagDocument code=InvalidArgument")
+	})
+	before = handled("ResourceExhausted")
+	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: doc("big", strings.Repeat("a", 10<<10))})
+	if wantCode(t, err, codes.ResourceExhausted, ""); pb.ReasonOf(err) != pb.ErrorReason_REQUEST_TOO_LARGE {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if got := handled("ResourceExhausted") - before; got != 1 {
+		t.Errorf("over the limit counted %v times", got)
+	}
 }

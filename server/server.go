@@ -113,8 +113,11 @@ func New(cfg Config) (*Server, error) {
 		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
 	s.grpc = grpc.NewServer(
-		grpc.ForceServerCodecV2(wire.NewLenientCodec()),
-		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		// The codec holds requests to --max-message-bytes and fails one over
+		// it alone (in a stream, the others are answered); grpc-go's own
+		// limit, which ends the call, is twice that.
+		grpc.ForceServerCodecV2(wire.NewLenientCodec(cfg.MaxMessageBytes)),
+		grpc.MaxRecvMsgSize(2*cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAgeGrace stays at its default, infinity: a long

@@ -66,6 +66,19 @@ func badRequest(code codes.Code, reason pb.ErrorReason, field, desc string, meta
 	return pb.NewStatus(code, reason, field, desc, meta)
 }
 
+// malformed is the error of a request the codec could not decode (see
+// wire.Malformed): what is named is the request, or in a stream the
+// request of that sequence number.
+func (s *Service) malformed(bad *wire.Malformed, what string) *status.Status {
+	if bad.TooLarge > 0 {
+		return badRequest(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "",
+			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents in it", what, bad.TooLarge, s.cfg.MaxMessageBytes),
+			map[string]string{pb.MetaBytes: strconv.Itoa(bad.TooLarge), pb.MetaLimit: strconv.Itoa(s.cfg.MaxMessageBytes)})
+	}
+	return badRequest(codes.InvalidArgument, pb.ErrorReason_MALFORMED_MESSAGE, "",
+		fmt.Sprintf("%s cannot be decoded as a %s: %s", what, "message of the API", bad.Err), nil)
+}
+
 // options converts and checks the request options against the ruleset l.
 func (s *Service) options(l *Loaded, o *pb.TagOptions, field string) (tagger.Options, *status.Status) {
 	opts := tagger.Options{
@@ -297,6 +310,9 @@ func ctxStatus(err error) error { return status.FromContextError(err).Err() }
 
 // TagDocument tags one document.
 func (s *Service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
+	if bad := wire.MalformedOf(req); bad != nil {
+		return nil, s.malformed(bad, "the request").Err()
+	}
 	l := s.rules.Current()
 	opts, st := s.options(l, req.GetOptions(), "options")
 	if st != nil {
@@ -314,6 +330,9 @@ func (s *Service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (
 
 // BatchTagDocuments tags the documents in parallel and answers in order.
 func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumentsRequest) (*pb.BatchTagDocumentsResponse, error) {
+	if bad := wire.MalformedOf(req); bad != nil {
+		return nil, s.malformed(bad, "the request").Err()
+	}
 	docs := req.GetDocuments()
 	switch n := len(docs); {
 	case n == 0:
@@ -377,7 +396,10 @@ func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 }
 
 // ListThemes lists the themes of the serving ruleset.
-func (s *Service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
+func (s *Service) ListThemes(ctx context.Context, req *pb.ListThemesRequest) (*pb.ListThemesResponse, error) {
+	if bad := wire.MalformedOf(req); bad != nil {
+		return nil, s.malformed(bad, "the request").Err()
+	}
 	rs := s.rules.Current().Tagger.Ruleset()
 	resp := &pb.ListThemesResponse{RulesetVersion: rs.Version, Themes: make([]*pb.Theme, len(rs.Themes))}
 	for i, th := range rs.Themes {
@@ -395,7 +417,10 @@ func (s *Service) ListThemes(ctx context.Context, _ *pb.ListThemesRequest) (*pb.
 }
 
 // GetRuleset describes the serving ruleset.
-func (s *Service) GetRuleset(ctx context.Context, _ *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
+func (s *Service) GetRuleset(ctx context.Context, req *pb.GetRulesetRequest) (*pb.GetRulesetResponse, error) {
+	if bad := wire.MalformedOf(req); bad != nil {
+		return nil, s.malformed(bad, "the request").Err()
+	}
 	l := s.rules.Current()
 	rs := l.Tagger.Ruleset()
 	out := &pb.Ruleset{

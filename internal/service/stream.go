@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 	"github.com/doctagger/doctagger/tagger"
 )
 
@@ -21,6 +22,7 @@ type streamJob struct {
 	seq  int64
 	doc  *pb.Document
 	opts *pb.TagOptions
+	bad  *wire.Malformed // a request the codec could not decode: it fails alone
 }
 
 // StreamTagDocuments tags documents as they arrive, on a few workers, and
@@ -111,7 +113,8 @@ func (c *streamCall) receive() {
 		}
 		c.lastActive.Store(time.Now().UnixNano())
 		seq++
-		if req.Options != nil {
+		bad := wire.MalformedOf(req)
+		if req.Options != nil && bad == nil {
 			opts = req.Options
 		}
 		c.mu.Lock()
@@ -124,7 +127,7 @@ func (c *streamCall) receive() {
 		c.dispatched = seq
 		c.inFlight.Add(1)
 		c.mu.Unlock()
-		c.jobs <- streamJob{seq: seq, doc: req.Document, opts: opts}
+		c.jobs <- streamJob{seq: seq, doc: req.Document, opts: opts, bad: bad}
 	}
 }
 
@@ -160,7 +163,10 @@ func (c *streamCall) work() {
 		}
 		var res *pb.DocumentResult
 		st := convErr
-		if st == nil {
+		if j.bad != nil {
+			st = s.malformed(j.bad, fmt.Sprintf("request %d of the stream", j.seq))
+			s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
+		} else if st == nil {
 			res, st = s.tagOne(l, j.doc, conv, "document")
 		} else {
 			s.metrics.documents.WithLabelValues(st.Code().String()).Inc()

@@ -26,33 +26,109 @@ import (
 // and its message gets an unknown field, invalidUTF8Field, naming the
 // field, so that the service fails just that document (or request) with
 // INVALID_ARGUMENT, giving the offset of the first bad byte.
-type lenientCodec struct{ encoding.CodecV2 }
+//
+// The same goes for a request of the API (package tagger.v1) that cannot be
+// decoded at all, or is over the message limit: grpc-go would end the call,
+// and in a stream lose the results of the documents before it. The codec
+// answers an empty message marked as such (Malformed), which the service
+// fails alone: the call with INVALID_ARGUMENT or RESOURCE_EXHAUSTED, or, in
+// a stream, that one request, the stream going on. (The transport's own
+// limit must then be above the codec's: see NewLenientCodec.)
+type lenientCodec struct {
+	encoding.CodecV2
+	maxMessage int
+}
 
-// invalidUTF8Field is the field number of the marker: the largest valid
-// one, which no message of the API uses.
-const invalidUTF8Field protowire.Number = protowire.MaxValidNumber
+// The field numbers of the markers: the largest valid ones, which no
+// message of the API uses.
+const (
+	invalidUTF8Field protowire.Number = protowire.MaxValidNumber
+	malformedField   protowire.Number = protowire.MaxValidNumber - 1
+)
 
 // NewLenientCodec is the server codec: grpc-go's proto codec, lenient on
-// invalid UTF-8 as described above.
-func NewLenientCodec() encoding.CodecV2 {
-	return lenientCodec{encoding.GetCodecV2(grpcproto.Name)}
+// invalid UTF-8, undecodable requests and requests over maxMessage bytes
+// as described above. The server's transport limit (grpc.MaxRecvMsgSize)
+// must be above maxMessage for the last to reach it.
+func NewLenientCodec(maxMessage int) encoding.CodecV2 {
+	return lenientCodec{encoding.GetCodecV2(grpcproto.Name), maxMessage}
 }
 
 func (c lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	err := c.CodecV2.Unmarshal(data, v)
-	if err == nil {
+	m, ok := v.(proto.Message)
+	if ok && c.maxMessage > 0 && data.Len() > c.maxMessage && apiMessage(m) {
+		proto.Reset(m) // not even decoded
+		markMalformed(m, Malformed{TooLarge: data.Len()})
 		return nil
 	}
-	m, ok := v.(proto.Message)
-	if !ok {
+	err := c.CodecV2.Unmarshal(data, v)
+	if err == nil || !ok {
 		return err
 	}
 	fixed, changed := sanitizeUTF8(data.Materialize(), m.ProtoReflect().Descriptor())
-	if !changed {
-		return err
+	if changed {
+		proto.Reset(m)
+		if proto.Unmarshal(fixed, m) == nil {
+			return nil
+		}
 	}
-	proto.Reset(m)
-	return proto.Unmarshal(fixed, m)
+	if apiMessage(m) {
+		proto.Reset(m)
+		markMalformed(m, Malformed{Err: err.Error()})
+		return nil
+	}
+	return err
+}
+
+// apiMessage reports whether m is a message of the API, whose handlers
+// read the Malformed marker (health and reflection do not).
+func apiMessage(m proto.Message) bool {
+	return strings.HasPrefix(string(m.ProtoReflect().Descriptor().FullName()), "tagger.v1.")
+}
+
+// Malformed says why a request could not be decoded (see lenientCodec).
+type Malformed struct {
+	TooLarge int    // its size, when over the message limit
+	Err      string // the decoding error otherwise
+}
+
+func markMalformed(m proto.Message, why Malformed) {
+	b := protowire.AppendTag(nil, malformedField, protowire.BytesType)
+	if why.TooLarge > 0 {
+		b = protowire.AppendString(b, "size:"+strconv.Itoa(why.TooLarge))
+	} else {
+		b = protowire.AppendString(b, "error:"+why.Err)
+	}
+	m.ProtoReflect().SetUnknown(b)
+}
+
+// MalformedOf is why the codec could not decode m, or nil.
+func MalformedOf(m proto.Message) *Malformed {
+	if m == nil || !m.ProtoReflect().IsValid() {
+		return nil
+	}
+	b := m.ProtoReflect().GetUnknown()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil
+		}
+		if num == malformedField && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b[n:])
+			kind, rest, _ := strings.Cut(string(v), ":")
+			if kind == "size" {
+				size, _ := strconv.Atoi(rest)
+				return &Malformed{TooLarge: size}
+			}
+			return &Malformed{Err: rest}
+		}
+		l := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if l < 0 {
+			return nil
+		}
+		b = b[n+l:]
+	}
+	return nil
 }
 
 // sanitizeUTF8 rewrites the wire form b of a message of type md, replacing

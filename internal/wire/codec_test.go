@@ -34,7 +34,7 @@ func corrupt(t *testing.T, m proto.Message, marker string) []byte {
 // in a batch, is decoded in its valid form and marked on that document
 // alone, with the offset of the first bad byte.
 func TestLenientCodecMarks(t *testing.T) {
-	codec := NewLenientCodec()
+	codec := NewLenientCodec(0)
 	b := corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "ok"), doc("b", "xxBADTEXT"), doc("BADID", "ok")}}, "BADTEXT")
 	b = bytes.Replace(b, []byte("BADID"), []byte("B\xc3DID"), 1)
 	var m pb.BatchTagDocumentsRequest
@@ -55,7 +55,7 @@ func TestLenientCodecMarks(t *testing.T) {
 // A message that is malformed, not just invalid UTF-8, keeps its decoding
 // error: the lenient codec repairs only string fields.
 func TestLenientCodecKeepsMalformedErrors(t *testing.T) {
-	codec := NewLenientCodec()
+	codec := NewLenientCodec(0)
 	good, _ := proto.Marshal(&pb.TagDocumentRequest{Document: doc("a", sentence)})
 	for name, wire := range map[string][]byte{
 		"truncated":                good[:len(good)-3],

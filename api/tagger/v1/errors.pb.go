@@ -55,7 +55,8 @@ const (
 	// omit_evidence or send fewer documents. Metadata: bytes, limit.
 	ErrorReason_RESULT_TOO_LARGE ErrorReason = 8
 	// A request (REST body, gRPC message, NDJSON line) over its size limit.
-	// Metadata: limit, and bytes where known.
+	// Metadata: limit, and bytes where known. In a gRPC stream it fails that
+	// request alone, under its sequence number, and the stream goes on.
 	ErrorReason_REQUEST_TOO_LARGE ErrorReason = 9
 	// REST NDJSON stream: a line that is not a valid JSON request (or is too
 	// long). It ends the stream after the results of the lines before it.
@@ -73,6 +74,10 @@ const (
 	// The call's authorization is not "Bearer <token>" with an accepted
 	// token (UNAUTHENTICATED, HTTP 401).
 	ErrorReason_INVALID_TOKEN ErrorReason = 14
+	// gRPC: a request message that cannot be decoded (INVALID_ARGUMENT). In
+	// a stream it fails that request alone, under its sequence number, and
+	// the stream goes on.
+	ErrorReason_MALFORMED_MESSAGE ErrorReason = 15
 )
 
 // Enum value maps for ErrorReason.
@@ -93,6 +98,7 @@ var (
 		12: "MALFORMED_BODY",
 		13: "MISSING_TOKEN",
 		14: "INVALID_TOKEN",
+		15: "MALFORMED_MESSAGE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -110,6 +116,7 @@ var (
 		"MALFORMED_BODY":               12,
 		"MISSING_TOKEN":                13,
 		"INVALID_TOKEN":                14,
+		"MALFORMED_MESSAGE":            15,
 	}
 )
 
@@ -144,7 +151,7 @@ var File_tagger_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xd8\x02\n" +
+	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xef\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MISSING_DOCUMENT\x10\x01\x12\x10\n" +
@@ -161,7 +168,8 @@ const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\x1cUNSUPPORTED_CONTENT_ENCODING\x10\v\x12\x12\n" +
 	"\x0eMALFORMED_BODY\x10\f\x12\x11\n" +
 	"\rMISSING_TOKEN\x10\r\x12\x11\n" +
-	"\rINVALID_TOKEN\x10\x0eB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
+	"\rINVALID_TOKEN\x10\x0e\x12\x15\n" +
+	"\x11MALFORMED_MESSAGE\x10\x0fB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
 
 var (
 	file_tagger_v1_errors_proto_rawDescOnce sync.Once

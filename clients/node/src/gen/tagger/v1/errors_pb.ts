@@ -9,7 +9,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file tagger/v1/errors.proto.
  */
 export const file_tagger_v1_errors: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0YWdnZXIvdjEvZXJyb3JzLnByb3RvEgl0YWdnZXIudjEq2AIKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEhQKEE1JU1NJTkdfRE9DVU1FTlQQARIQCgxJTlZBTElEX1VURjgQAhIWChJET0NVTUVOVF9UT09fTEFSR0UQAxIRCg1VTktOT1dOX1RIRU1FEAQSFQoRSU5WQUxJRF9NSU5fU0NPUkUQBRIPCgtFTVBUWV9CQVRDSBAGEhMKD0JBVENIX1RPT19MQVJHRRAHEhQKEFJFU1VMVF9UT09fTEFSR0UQCBIVChFSRVFVRVNUX1RPT19MQVJHRRAJEhIKDk1BTEZPUk1FRF9MSU5FEAoSIAocVU5TVVBQT1JURURfQ09OVEVOVF9FTkNPRElORxALEhIKDk1BTEZPUk1FRF9CT0RZEAwSEQoNTUlTU0lOR19UT0tFThANEhEKDUlOVkFMSURfVE9LRU4QDkI3WjVnaXRodWIuY29tL2RvY3RhZ2dlci9kb2N0YWdnZXIvYXBpL3RhZ2dlci92MTt0YWdnZXJ2MWIGcHJvdG8z");
+  fileDesc("ChZ0YWdnZXIvdjEvZXJyb3JzLnByb3RvEgl0YWdnZXIudjEq7wIKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEhQKEE1JU1NJTkdfRE9DVU1FTlQQARIQCgxJTlZBTElEX1VURjgQAhIWChJET0NVTUVOVF9UT09fTEFSR0UQAxIRCg1VTktOT1dOX1RIRU1FEAQSFQoRSU5WQUxJRF9NSU5fU0NPUkUQBRIPCgtFTVBUWV9CQVRDSBAGEhMKD0JBVENIX1RPT19MQVJHRRAHEhQKEFJFU1VMVF9UT09fTEFSR0UQCBIVChFSRVFVRVNUX1RPT19MQVJHRRAJEhIKDk1BTEZPUk1FRF9MSU5FEAoSIAocVU5TVVBQT1JURURfQ09OVEVOVF9FTkNPRElORxALEhIKDk1BTEZPUk1FRF9CT0RZEAwSEQoNTUlTU0lOR19UT0tFThANEhEKDUlOVkFMSURfVE9LRU4QDhIVChFNQUxGT1JNRURfTUVTU0FHRRAPQjdaNWdpdGh1Yi5jb20vZG9jdGFnZ2VyL2RvY3RhZ2dlci9hcGkvdGFnZ2VyL3YxO3RhZ2dlcnYxYgZwcm90bzM");
 
 /**
  * ErrorReason lists the reasons the service puts in the google.rpc.ErrorInfo
@@ -93,7 +93,8 @@ export enum ErrorReason {
 
   /**
    * A request (REST body, gRPC message, NDJSON line) over its size limit.
-   * Metadata: limit, and bytes where known.
+   * Metadata: limit, and bytes where known. In a gRPC stream it fails that
+   * request alone, under its sequence number, and the stream goes on.
    *
    * @generated from enum value: REQUEST_TOO_LARGE = 9;
    */
@@ -139,6 +140,15 @@ export enum ErrorReason {
    * @generated from enum value: INVALID_TOKEN = 14;
    */
   INVALID_TOKEN = 14,
+
+  /**
+   * gRPC: a request message that cannot be decoded (INVALID_ARGUMENT). In
+   * a stream it fails that request alone, under its sequence number, and
+   * the stream goes on.
+   *
+   * @generated from enum value: MALFORMED_MESSAGE = 15;
+   */
+  MALFORMED_MESSAGE = 15,
 }
 
 /**
