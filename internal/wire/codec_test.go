@@ -2,10 +2,12 @@ package wire
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 )
@@ -52,10 +54,12 @@ func TestLenientCodecMarks(t *testing.T) {
 	}
 }
 
-// A message that is malformed, not just invalid UTF-8, keeps its decoding
-// error: the lenient codec repairs only string fields.
-func TestLenientCodecKeepsMalformedErrors(t *testing.T) {
-	codec := NewLenientCodec(0)
+// A request of the API that is malformed, not just invalid UTF-8, is
+// decoded empty and marked Malformed with the decoding error, as is one
+// over the limit (not decoded at all); a message of another package
+// (health, reflection) keeps its decoding error.
+func TestLenientCodecMalformed(t *testing.T) {
+	codec := NewLenientCodec(1 << 10)
 	good, _ := proto.Marshal(&pb.TagDocumentRequest{Document: doc("a", sentence)})
 	for name, wire := range map[string][]byte{
 		"truncated":                good[:len(good)-3],
@@ -63,13 +67,23 @@ func TestLenientCodecKeepsMalformedErrors(t *testing.T) {
 		"bad UTF-8 also truncated": corrupt(t, &pb.TagDocumentRequest{Document: doc("BADID", sentence)}, "BADID")[:20],
 	} {
 		var m pb.TagDocumentRequest
-		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &m); err == nil {
-			t.Errorf("%s: decoded without error: %v", name, &m)
+		err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &m)
+		if bad := MalformedOf(&m); err != nil || bad == nil || bad.Err == "" || m.Document != nil {
+			t.Errorf("%s: %v, marked %+v, decoded %v", name, err, bad, &m)
+		}
+		var other timestamppb.Timestamp
+		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &other); err == nil {
+			t.Errorf("%s: a message of another package decoded without error", name)
 		}
 	}
-	// And a clean message is not marked.
+	big, _ := proto.Marshal(&pb.TagDocumentRequest{Document: doc("big", strings.Repeat("a", 2<<10))})
 	var m pb.TagDocumentRequest
-	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(good)}, &m); err != nil || InvalidUTF8Fields(m.Document) != nil || InvalidUTF8Fields(m.Options) != nil {
+	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(big)}, &m); err != nil || MalformedOf(&m) == nil || MalformedOf(&m).TooLarge != len(big) || m.Document != nil {
+		t.Errorf("over the limit: %v, %+v, %v", err, MalformedOf(&m), m.Document.GetId())
+	}
+	// And a clean message is not marked.
+	m.Reset()
+	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(good)}, &m); err != nil || InvalidUTF8Fields(m.Document) != nil || MalformedOf(&m) != nil {
 		t.Errorf("clean message: %v, marks %v", err, InvalidUTF8Fields(m.Document))
 	}
 }
