@@ -194,7 +194,7 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 		case "description":
 			p.str(v, "", "", "description")
 		case "scoring":
-			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat"}, func(k string, v *yaml.Node) {
+			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat", "max_length_factor"}, func(k string, v *yaml.Node) {
 				switch k {
 				case "reference_words":
 					rs.Scoring.ReferenceWords = p.integer(v, "", "", "scoring.reference_words")
@@ -210,6 +210,11 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 					rs.Scoring.MaxRepeat = p.num(v, "", "", "scoring.max_repeat")
 					if rs.Scoring.MaxRepeat < 1 || rs.Scoring.MaxRepeat > 100 {
 						p.add(v.Line, "", "", "scoring.max_repeat must be between 1 and 100")
+					}
+				case "max_length_factor":
+					rs.Scoring.MaxLengthFactor = p.num(v, "", "", "scoring.max_length_factor")
+					if f := rs.Scoring.MaxLengthFactor; f != 0 && (f < 1 || f > 100) {
+						p.add(v.Line, "", "", "scoring.max_length_factor must be 0 (no cap) or between 1 and 100")
 					}
 				}
 			})
@@ -258,7 +263,7 @@ func (p *parser) theme(n *yaml.Node) Theme {
 		}
 	}
 	var terms, excls *yaml.Node
-	p.fields(n, th.ID, "", "a theme", []string{"id", "label", "description", "threshold", "terms", "exclusions"}, func(k string, v *yaml.Node) {
+	p.fields(n, th.ID, "", "a theme", []string{"id", "label", "description", "threshold", "terms", "exclusions", "examples"}, func(k string, v *yaml.Node) {
 		switch k {
 		case "id":
 			th.ID = p.str(v, th.ID, "", "id")
@@ -281,6 +286,8 @@ func (p *parser) theme(n *yaml.Node) Theme {
 			terms = v
 		case "exclusions":
 			excls = v
+		case "examples":
+			th.Examples = p.examples(th.ID, v)
 		}
 	})
 	if terms != nil {
@@ -294,6 +301,30 @@ func (p *parser) theme(n *yaml.Node) Theme {
 		}
 	}
 	return th
+}
+
+// examples reads a theme's examples: {tagged: [texts], not_tagged: [texts]}.
+func (p *parser) examples(theme string, n *yaml.Node) []Example {
+	var out []Example
+	p.fields(n, theme, "", "examples", []string{"tagged", "not_tagged"}, func(k string, v *yaml.Node) {
+		if v.Kind != yaml.SequenceNode {
+			p.add(v.Line, theme, "", fmt.Sprintf("examples.%s must be a list of texts", k))
+			return
+		}
+		for _, c := range v.Content {
+			text := p.str(c, theme, "", "an example")
+			if strings.TrimSpace(text) == "" {
+				p.add(c.Line, theme, "", fmt.Sprintf("an example in examples.%s is empty: write the text it tests", k))
+				continue
+			}
+			if !utf8.ValidString(text) {
+				p.add(c.Line, theme, "", fmt.Sprintf("an example in examples.%s is not valid UTF-8", k))
+				continue
+			}
+			out = append(out, Example{Text: text, Tagged: k == "tagged", Line: c.Line})
+		}
+	})
+	return out
 }
 
 func (p *parser) term(theme string, n *yaml.Node) Term {

@@ -25,6 +25,10 @@ type Scoring struct {
 	// adds to its weight; repetitions saturate at MaxRepeat times the weight.
 	RepeatFactor float64
 	MaxRepeat    float64
+	// MaxLengthFactor caps that divisor (0: no cap), so that in a long
+	// article several strong mentions still reach the threshold: past
+	// ReferenceWords × MaxLengthFactor² words the evidence needed stops growing.
+	MaxLengthFactor float64 `json:",omitempty"`
 }
 
 // Theme is one theme: its labels, threshold, terms and exclusions.
@@ -37,7 +41,18 @@ type Theme struct {
 	Threshold  float64
 	Terms      []Term
 	Exclusions []Exclusion
-	Line       int `json:"-"` // where the theme starts in its file (0 when unknown)
+	// Examples are texts the theme must (Tagged) or must not tag: the
+	// rule file's own tests, run by Tagger.TestExamples. They do not
+	// change what the rules mean, so they are not part of the version.
+	Examples []Example `json:"-"`
+	Line     int       `json:"-"` // where the theme starts in its file (0 when unknown)
+}
+
+// Example is one test text of a theme.
+type Example struct {
+	Text   string
+	Tagged bool // true: the theme must tag it; false: it must not
+	Line   int
 }
 
 // Term is one weighted word or phrase with its variants.

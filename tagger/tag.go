@@ -464,6 +464,9 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 	}
 	sc := t.rs.Scoring
 	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks))/float64(sc.ReferenceWords)))
+	if sc.MaxLengthFactor > 0 {
+		lengthNorm = math.Min(lengthNorm, sc.MaxLengthFactor)
+	}
 	// s.terms is grouped by theme: one run per theme.
 	for lo := 0; lo < len(s.terms); {
 		ti := s.terms[lo].theme

@@ -27,10 +27,14 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tagger.Compile(rs); err != nil {
+	t, err := tagger.Compile(rs)
+	if err != nil {
 		return err
 	}
 	printRuleset(stdout, rs)
+	if failed := runExamples(stdout, rs, t, false); failed > 0 {
+		return exitError{1}
+	}
 	return nil
 }
 
@@ -71,6 +75,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	corpus := fs.String("corpus", "", "corpus (.jsonl[.gz] of {id, text}) for gold lines that carry only an id and labels")
 	showErrors := fs.Bool("errors", false, "print each false positive and false negative with its evidence")
 	predictions := fs.String("predictions", "", "write one {id, tags:[{theme, score}]} line per document to this file")
+	baseline := fs.String("baseline", "", "also score this ruleset file and print each theme's F1 change against it")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -99,6 +104,11 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 		rep.WriteErrors(stdout)
 	}
 	rep.WriteSummary(stdout)
+	if *baseline != "" {
+		if err := baselineEval(stdout, *baseline, docs, rep); err != nil {
+			return err
+		}
+	}
 	if *predictions != "" {
 		f, err := os.Create(*predictions)
 		if err != nil {

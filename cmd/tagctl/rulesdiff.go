@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/doctagger/doctagger/tagger"
+	"github.com/doctagger/doctagger/tagger/eval"
+)
+
+// rulesDiffCmd tags a corpus with two rulesets and reports the documents
+// whose tags change, with the evidence that changed and counts per theme:
+// the blast radius of a rule edit before it is deployed.
+func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules diff", "OLD NEW --corpus FILE", stderr)
+	corpus := fs.String("corpus", "", "documents to tag: .jsonl[.gz] of {id, text} (a corpus, or a gold file with texts)")
+	limit := fs.Int("limit", 50, "print at most this many changed documents (0: all); the counts cover all")
+	quiet := fs.Bool("counts", false, "print only the per-theme counts")
+	if err := parse(fs, interspersed(args, map[string]bool{"corpus": true, "limit": true})); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || *corpus == "" {
+		fs.Usage()
+		return errUsage
+	}
+	oldT, err := loadRules(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	newT, err := loadRules(fs.Arg(1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(1), err)
+	}
+	d := &ruleDiff{gained: map[string]int{}, lost: map[string]int{}, tagged: map[string][2]int{}}
+	for _, th := range newT.Ruleset().Themes {
+		d.themes = append(d.themes, th.ID)
+	}
+	for _, th := range oldT.Ruleset().Themes {
+		if !slices.Contains(d.themes, th.ID) {
+			d.themes = append(d.themes, th.ID)
+		}
+	}
+	fmt.Fprintf(stdout, "old %s (%s)\nnew %s (%s)\n", oldT.Version(), oldT.Ruleset().Source, newT.Version(), newT.Ruleset().Source)
+	printed := 0
+	err = eachDoc(*corpus, func(id, text string) error {
+		o, err := oldT.Tag(text, tagger.Options{IncludeUntagged: true})
+		if err != nil {
+			return fmt.Errorf("document %q: %w", id, err)
+		}
+		n, err := newT.Tag(text, tagger.Options{IncludeUntagged: true})
+		if err != nil {
+			return fmt.Errorf("document %q: %w", id, err)
+		}
+		d.docs++
+		lines := d.compare(o, n)
+		if len(lines) == 0 {
+			return nil
+		}
+		d.changed++
+		if *quiet || (*limit > 0 && printed >= *limit) {
+			return nil
+		}
+		printed++
+		fmt.Fprintf(stdout, "%s (%d words)\n", id, n.Words)
+		for _, l := range lines {
+			fmt.Fprintln(stdout, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !*quiet && *limit > 0 && d.changed > printed {
+		fmt.Fprintf(stdout, "… %d more changed documents (--limit 0 prints all)\n", d.changed-printed)
+	}
+	fmt.Fprintf(stdout, "\n%-18s %8s %8s %8s %8s\n", "theme", "old", "new", "gained", "lost")
+	for _, th := range d.themes {
+		c := d.tagged[th]
+		fmt.Fprintf(stdout, "%-18s %8d %8d %8d %8d\n", th, c[0], c[1], d.gained[th], d.lost[th])
+	}
+	fmt.Fprintf(stdout, "documents: %d; with changed tags: %d\n", d.docs, d.changed)
+	return nil
+}
+
+type ruleDiff struct {
+	themes        []string
+	docs, changed int
+	gained, lost  map[string]int
+	tagged        map[string][2]int // documents tagged by the old and the new rules
+}
+
+// compare returns the lines describing how a document's tags changed
+// (none when the set of tagged themes is the same).
+func (d *ruleDiff) compare(o, n tagger.Result) []string {
+	var lines []string
+	for _, th := range d.themes {
+		ot, oTagged := findResultTag(o, th)
+		nt, nTagged := findResultTag(n, th)
+		c := d.tagged[th]
+		if oTagged {
+			c[0]++
+		}
+		if nTagged {
+			c[1]++
+		}
+		d.tagged[th] = c
+		if oTagged == nTagged {
+			continue
+		}
+		sign := "+"
+		if nTagged {
+			d.gained[th]++
+		} else {
+			sign = "-"
+			d.lost[th]++
+		}
+		lines = append(lines, fmt.Sprintf("  %s%s  score %.4f -> %.4f", sign, th, score(ot), score(nt)))
+		oldEv, newEv := evidenceSet(ot), evidenceSet(nt)
+		for _, k := range sortedKeys(newEv) {
+			if _, ok := oldEv[k]; !ok {
+				lines = append(lines, "      + "+newEv[k])
+			}
+		}
+		for _, k := range sortedKeys(oldEv) {
+			if _, ok := newEv[k]; !ok {
+				lines = append(lines, "      - "+oldEv[k])
+			}
+		}
+	}
+	return lines
+}
+
+func findResultTag(r tagger.Result, theme string) (*tagger.Tag, bool) {
+	for i := range r.Tags {
+		if r.Tags[i].Theme == theme {
+			return &r.Tags[i], true
+		}
+	}
+	for i := range r.Untagged {
+		if r.Untagged[i].Theme == theme {
+			return &r.Untagged[i], false
+		}
+	}
+	return nil, false
+}
+
+func score(t *tagger.Tag) float64 {
+	if t == nil {
+		return 0
+	}
+	return t.Score
+}
+
+// evidenceSet keys a tag's counting evidence by place and term, with a
+// description; dropped matches are described with their reason.
+func evidenceSet(t *tagger.Tag) map[string]string {
+	m := map[string]string{}
+	if t == nil {
+		return m
+	}
+	for _, e := range t.Evidence {
+		m[fmt.Sprintf("%012d %s", e.Start, e.Term)] = fmt.Sprintf("%-28s %q at %d (weight %.3f)", e.Term, e.Text, e.Start, e.Weight)
+	}
+	for _, dr := range t.Dropped {
+		why := dr.Reason
+		if dr.Exclusion != "" {
+			why += " by " + dr.Exclusion
+		}
+		m[fmt.Sprintf("%012d %s dropped", dr.Start, dr.Term)] = fmt.Sprintf("%-28s %q at %d (%s)", dr.Term, dr.Text, dr.Start, why)
+	}
+	return m
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// eachDoc calls fn for every {id, text} line of a JSONL file (.gz allowed).
+func eachDoc(path string, fn func(id, text string) error) error {
+	rc, err := eval.Open(path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var doc struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(line, &doc); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if doc.ID == "" {
+			doc.ID = fmt.Sprintf("%s:%d", path, n)
+		}
+		if err := fn(doc.ID, doc.Text); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// interspersed moves flags after positional arguments to the front, so
+// that "OLD NEW --corpus C" parses as the usage line shows it. valued
+// names the flags that take a value.
+func interspersed(args []string, valued map[string]bool) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && valued[name] && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/doctagger/doctagger/tagger"
+)
+
+func init() {
+	register(command{name: "rules test", summary: "run the examples a ruleset file carries; print each failure with its evidence", run: rulesTestCmd})
+	register(command{name: "rules diff", summary: "documents of a corpus whose tags change between two rulesets, with counts per theme", run: rulesDiffCmd})
+}
+
+// rulesTestCmd runs the examples a ruleset file carries (each theme's
+// examples: tagged / not_tagged) and prints every failure with its evidence.
+func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules test", "FILE", stderr)
+	verbose := fs.Bool("v", false, "also list the examples that pass")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	rs, err := tagger.LoadRuleset(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	t, err := tagger.Compile(rs)
+	if err != nil {
+		return err
+	}
+	if failed := runExamples(stdout, rs, t, *verbose); failed > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+// runExamples runs and reports a ruleset's examples; it returns how many failed.
+func runExamples(w io.Writer, rs *tagger.Ruleset, t *tagger.Tagger, verbose bool) int {
+	results := t.TestExamples()
+	failed := 0
+	for _, r := range results {
+		if r.Passed && r.Err == nil {
+			if verbose {
+				fmt.Fprintf(w, "ok   %s:%d %s %s %s\n", rs.Source, r.Example.Line, r.Theme, want(r.Example), quote(r.Example.Text))
+			}
+			continue
+		}
+		failed++
+		writeExampleFailure(w, rs.Source, r)
+	}
+	fmt.Fprintf(w, "examples: %d, passed: %d, failed: %d\n", len(results), len(results)-failed, failed)
+	return failed
+}
+
+func want(ex tagger.Example) string {
+	if ex.Tagged {
+		return "tagged"
+	}
+	return "not_tagged"
+}
+
+// quote shortens a long example for one line of output.
+func quote(s string) string {
+	const max = 100
+	if utf8.RuneCountInString(s) > max {
+		r := []rune(s)
+		s = string(r[:max]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func writeExampleFailure(w io.Writer, source string, r tagger.ExampleResult) {
+	fmt.Fprintf(w, "FAIL %s:%d theme %s: example must be %s: %s\n", source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
+	switch {
+	case r.Err != nil:
+		fmt.Fprintf(w, "    error: %v\n", r.Err)
+		return
+	case r.Tag == nil:
+		fmt.Fprintf(w, "    no term of the theme matched\n")
+		return
+	}
+	fmt.Fprintf(w, "    score %.4f (threshold %.2f)\n", r.Tag.Score, r.Tag.Threshold)
+	for _, ev := range r.Tag.Evidence {
+		fmt.Fprintf(w, "    + %-28s %q at %d (weight %.3f%s)\n", ev.Term, ev.Text, ev.Start, ev.Weight, map[bool]string{true: ", without diacritics"}[ev.Folded])
+	}
+	for _, d := range r.Tag.Dropped {
+		why := d.Reason
+		if d.Exclusion != "" {
+			why += fmt.Sprintf(" by %s %q at %d", d.Exclusion, d.ExclusionText, d.ExclusionStart)
+		}
+		fmt.Fprintf(w, "    - %-28s %q at %d: %s\n", d.Term, d.Text, d.Start, why)
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const testRules = `themes:
+  - id: drones
+    label: {en: Drones}
+    terms:
+      - {text: drone, inflect: true}
+    exclusions:
+      - {text: bagpipes, cancels: [drone], window: 8}
+    examples:
+      tagged:
+        - Police flew a drone over the river.
+      not_tagged:
+        - The drone of the bagpipes filled the hall.
+        - A drone hovered over the stadium.
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRulesTestPrintsFailureWithEvidence(t *testing.T) {
+	path := writeFile(t, "r.yaml", testRules)
+	var out, errOut bytes.Buffer
+	err := rulesTestCmd([]string{path}, &out, &errOut)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("err = %v, want exit status 1", err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"FAIL " + path + ":13 theme drones: example must be not tagged",
+		`+ drone`, `"drone" at 2`, "examples: 3, passed: 2, failed: 1",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	out.Reset()
+	if err := rulesCheck([]string{path}, &out, &errOut); !errors.As(err, &ee) || !strings.Contains(out.String(), "FAIL") {
+		t.Errorf("rules check: err = %v, output:\n%s", err, out.String())
+	}
+	fixed := writeFile(t, "ok.yaml", strings.Replace(testRules, "        - A drone hovered over the stadium.\n", "", 1))
+	out.Reset()
+	if err := rulesTestCmd([]string{fixed}, &out, &errOut); err != nil || !strings.Contains(out.String(), "failed: 0") {
+		t.Errorf("passing file: err = %v, output:\n%s", err, out.String())
+	}
+}
+
+func TestRulesDiff(t *testing.T) {
+	oldPath := writeFile(t, "old.yaml", testRules)
+	newPath := writeFile(t, "new.yaml", strings.Replace(testRules, "      - {text: drone, inflect: true}\n", "      - {text: drone, inflect: true}\n      - {text: UAV, case_sensitive: true}\n", 1))
+	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"A UAV crashed."}
+{"id":"b","text":"A drone crashed."}
+{"id":"c","text":"Nothing here."}
+`)
+	var out, errOut bytes.Buffer
+	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	got := out.String()
+	for _, want := range []string{"a (3 words)", "+drones  score 0.0000 -> 0.6321", `+ uav`, "drones                    1        2        1        0", "documents: 3; with changed tags: 1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\nb (") {
+		t.Errorf("unchanged document b listed:\n%s", got)
+	}
+}

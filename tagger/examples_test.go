@@ -1,0 +1,137 @@
+package tagger
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/doctagger/doctagger/rules"
+)
+
+// TestDefaultExamples runs the examples of rules/default.yaml: CI fails,
+// naming the example, when a rule edit breaks one.
+func TestDefaultExamples(t *testing.T) {
+	rs, err := DefaultRuleset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := tg.TestExamples()
+	perTheme := map[string][2]int{}
+	for _, r := range results {
+		c := perTheme[r.Theme]
+		if r.Example.Tagged {
+			c[0]++
+		} else {
+			c[1]++
+		}
+		perTheme[r.Theme] = c
+		if !r.Passed || r.Err != nil {
+			score := 0.0
+			if r.Tag != nil {
+				score = r.Tag.Score
+			}
+			t.Errorf("rules/default.yaml:%d theme %s: example must be %s, score %.4f: %q (tagctl rules test rules/default.yaml shows the evidence)",
+				r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], score, r.Example.Text)
+		}
+	}
+	// Every theme pins both sides.
+	for _, th := range rs.Themes {
+		if c := perTheme[th.ID]; c[0] < 5 || c[1] < 3 {
+			t.Errorf("theme %s has %d tagged and %d not_tagged examples; keep at least 5 and 3", th.ID, c[0], c[1])
+		}
+	}
+}
+
+// TestExamplesNameTheBrokenExample removes a term and checks that the
+// examples that depended on it fail, with their line.
+func TestExamplesNameTheBrokenExample(t *testing.T) {
+	src := `themes:
+  - id: drones
+    label: {en: Drones}
+    terms:
+      - {text: drone, inflect: true}
+      - {text: UAV, case_sensitive: true}
+    examples:
+      tagged:
+        - Police used a drone to find the lost hiker.
+        - A UAV crashed near the airport.
+      not_tagged:
+        - The airport reopened after the storm.
+`
+	rs, err := ParseRuleset("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := Compile(rs)
+	for _, r := range tg.TestExamples() {
+		if !r.Passed {
+			t.Errorf("line %d failed with the full rules", r.Example.Line)
+		}
+	}
+	rs2, err := ParseRuleset("test.yaml", []byte(strings.Replace(src, "      - {text: drone, inflect: true}\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg2, _ := Compile(rs2)
+	var failed []int
+	for _, r := range tg2.TestExamples() {
+		if !r.Passed {
+			failed = append(failed, r.Example.Line)
+			if r.Tag != nil {
+				t.Errorf("no term matched, yet a tag was reported: %+v", r.Tag)
+			}
+		}
+	}
+	if len(failed) != 1 || failed[0] != 8 {
+		t.Errorf("without the drone term, failed examples on lines %v, want [8]", failed)
+	}
+	if rs.Version != rs2.Version && rs.Version == "" {
+		t.Error("no version")
+	}
+}
+
+func TestExamplesParse(t *testing.T) {
+	base := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha]\n"
+	for name, c := range map[string]struct{ yaml, want string }{
+		"unknown key": {"    examples: {must: [a]}\n", `unknown key "must" in examples`},
+		"not a list":  {"    examples: {tagged: alpha}\n", "examples.tagged must be a list"},
+		"empty text":  {"    examples: {tagged: [\"  \"]}\n", "examples.tagged is empty"},
+		"not a map":   {"    examples: [alpha]\n", "examples must be a mapping"},
+	} {
+		_, err := ParseRuleset("t.yaml", []byte(base+c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+	a, err := ParseRuleset("t.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseRuleset("t.yaml", []byte(base+"    examples:\n      tagged: [alpha beta]\n      not_tagged: [gamma]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Version != b.Version {
+		t.Errorf("examples changed the version: %s vs %s", a.Version, b.Version)
+	}
+	if ex := b.Themes[0].Examples; len(ex) != 2 || !ex[0].Tagged || ex[1].Tagged || ex[1].Text != "gamma" || ex[0].Line != 6 {
+		t.Errorf("examples = %+v", ex)
+	}
+}
+
+// TestDeployRulesAreDefault: deploy/rules.yaml is a byte copy of the
+// default rules (examples and comments included, which the version omits).
+func TestDeployRulesAreDefault(t *testing.T) {
+	data, err := os.ReadFile("../deploy/rules.yaml")
+	if err != nil {
+		t.Skip(err)
+	}
+	if !bytes.Equal(data, rules.Default) {
+		t.Error("deploy/rules.yaml differs from rules/default.yaml: cp rules/default.yaml deploy/rules.yaml")
+	}
+}
