@@ -111,13 +111,13 @@ func TestRESTGzipBody(t *testing.T) {
 	// 3 MiB that gzip makes a few KiB: refused as it inflates.
 	bomb := gzipped(t, `{"document": {"id": "bomb", "text": "`+strings.Repeat("a", 3<<20)+`"}}`)
 	code, m, _ = ts.doJSON(t, "POST", "/v1/documents:tag", bomb, gz)
-	if raw, _ := json.Marshal(m); code != 400 || !strings.Contains(string(raw), "decompression bomb") {
+	if raw, _ := json.Marshal(m); code != 413 || !strings.Contains(string(raw), "decompression bomb") || !strings.Contains(string(raw), "DECOMPRESSION_BOMB") {
 		t.Fatalf("gzip bomb: HTTP %d %s (%d bytes sent)", code, raw, len(bomb))
 	}
 
 	// Not gzip after all; an encoding the server does not decode.
 	code, m, _ = ts.doJSON(t, "POST", "/v1/documents:tag", `{"document": {"id": "p", "text": "a"}}`, gz)
-	if raw, _ := json.Marshal(m); code != 400 || !strings.Contains(string(raw), "not gzip") {
+	if raw, _ := json.Marshal(m); code != 400 || !strings.Contains(string(raw), "not gzip") || !strings.Contains(string(raw), "MALFORMED_BODY") {
 		t.Fatalf("plain body said to be gzip: HTTP %d %s", code, raw)
 	}
 	code, m, h := ts.doJSON(t, "POST", "/v1/documents:tag", `{}`, map[string]string{"Content-Encoding": "br"})

@@ -41,6 +41,10 @@ type Config struct {
 	// flight for this long (0: never). Over REST it also bounds each write
 	// of the NDJSON stream and the wait for each piece of a request body.
 	StreamIdleTimeout time.Duration
+	// RESTBodyTimeout bounds the reading of a whole unary REST request body:
+	// a client sending a byte now and then, under StreamIdleTimeout, would
+	// otherwise hold its handler for ever (HTTP 408 BODY_TIMEOUT; 0: no bound).
+	RESTBodyTimeout time.Duration
 	// MaxConnectionAge, when set, makes the server ask each client
 	// connection to go away (GOAWAY) after about this long (±10%), so that
 	// clients behind an L4 load balancer reconnect and spread over new
@@ -67,6 +71,9 @@ type Config struct {
 	// when authentication is on; OpenMetrics does the same for /metrics.
 	OpenHealth  bool
 	OpenMetrics bool
+	// OpenDocs leaves the API's descriptions, /openapi.json and
+	// /swagger.json, open when authentication is on.
+	OpenDocs bool
 
 	// Pprof serves net/http/pprof at /debug/pprof/ on the HTTP port (behind
 	// the bearer token when authentication is on, like closed metrics).
@@ -93,9 +100,11 @@ func DefaultConfig() Config {
 		MaxMessageBytes:   64 << 20,
 		StreamMaxInFlight: 256,
 		StreamIdleTimeout: 5 * time.Minute,
+		RESTBodyTimeout:   time.Minute,
 		ShutdownGrace:     15 * time.Second,
 		OpenHealth:        true,
 		OpenMetrics:       true,
+		OpenDocs:          true,
 	}
 }
 

@@ -9,8 +9,6 @@ import (
 	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/internal/gateway"
@@ -44,20 +42,20 @@ func (s *Server) httpHandler(gw *gateway.Gateway) http.Handler {
 	}
 	// The REST API's description: OpenAPI 3 for client generators, and
 	// the Swagger 2 document protoc-gen-openapiv2 makes, for older tools.
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /openapi.json", gw.Authorize(s.cfg.OpenDocs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(pb.OpenAPI3)
-	})
-	mux.HandleFunc("GET /swagger.json", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	mux.Handle("GET /swagger.json", gw.Authorize(s.cfg.OpenDocs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(pb.OpenAPI)
-	})
+	})))
 	mux.Handle("/v1/", gw.Handler())
 	if s.cfg.UI != nil {
 		mux.Handle("/", s.cfg.UI)
 	} else {
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			gateway.WriteError(w, status.New(codes.NotFound, "no route "+r.Method+" "+r.URL.Path+"; see /openapi.json"))
+			gateway.WriteError(w, gateway.NotFound(r))
 		})
 	}
 	return withRequestID(mux)

@@ -244,7 +244,7 @@ func TestRESTStalledBody(t *testing.T) {
 
 	start := time.Now()
 	answer := send([]string{body[:20]}, 0)
-	if !strings.HasPrefix(answer, "HTTP/1.1 400") || !strings.Contains(answer, "--stream-idle-timeout") {
+	if !strings.HasPrefix(answer, "HTTP/1.1 408") || !strings.Contains(answer, "--stream-idle-timeout") || !strings.Contains(answer, "BODY_TIMEOUT") {
 		t.Fatalf("stalled body: answer %q", answer)
 	}
 	if took := time.Since(start); took > 5*time.Second {
@@ -259,6 +259,42 @@ func TestRESTStalledBody(t *testing.T) {
 	if !strings.HasPrefix(answer, "HTTP/1.1 200") || !strings.Contains(answer, `"documentId"`) {
 		t.Fatalf("slow body (%d chunks 100 ms apart): answer %q", len(chunks), answer)
 	}
+}
+
+// TestRESTBodyTimeout: a body that trickles in, a byte under the idle
+// timeout each time, is answered 408 once --rest-body-timeout has passed
+// (slowloris), instead of holding its handler for as long as it trickles.
+func TestRESTBodyTimeout(t *testing.T) {
+	ts := start(t, func(c *Config) {
+		c.StreamIdleTimeout = time.Second
+		c.RESTBodyTimeout = 700 * time.Millisecond
+	})
+	conn := dialRaw(t, strings.TrimPrefix(ts.base, "http://"))
+	body := `{"document": {"id": "s", "text": "` + sentence + `"}}`
+	fmt.Fprintf(conn, "POST /v1/documents:tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	start := time.Now()
+	answered := make(chan string, 1)
+	go func() {
+		answer, _ := io.ReadAll(conn)
+		answered <- string(answer)
+	}()
+	for i := 0; i < len(body); i++ { // a byte every 100 ms: 7 s for the body
+		select {
+		case answer := <-answered:
+			if !strings.HasPrefix(answer, "HTTP/1.1 408") || !strings.Contains(answer, "--rest-body-timeout") || !strings.Contains(answer, "BODY_TIMEOUT") {
+				t.Fatalf("trickling body: answer %q", answer)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Fatalf("answered after %v", took)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+			if _, err := conn.Write([]byte{body[i]}); err != nil {
+				continue // closed after the answer: read it next round
+			}
+		}
+	}
+	t.Fatalf("the trickling body was read to its end (%v) without a 408", time.Since(start))
 }
 
 // rawHTTP sends head (and body) on a new connection, leaves it open, and

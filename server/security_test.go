@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -264,5 +265,53 @@ func TestAuthBeforeTheMessage(t *testing.T) {
 	wantCode(t, err, codes.ResourceExhausted, "")
 	if logs := ts.logs.String(); !strings.Contains(logs, "TagDocument code=Unauthenticated") {
 		t.Errorf("the refused call is not logged:\n%s", logs)
+	}
+}
+
+// TestOpenDocs: with authentication on, the API's descriptions are open by
+// default and behind the token with --open-docs=false, like health and
+// metrics; the startup log says what is open.
+func TestOpenDocs(t *testing.T) {
+	for _, open := range []bool{true, false} {
+		ts := start(t, func(c *Config) {
+			c.AuthTokens = []string{"tok"}
+			c.OpenDocs = open
+			c.OpenHealth = false
+			c.OpenMetrics = false
+		})
+		for _, path := range []string{"/openapi.json", "/swagger.json"} {
+			code, _, _ := ts.doJSON(t, "GET", path, "", nil)
+			if want := map[bool]int{true: 200, false: 401}[open]; code != want {
+				t.Errorf("open docs %v: %s without a token: HTTP %d, want %d", open, path, code, want)
+			}
+			if code, _, _ := ts.doJSON(t, "GET", path, "", map[string]string{"Authorization": "Bearer tok"}); code != 200 {
+				t.Errorf("%s with the token: HTTP %d", path, code)
+			}
+		}
+		serving, _, _ := strings.Cut(ts.logs.String(), "\n")
+		if got := strings.Contains(serving, "/openapi.json"); got != open || !strings.Contains(serving, "open_without_token") {
+			t.Errorf("open docs %v: the startup log's open list %q", open, ts.logs.String())
+		}
+	}
+}
+
+// TestRESTRoutingErrorsHaveDetails: an unknown route and a wrong method
+// answer a google.rpc.Status with an ErrorInfo reason, like every error.
+func TestRESTRoutingErrorsHaveDetails(t *testing.T) {
+	ts := start(t, nil)
+	for _, c := range []struct {
+		method, path, reason string
+		code                 int
+	}{
+		{"GET", "/v1/nowhere", "UNKNOWN_ROUTE", 404},
+		{"GET", "/elsewhere", "UNKNOWN_ROUTE", 404},
+		{"GET", "/v1/documents:tag", "METHOD_NOT_ALLOWED", 405},
+		{"POST", "/v1/themes", "METHOD_NOT_ALLOWED", 405},
+	} {
+		code, m, _ := ts.doJSON(t, c.method, c.path, "", nil)
+		raw, _ := json.Marshal(m)
+		if code != c.code || !strings.Contains(string(raw), `"reason":"`+c.reason+`"`) {
+			t.Errorf("%s %s: HTTP %d %s, want %d with reason %s", c.method, c.path, code, raw, c.code, c.reason)
+		}
 	}
 }

@@ -279,6 +279,7 @@ func (s *Server) Run(ctx context.Context) error {
 			MaxMessageBytes:   s.cfg.MaxMessageBytes,
 			MaxDocumentBytes:  s.cfg.MaxDocumentBytes,
 			StreamIdleTimeout: s.cfg.StreamIdleTimeout,
+			BodyTimeout:       s.cfg.RESTBodyTimeout,
 		})
 		if err != nil {
 			s.grpc.Stop()
@@ -315,6 +316,9 @@ func (s *Server) Run(ctx context.Context) error {
 	close(s.ready)
 	attrs := []any{"grpc", grpcAddr.String(), "tls", s.cert.Load() != nil, "mtls", s.clientCAs != nil,
 		"auth", s.auth.Enabled(), "rules", s.rules.Source(), "version", s.rules.Current().Tagger.Version()}
+	if s.auth.Enabled() {
+		attrs = append(attrs, "open_without_token", s.openWithoutToken())
+	}
 	if hl != nil {
 		attrs = append(attrs, "http", hl.Addr().String())
 	}
@@ -385,4 +389,23 @@ func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, 
 		middleware.LogCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
 	}
 	return ctx, err
+}
+
+// openWithoutToken lists what answers without a token when authentication
+// is on (--open-health, --open-metrics, --open-docs).
+func (s *Server) openWithoutToken() []string {
+	var open []string
+	if s.cfg.OpenHealth {
+		open = append(open, "grpc.health.v1.Health", "grpc.reflection", "/healthz", "/readyz")
+	}
+	if s.cfg.OpenMetrics {
+		open = append(open, "/metrics")
+	}
+	if s.cfg.OpenDocs {
+		open = append(open, "/openapi.json", "/swagger.json")
+	}
+	if s.cfg.UI != nil {
+		open = append(open, "/ (the playground page; its calls need the token)")
+	}
+	return open
 }

@@ -42,6 +42,9 @@ type Config struct {
 	MaxMessageBytes   int
 	MaxDocumentBytes  int
 	StreamIdleTimeout time.Duration
+	// BodyTimeout bounds the reading of a whole unary request body (0:
+	// no bound beyond StreamIdleTimeout between bytes).
+	BodyTimeout time.Duration
 }
 
 // Gateway is the REST side: the grpc-gateway mux, which decodes each
@@ -62,16 +65,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-			if httpStatus == http.StatusMethodNotAllowed {
+			switch httpStatus {
+			case http.StatusMethodNotAllowed:
 				// The default answers 501 (UNIMPLEMENTED), as if the
 				// server could not do it at all.
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusMethodNotAllowed)
-				writeStatus(w, g.json, status.New(codes.Unimplemented,
-					"method "+r.Method+" not allowed on "+r.URL.Path+"; see /openapi.json"), false)
-				return
+				writeStatus(w, g.json, pb.NewStatus(codes.Unimplemented, pb.ErrorReason_METHOD_NOT_ALLOWED, "",
+					"method "+r.Method+" not allowed on "+r.URL.Path+"; see /openapi.json", nil), false)
+			case http.StatusNotFound:
+				httpError(w, g.json, NotFound(r))
+			default:
+				runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 			}
-			runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
 		}),
 		runtime.WithErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 			if body, ok := r.Body.(*restBody); ok {
@@ -131,14 +137,31 @@ func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Each read from the connection must bring a byte within the idle
-	// timeout; the limit holds for the body as decoded.
-	r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: g.cfg.StreamIdleTimeout}
+	// timeout, and the whole body come within the body timeout (a client
+	// sending a byte now and then would hold the handler for ever); the
+	// limit holds for the body as decoded.
+	body := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: g.cfg.StreamIdleTimeout, whole: g.cfg.BodyTimeout}
+	if g.cfg.BodyTimeout > 0 {
+		body.end = time.Now().Add(g.cfg.BodyTimeout)
+	}
+	r.Body = body
+	if r.Header.Get("Content-Type") == "" {
+		// JSON is the only body there is; grpc-gateway would log a
+		// complaint about the missing header outside the structured log.
+		r.Header.Set("Content-Type", "application/json")
+	}
 	if st := decodeBody(w, r); st != nil {
 		httpError(w, g.json, st)
 		return
 	}
 	r.Body = &restBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), size: r.ContentLength}
 	g.mux.ServeHTTP(w, r.WithContext(withPeer(r.Context(), r.RemoteAddr)))
+}
+
+// NotFound is the error of a request to no route.
+func NotFound(r *http.Request) *status.Status {
+	return pb.NewStatus(codes.NotFound, pb.ErrorReason_UNKNOWN_ROUTE, "",
+		"no route "+r.Method+" "+r.URL.Path+"; see /openapi.json", nil)
 }
 
 // WriteError answers with a JSON google.rpc.Status and the matching HTTP
@@ -254,19 +277,35 @@ func (b *restBody) Read(p []byte) (int, error) {
 // the connection.
 type idleBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
+	rc    *http.ResponseController
+	idle  time.Duration
+	whole time.Duration // the body timeout, and end the time it ends at
+	end   time.Time
 }
 
+// bodyTimeoutError is the error of a body that did not come in time.
+type bodyTimeoutError struct{ msg string }
+
+func (e *bodyTimeoutError) Error() string { return e.msg }
+
 func (b *idleBody) Read(p []byte) (int, error) {
+	deadline := time.Time{}
 	if b.idle > 0 {
-		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+		deadline = time.Now().Add(b.idle)
+	}
+	if !b.end.IsZero() && (deadline.IsZero() || b.end.Before(deadline)) {
+		deadline = b.end
+	}
+	if !deadline.IsZero() {
+		_ = b.rc.SetReadDeadline(deadline)
 	}
 	n, err := b.ReadCloser.Read(p)
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && !b.end.IsZero() && !time.Now().Before(b.end):
+		err = &bodyTimeoutError{fmt.Sprintf("the request body did not all come within %s (--rest-body-timeout)", b.whole)}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		err = fmt.Errorf("the request body stalled: no byte of it for %s (--stream-idle-timeout)", b.idle)
-	case err != nil && b.idle > 0:
+		err = &bodyTimeoutError{fmt.Sprintf("the request body stalled: no byte of it for %s (--stream-idle-timeout)", b.idle)}
+	case err != nil && !deadline.IsZero():
 		_ = b.rc.SetReadDeadline(time.Time{}) // the body is read: net/http watches the connection without one
 	}
 	return n, err
@@ -319,17 +358,35 @@ func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
 }
 
 // httpStatus is grpc-gateway's HTTP code for a status's gRPC code, except
-// that RESOURCE_EXHAUSTED is 413 (the only thing a request exhausts here is
-// a size limit, and the gateway's 429 tells clients to retry it as it is)
-// and an unsupported Content-Encoding is 415.
+// that RESOURCE_EXHAUSTED for a size is 413 (the gateway's 429 tells
+// clients to retry it as it is), an unsupported Content-Encoding is 415,
+// and a body that did not come in time is 408.
 func httpStatus(st *status.Status) int {
-	switch {
-	case st.Code() == codes.ResourceExhausted:
+	switch pb.ReasonOf(st.Err()) {
+	case pb.ErrorReason_REQUEST_TOO_LARGE, pb.ErrorReason_RESULT_TOO_LARGE, pb.ErrorReason_DECOMPRESSION_BOMB:
 		return http.StatusRequestEntityTooLarge
-	case pb.ReasonOf(st.Err()) == pb.ErrorReason_UNSUPPORTED_CONTENT_ENCODING:
+	case pb.ErrorReason_UNSUPPORTED_CONTENT_ENCODING:
 		return http.StatusUnsupportedMediaType
+	case pb.ErrorReason_BODY_TIMEOUT:
+		return http.StatusRequestTimeout
+	}
+	if st.Code() == codes.ResourceExhausted {
+		return http.StatusRequestEntityTooLarge // no other resource runs out per request
 	}
 	return runtime.HTTPStatusFromCode(st.Code())
+}
+
+// bodyError is the error of a request body that could not be read: too
+// slow, not the gzip it says, or a decompression bomb.
+func bodyError(err error) *status.Status {
+	var timeout *bodyTimeoutError
+	switch {
+	case errors.As(err, &timeout):
+		return pb.NewStatus(codes.DeadlineExceeded, pb.ErrorReason_BODY_TIMEOUT, "body", err.Error(), nil)
+	case errors.Is(err, wire.ErrDecompressionBomb):
+		return pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_DECOMPRESSION_BOMB, "body", err.Error(), nil)
+	}
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_BODY, "body", "reading the request body: "+err.Error(), nil)
 }
 
 // writeStatus writes a google.rpc.Status as JSON: {"code":..,"message":..,

@@ -77,6 +77,9 @@ func (m *restJSON) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
 		data, err := readBody(r)
 		if err != nil {
+			if b, ok := r.(*restBody); ok && !b.over {
+				b.decodeErr = bodyError(err)
+			}
 			return err
 		}
 		if len(bytes.TrimSpace(data)) == 0 {

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -18,6 +19,9 @@ const (
 	inflationFloor = 1 << 20
 )
 
+// ErrDecompressionBomb is the error of data that inflates past the bound.
+var ErrDecompressionBomb = errors.New("refused as a decompression bomb")
+
 // inflationLimit reads the decoding of the compressed bytes counted by in,
 // failing once it has given more than the bound allows.
 type inflationLimit struct {
@@ -30,7 +34,7 @@ func (l *inflationLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.out += int64(n)
 	if l.out > inflationFloor && l.out > maxInflation*l.in.n {
-		return n, fmt.Errorf("the compressed data inflates more than %d times (%d bytes from %d): refused as a decompression bomb; send it uncompressed", maxInflation, l.out, l.in.n)
+		return n, fmt.Errorf("the compressed data inflates more than %d times (%d bytes from %d): %w; send it uncompressed", maxInflation, l.out, l.in.n, ErrDecompressionBomb)
 	}
 	return n, err
 }

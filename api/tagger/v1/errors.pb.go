@@ -78,6 +78,18 @@ const (
 	// a stream it fails that request alone, under its sequence number, and
 	// the stream goes on.
 	ErrorReason_MALFORMED_MESSAGE ErrorReason = 15
+	// REST: no route at this path (HTTP 404, NOT_FOUND).
+	ErrorReason_UNKNOWN_ROUTE ErrorReason = 16
+	// REST: a route called with the wrong HTTP method (HTTP 405).
+	ErrorReason_METHOD_NOT_ALLOWED ErrorReason = 17
+	// REST: the request body did not come in time: no byte of it for
+	// --stream-idle-timeout, or not all of it within --rest-body-timeout
+	// (HTTP 408, DEADLINE_EXCEEDED).
+	ErrorReason_BODY_TIMEOUT ErrorReason = 18
+	// Compressed data (a gzip REST body or gRPC message) inflating more
+	// than 100 times beyond its first MiB: refused as a decompression bomb
+	// (HTTP 413, RESOURCE_EXHAUSTED).
+	ErrorReason_DECOMPRESSION_BOMB ErrorReason = 19
 )
 
 // Enum value maps for ErrorReason.
@@ -99,6 +111,10 @@ var (
 		13: "MISSING_TOKEN",
 		14: "INVALID_TOKEN",
 		15: "MALFORMED_MESSAGE",
+		16: "UNKNOWN_ROUTE",
+		17: "METHOD_NOT_ALLOWED",
+		18: "BODY_TIMEOUT",
+		19: "DECOMPRESSION_BOMB",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -117,6 +133,10 @@ var (
 		"MISSING_TOKEN":                13,
 		"INVALID_TOKEN":                14,
 		"MALFORMED_MESSAGE":            15,
+		"UNKNOWN_ROUTE":                16,
+		"METHOD_NOT_ALLOWED":           17,
+		"BODY_TIMEOUT":                 18,
+		"DECOMPRESSION_BOMB":           19,
 	}
 )
 
@@ -151,7 +171,7 @@ var File_tagger_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xef\x02\n" +
+	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xc4\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MISSING_DOCUMENT\x10\x01\x12\x10\n" +
@@ -169,7 +189,11 @@ const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\x0eMALFORMED_BODY\x10\f\x12\x11\n" +
 	"\rMISSING_TOKEN\x10\r\x12\x11\n" +
 	"\rINVALID_TOKEN\x10\x0e\x12\x15\n" +
-	"\x11MALFORMED_MESSAGE\x10\x0fB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
+	"\x11MALFORMED_MESSAGE\x10\x0f\x12\x11\n" +
+	"\rUNKNOWN_ROUTE\x10\x10\x12\x16\n" +
+	"\x12METHOD_NOT_ALLOWED\x10\x11\x12\x10\n" +
+	"\fBODY_TIMEOUT\x10\x12\x12\x16\n" +
+	"\x12DECOMPRESSION_BOMB\x10\x13B7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
 
 var (
 	file_tagger_v1_errors_proto_rawDescOnce sync.Once

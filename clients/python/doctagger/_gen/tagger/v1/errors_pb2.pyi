@@ -3,6 +3,8 @@ from google.protobuf import descriptor as _descriptor
 from typing import ClassVar as _ClassVar
 
 BATCH_TOO_LARGE: ErrorReason
+BODY_TIMEOUT: ErrorReason
+DECOMPRESSION_BOMB: ErrorReason
 DESCRIPTOR: _descriptor.FileDescriptor
 DOCUMENT_TOO_LARGE: ErrorReason
 EMPTY_BATCH: ErrorReason
@@ -13,10 +15,12 @@ INVALID_UTF8: ErrorReason
 MALFORMED_BODY: ErrorReason
 MALFORMED_LINE: ErrorReason
 MALFORMED_MESSAGE: ErrorReason
+METHOD_NOT_ALLOWED: ErrorReason
 MISSING_DOCUMENT: ErrorReason
 MISSING_TOKEN: ErrorReason
 REQUEST_TOO_LARGE: ErrorReason
 RESULT_TOO_LARGE: ErrorReason
+UNKNOWN_ROUTE: ErrorReason
 UNKNOWN_THEME: ErrorReason
 UNSUPPORTED_CONTENT_ENCODING: ErrorReason
 
