@@ -27,6 +27,10 @@ type Config struct {
 	// WatchRules reloads the rules when RulesPath changes on disk.
 	WatchRules bool
 
+	// RulesSettle is how long the rules file must stay unchanged before a
+	// change is reloaded (WatchRules): a file written in place in several
+	// pieces can be valid half-way.
+	RulesSettle time.Duration
 	// MaxDocumentBytes is the largest document text accepted.
 	MaxDocumentBytes int
 	// MaxBatchDocuments is the most documents in one BatchTagDocuments.
@@ -95,6 +99,7 @@ func DefaultConfig() Config {
 		GRPCAddr:          ":9090",
 		HTTPAddr:          ":8080",
 		WatchRules:        true,
+		RulesSettle:       2 * time.Second,
 		MaxDocumentBytes:  1 << 20,
 		MaxBatchDocuments: 256,
 		MaxMessageBytes:   64 << 20,

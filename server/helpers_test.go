@@ -117,6 +117,7 @@ func start(t *testing.T, mutate func(*Config)) *testServer {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.RulesPath = rulesFile(t, rulesV1)
 	cfg.ShutdownGrace = 5 * time.Second
+	cfg.RulesSettle = 200 * time.Millisecond // quick reloads in tests
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if mutate != nil {

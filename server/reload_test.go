@@ -141,3 +141,37 @@ func TestReloadDuringStream(t *testing.T) {
 		t.Fatal("want the end of the stream")
 	}
 }
+
+// TestHalfWrittenRulesNeverServed: a rules file written in place in two
+// pieces, the first of which is valid YAML on its own (one theme of two),
+// is reloaded once, whole: the half-written ruleset never serves. Before,
+// a 150 ms debounce put it into service for the time between the pieces.
+func TestHalfWrittenRulesNeverServed(t *testing.T) {
+	ts := start(t, func(c *Config) { c.RulesSettle = 800 * time.Millisecond })
+	before := metricValue(t, ts.srv, "doctagger_ruleset_reloads_total", "success")
+	full := rulesV2
+	half := full[:strings.Index(full, "  - id: ocean")] // the first theme: valid on its own
+	f, err := os.OpenFile(ts.cfg.RulesPath, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(half)
+	f.Sync()
+	seen := map[int]bool{} // theme counts served
+	watch := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			seen[len(ts.srv.rules.Current().Tagger.Ruleset().Themes)] = true
+		}
+	}
+	watch(500 * time.Millisecond) // the writer pauses
+	f.WriteString(full[len(half):])
+	f.Close()
+	waitFor(t, "the whole file to load", func() bool { return len(ts.srv.rules.Current().Tagger.Ruleset().Themes) == 3 })
+	watch(200 * time.Millisecond)
+	if seen[1] {
+		t.Fatalf("the half-written ruleset (1 theme) served; theme counts seen: %v", seen)
+	}
+	if got := metricValue(t, ts.srv, "doctagger_ruleset_reloads_total", "success") - before; got != 1 {
+		t.Errorf("%v successful reloads, want 1", got)
+	}
+}

@@ -304,7 +304,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWatch()
 	if s.cfg.RulesPath != "" && s.cfg.WatchRules {
 		go func() {
-			if err := s.rules.Watch(watchCtx); err != nil {
+			if err := s.rules.Watch(watchCtx, s.cfg.RulesSettle); err != nil {
 				s.log.Error("cannot watch the rules file; reload with SIGHUP", "err", err)
 			}
 		}()

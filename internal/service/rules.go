@@ -107,10 +107,12 @@ func (r *Rules) Source() string {
 	return r.path
 }
 
-// watch reloads the rules when the file changes until ctx ends. It watches
-// the directory, so editors that replace the file by a rename are seen too;
-// bursts of events are coalesced.
-func (r *Rules) Watch(ctx context.Context) error {
+// Watch reloads the rules when the file changes until ctx ends. It watches
+// the directory, so editors that replace the file by a rename are seen too.
+// It reloads only once the file has had no change for settle: a file
+// written in place in several pieces (`cat > rules.yaml`, some editors) can
+// be valid YAML half-way, and must not go live then.
+func (r *Rules) Watch(ctx context.Context, settle time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
@@ -123,7 +125,6 @@ func (r *Rules) Watch(ctx context.Context) error {
 	if err := w.Add(filepath.Dir(abs)); err != nil {
 		return err
 	}
-	const settle = 150 * time.Millisecond
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
