@@ -9,22 +9,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doctagger/doctagger/internal/buildinfo"
+	"github.com/doctagger/doctagger/internal/envflag"
 	"github.com/doctagger/doctagger/server"
 	"github.com/doctagger/doctagger/web"
 )
 
-var errHelp = errors.New("help requested")
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
 
-// envPrefix names the environment twin of each flag: --grpc-addr is
+// Each flag has an environment twin (internal/envflag): --grpc-addr is
 // DOCTAGGER_GRPC_ADDR. A flag given on the command line wins over its twin.
-const envPrefix = "DOCTAGGER_"
+const envPrefix = envflag.Prefix
 
-func envName(flagName string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
+var envName = envflag.Name
 
 // parseFlags maps flags and environment variables one-to-one onto server.Config.
-func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (server.Config, error) {
+// --version prints to stdout and returns errVersion.
+func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) (server.Config, error) {
 	cfg := server.DefaultConfig()
 	fs := flag.NewFlagSet("taggerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,33 +61,35 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stderr io.
 	logFormat, logLevel := "text", "info"
 	str(&logFormat, "log-format", "log format: text or json")
 	str(&logLevel, "log-level", "log level: debug (logs every call), info, warn or error")
+	showVersion := false
+	fs.BoolVar(&showVersion, "version", false, "print the version, commit and Go version, and exit")
 
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: taggerd [flags]\n\nServes the doctagger tagging API over gRPC and REST.\n"+
 			"Every flag can also be set by the environment variable shown; the flag wins.\n"+
 			"SIGHUP reloads the rules, the token file and the TLS certificate; SIGTERM/SIGINT shut down gracefully.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
+			if f.Name == "version" {
+				fmt.Fprintf(stderr, "  --version\n      %s\n", f.Usage)
+				return
+			}
 			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
 		})
 		fmt.Fprintf(stderr, "  (env %sAUTH_TOKENS)\n      accepted bearer tokens, comma-separated; enables authentication (no flag, to keep tokens out of ps)\n", envPrefix)
 	}
 
-	// Environment twins first, so that flags override them.
-	var envErrs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := lookupEnv(envName(f.Name)); ok {
-			if err := f.Value.Set(v); err != nil {
-				envErrs = append(envErrs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
-			}
-		}
-	})
-	if err := errors.Join(envErrs...); err != nil {
-		return cfg, err
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp
 		}
+		return cfg, err
+	}
+	if showVersion {
+		fmt.Fprintln(stdout, buildinfo.Read().String("taggerd"))
+		return cfg, errVersion
+	}
+	// The environment twins of the flags not given (the flag wins).
+	if err := envflag.Apply(envflag.Std(fs), lookupEnv, envflag.Options{Only: func(name string) bool { return name != "version" }}); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {

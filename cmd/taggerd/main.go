@@ -14,9 +14,9 @@ import (
 )
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.LookupEnv, os.Stderr)
+	cfg, err := parseFlags(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	if err != nil {
-		if err == errHelp {
+		if err == errHelp || err == errVersion {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "taggerd:", err)

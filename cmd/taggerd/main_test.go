@@ -231,7 +231,7 @@ func TestSIGHUPReload(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	var out bytes.Buffer
-	_, err := parseFlags([]string{"--help"}, func(string) (string, bool) { return "", false }, &out)
+	_, err := parseFlags([]string{"--help"}, func(string) (string, bool) { return "", false }, io.Discard, &out)
 	if err != errHelp {
 		t.Fatalf("--help: %v", err)
 	}
@@ -250,7 +250,7 @@ func TestFlags(t *testing.T) {
 		"DOCTAGGER_GRPC_ADDR":           ":1",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := parseFlags([]string{"--grpc-addr=:2"}, lookup, io.Discard)
+	cfg, err := parseFlags([]string{"--grpc-addr=:2"}, lookup, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestFlags(t *testing.T) {
 	if cfg.UI == nil {
 		t.Errorf("the playground is served by default")
 	}
-	if cfg, err := parseFlags([]string{"--playground=false"}, lookup, io.Discard); err != nil || cfg.UI != nil {
+	if cfg, err := parseFlags([]string{"--playground=false"}, lookup, io.Discard, io.Discard); err != nil || cfg.UI != nil {
 		t.Errorf("--playground=false: UI %v, err %v", cfg.UI, err)
 	}
 	if _, err := parseFlags(nil, func(k string) (string, bool) {
@@ -268,7 +268,7 @@ func TestFlags(t *testing.T) {
 			return "soon", true
 		}
 		return "", false
-	}, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_SHUTDOWN_GRACE") {
+	}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_SHUTDOWN_GRACE") {
 		t.Fatalf("bad env value: %v", err)
 	}
 	// Tokens set but empty (an empty Secret key) must not start the server
@@ -276,8 +276,40 @@ func TestFlags(t *testing.T) {
 	for _, v := range []string{"", " , "} {
 		if _, err := parseFlags(nil, func(k string) (string, bool) {
 			return v, k == "DOCTAGGER_AUTH_TOKENS"
-		}, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_AUTH_TOKENS") {
+		}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "DOCTAGGER_AUTH_TOKENS") {
 			t.Errorf("DOCTAGGER_AUTH_TOKENS=%q: %v, want an error", v, err)
 		}
+	}
+}
+
+// TestVersion: taggerd --version prints the version, the commit and the Go
+// version, and exits 0 without serving; a binary built in the git checkout
+// (with VCS stamping) names its commit.
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"--version"}, func(string) (string, bool) { return "", false }, &out, io.Discard); err != errVersion {
+		t.Fatalf("--version: %v", err)
+	}
+	if s := out.String(); !strings.HasPrefix(s, "taggerd ") || !strings.Contains(s, "commit ") || !strings.Contains(s, "go1.") {
+		t.Errorf("--version printed %q", s)
+	}
+	if testing.Short() {
+		return
+	}
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("no git checkout: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "taggerd")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Skipf("go build -buildvcs=true: %v\n%s", err, msg)
+	}
+	got, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("taggerd --version: %v", err)
+	}
+	if !strings.Contains(string(got), "commit "+strings.TrimSpace(string(rev))) {
+		t.Errorf("taggerd --version = %q, want commit %s", got, rev)
 	}
 }
