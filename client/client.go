@@ -329,7 +329,7 @@ func New(target string, opts ...Option) (*Client, error) {
 	}
 	if o.token != "" {
 		if !secure && !o.tokenPlaintext {
-			return nil, errors.New("client: a bearer token needs TLS (WithTLS); use WithTokenOverPlaintext to send it in the clear")
+			return nil, ErrTokenNeedsTLS
 		}
 		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: !o.tokenPlaintext}))
 	}
@@ -442,8 +442,18 @@ func parseTarget(target string) (string, []string, error) {
 }
 
 func (o *options) transportCredentials() (credentials.TransportCredentials, error) {
+	c, err := o.tlsClientConfig()
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(c), nil
+}
+
+// tlsClientConfig is the TLS configuration of WithTLS or WithTLSConfig, or
+// nil for plaintext; the gRPC and the REST clients share it.
+func (o *options) tlsClientConfig() (*tls.Config, error) {
 	if o.tlsConfig != nil {
-		return credentials.NewTLS(o.tlsConfig.Clone()), nil
+		return o.tlsConfig.Clone(), nil
 	}
 	if o.tls == nil {
 		return nil, nil
@@ -462,7 +472,7 @@ func (o *options) transportCredentials() (credentials.TransportCredentials, erro
 		c.RootCAs = pool
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("client: a client certificate needs both a certificate and a key file")
+		return nil, ErrCertWithoutKey
 	}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
@@ -471,8 +481,16 @@ func (o *options) transportCredentials() (credentials.TransportCredentials, erro
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}
-	return credentials.NewTLS(c), nil
+	return c, nil
 }
+
+// ErrCertWithoutKey is New's error when TLS has a CertFile without a
+// KeyFile or the other way round.
+var ErrCertWithoutKey = errors.New("client: a client certificate needs both a certificate and a key file")
+
+// ErrTokenNeedsTLS is New's (and NewREST's) error for a bearer token on a
+// plaintext connection without WithTokenOverPlaintext.
+var ErrTokenNeedsTLS = errors.New("client: a bearer token needs TLS (WithTLS; an https:// URL over REST); use WithTokenOverPlaintext to send it in the clear")
 
 // serviceConfig is round_robin plus, unless turned off, the retry policy.
 func (o *options) serviceConfig() (string, error) {
