@@ -23,6 +23,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as tagctl: with TAGCTL_TEST_MAIN=1 it runs
+	// main, as a process that a test can kill.
+	if os.Getenv("TAGCTL_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	// The tests must not see the caller's DOCTAGGER_* variables.
 	lookupEnv = func(string) (string, bool) { return "", false }
 	os.Exit(m.Run())

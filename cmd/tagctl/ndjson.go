@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -256,18 +260,16 @@ func invalidUTF8(b []byte) int {
 // options in force at its line (nil: the flags'). A line that cannot be
 // read is reported to bad and changes nothing.
 func readNDJSON(r io.Reader, name, language string, yield func(client.Document) bool, bad func(string, *status.Status)) bool {
-	br := bufio.NewReaderSize(r, 256<<10)
 	var options *pb.TagOptions
-	for lineNo := 1; ; lineNo++ {
-		line, err := readLine(br)
-		where := fmt.Sprintf("%s:%d", name, lineNo)
-		if errors.Is(err, errLongLine) {
-			bad(where, lineStatus(pb.ErrorReason_MALFORMED_LINE, name, lineNo, fmt.Sprintf("line %d of %s is longer than %d bytes", lineNo, name, maxLine)))
-		} else if err != nil && !errors.Is(err, io.EOF) {
-			bad(where, status.Newf(codes.InvalidArgument, "reading %s: %v", name, err))
+	for l := range parsedLines(r, name) {
+		where := fmt.Sprintf("%s:%d", name, l.lineNo)
+		if errors.Is(l.err, errLongLine) {
+			bad(where, lineStatus(pb.ErrorReason_MALFORMED_LINE, name, l.lineNo, fmt.Sprintf("line %d of %s is longer than %d bytes", l.lineNo, name, maxLine)))
+		} else if l.err != nil && !errors.Is(l.err, io.EOF) {
+			bad(where, status.Newf(codes.InvalidArgument, "reading %s: %v", name, l.err))
 			return true
-		} else if len(bytes.TrimSpace(line)) > 0 {
-			ld, st := parseLine(line, name, lineNo)
+		} else if !l.blank {
+			ld, st := l.ld, l.st
 			switch {
 			case st != nil:
 				bad(where, st)
@@ -275,7 +277,7 @@ func readNDJSON(r io.Reader, name, language string, yield func(client.Document) 
 				options = ld.options
 			}
 			if st == nil && ld.doc == nil {
-				bad(where, lineStatus(pb.ErrorReason_MISSING_DOCUMENT, name, lineNo, fmt.Sprintf("line %d of %s has options but no \"document\"", lineNo, name)))
+				bad(where, lineStatus(pb.ErrorReason_MISSING_DOCUMENT, name, l.lineNo, fmt.Sprintf("line %d of %s has options but no \"document\"", l.lineNo, name)))
 			}
 			if ld.doc != nil {
 				d := *ld.doc
@@ -286,8 +288,78 @@ func readNDJSON(r io.Reader, name, language string, yield func(client.Document) 
 				}
 			}
 		}
-		if err != nil {
+		if l.err != nil {
 			return true
+		}
+	}
+	return true
+}
+
+// parsedLine is one line of an NDJSON input, parsed.
+type parsedLine struct {
+	lineNo int
+	blank  bool
+	ld     lineDoc
+	st     *status.Status
+	err    error // from reading: errLongLine, io.EOF (with the last line), or another
+}
+
+// parseBatch is how many lines are parsed at once, in parallel.
+const parseBatch = 256
+
+// parsedLines reads r's lines and parses them on every core (JSON
+// decoding, not tagging, bounds a job in process), a batch ahead of the
+// caller, and yields them in order.
+func parsedLines(r io.Reader, name string) iter.Seq[parsedLine] {
+	return func(yield func(parsedLine) bool) {
+		batches := make(chan []parsedLine, 2)
+		stop := make(chan struct{})
+		defer close(stop)
+		workers := runtime.GOMAXPROCS(0)
+		go func() {
+			defer close(batches)
+			br := bufio.NewReaderSize(r, 256<<10)
+			lineNo := 0
+			for {
+				batch := make([]parsedLine, 0, parseBatch)
+				lines := make([][]byte, 0, parseBatch)
+				for len(batch) < parseBatch {
+					lineNo++
+					line, err := readLine(br)
+					batch = append(batch, parsedLine{lineNo: lineNo, err: err, blank: len(bytes.TrimSpace(line)) == 0})
+					lines = append(lines, line)
+					if err != nil && !errors.Is(err, errLongLine) {
+						break
+					}
+				}
+				var wg sync.WaitGroup
+				per := (len(batch) + workers - 1) / workers
+				for start := 0; start < len(batch); start += per {
+					wg.Go(func() {
+						for k := start; k < min(start+per, len(batch)); k++ {
+							if l := &batch[k]; !l.blank && (l.err == nil || errors.Is(l.err, io.EOF)) {
+								l.ld, l.st = parseLine(lines[k], name, l.lineNo)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				select {
+				case batches <- batch:
+				case <-stop:
+					return
+				}
+				if last := batch[len(batch)-1]; last.err != nil && !errors.Is(last.err, errLongLine) {
+					return
+				}
+			}
+		}()
+		for batch := range batches {
+			for _, l := range batch {
+				if !yield(l) {
+					return
+				}
+			}
 		}
 	}
 }
@@ -349,3 +421,6 @@ func (w *ndjsonWriter) write(r client.Result) error {
 }
 
 func (w *ndjsonWriter) flush() error { return w.bw.Flush() }
+
+// statusProto is google.rpc.Status.
+type statusProto = spb.Status

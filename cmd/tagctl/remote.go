@@ -1,44 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"iter"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/grpc/status"
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client"
+	"github.com/doctagger/doctagger/internal/envflag"
 )
 
-func init() {
-	register(command{name: "themes", summary: "list the themes of the ruleset the server has loaded", run: themesCmd})
-	register(command{name: "ruleset", summary: "describe the ruleset the server has loaded (version, source, load time)", run: rulesetCmd})
+// tagService is what the commands need of a doctagger service: the gRPC
+// client, the REST client (client.REST) or the engine in process (local).
+type tagService interface {
+	TagStream(ctx context.Context, docs iter.Seq[client.Document], o client.StreamOptions) iter.Seq[client.Result]
+	ListThemes(ctx context.Context) (*pb.ListThemesResponse, error)
+	GetRuleset(ctx context.Context) (*pb.Ruleset, error)
+	Close() error
 }
-
-// envPrefix names the environment twin of a connection flag: --addr is
-// DOCTAGGER_ADDR. A flag given on the command line wins over its twin.
-const envPrefix = "DOCTAGGER_"
-
-func envName(flagName string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// lookupEnv is os.LookupEnv; tests replace it.
-var lookupEnv = os.LookupEnv
 
 // remote holds the connection flags shared by the remote commands.
 type remote struct {
@@ -53,52 +42,57 @@ type remote struct {
 	tokenPlaintext bool
 	timeout        time.Duration
 	gzip           bool
+	// In process instead (tag, themes, ruleset): --local, or --rules.
+	local bool
+	rules string
 }
 
-// connFlags are the flags with an environment twin.
-var connFlags = map[string]bool{}
-
-func (r *remote) register(fs *flag.FlagSet) {
-	str := func(p *string, name, def, usage string) {
-		fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
-		connFlags[name] = true
-	}
-	str(&r.addr, "addr", "localhost:9090", "gRPC target: host:port (every address the name resolves to), a comma-separated list host:port,host:port, or dns:///host:port")
-	str(&r.rest, "rest", "", "use the REST mirror at this base URL (http://host:8080) instead of gRPC")
-	fs.BoolVar(&r.tls, "tls", false, "use TLS with the system's root CAs (implied by --ca and --cert) (env "+envName("tls")+")")
-	connFlags["tls"] = true
-	str(&r.ca, "ca", "", "PEM file of the CA certificates that signed the server's certificate; enables TLS")
-	str(&r.cert, "cert", "", "PEM client certificate for mutual TLS; enables TLS")
-	str(&r.key, "key", "", "PEM private key of --cert")
-	str(&r.serverName, "server-name", "", "name to check in the server's certificate (default: the host of each address)")
-	str(&r.token, "token", "", "bearer token (prefer the environment variable or --token-file: flags show in ps)")
-	str(&r.tokenFile, "token-file", "", "file holding the bearer token")
-	fs.BoolVar(&r.tokenPlaintext, "token-plaintext", false, "send the token without TLS (loopback, or a mesh that encrypts) (env "+envName("token-plaintext")+")")
-	connFlags["token-plaintext"] = true
-	fs.BoolVar(&r.gzip, "gzip", false, "compress calls with gzip (gRPC calls; with --rest, the request bodies): for a service far away or behind a slow link (news articles shrink about 2.3x), at a CPU cost on both sides (env "+envName("gzip")+")")
-	connFlags["gzip"] = true
-	fs.DurationVar(&r.timeout, "timeout", 30*time.Second, "timeout of each call; in tag, how long a stream may hold documents without answering before they go to another replica (env "+envName("timeout")+")")
-	connFlags["timeout"] = true
+// connFlagNames are the flags with an environment twin (envflag.Name:
+// --addr is DOCTAGGER_ADDR).
+var connFlagNames = map[string]bool{
+	"addr": true, "rest": true, "tls": true, "ca": true, "cert": true, "key": true, "server-name": true,
+	"token": true, "token-file": true, "token-plaintext": true, "timeout": true, "gzip": true, "shard": true,
 }
 
-// parseWithEnv sets the connection flags from their environment twins, then
-// parses the command line (which wins).
-func parseWithEnv(fs *flag.FlagSet, args []string) error {
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if !connFlags[f.Name] {
-			return
-		}
-		if v, ok := lookupEnv(envName(f.Name)); ok && v != "" {
-			if err := f.Value.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
-		return err
+func isConnFlag(name string) bool { return connFlagNames[name] }
+
+// flagDefiner is what flag.FlagSet and pflag.FlagSet have in common.
+type flagDefiner interface {
+	StringVar(p *string, name, value, usage string)
+	BoolVar(p *bool, name string, value bool, usage string)
+	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
+}
+
+// register defines the connection flags on fs (a cobra command's flags,
+// or a flag.FlagSet of a registered command).
+func (r *remote) register(fs flagDefiner) {
+	env := func(name string) string { return " (env " + envflag.Name(name) + ")" }
+	fs.StringVar(&r.addr, "addr", "localhost:9090", "gRPC target: host:port (every address the name resolves to), a comma-separated list host:port,host:port, or dns:///host:port"+env("addr"))
+	fs.StringVar(&r.rest, "rest", "", "use the REST mirror at this base URL (http://host:8080) instead of gRPC"+env("rest"))
+	fs.BoolVar(&r.tls, "tls", false, "use TLS with the system's root CAs (implied by --ca and --cert)"+env("tls"))
+	fs.StringVar(&r.ca, "ca", "", "PEM file of the CA certificates that signed the server's certificate; enables TLS"+env("ca"))
+	fs.StringVar(&r.cert, "cert", "", "PEM client certificate for mutual TLS (with --key); enables TLS"+env("cert"))
+	fs.StringVar(&r.key, "key", "", "PEM private key of --cert"+env("key"))
+	fs.StringVar(&r.serverName, "server-name", "", "name to check in the server's certificate (default: the host of each address)"+env("server-name"))
+	fs.StringVar(&r.token, "token", "", "bearer token (prefer the environment variable or --token-file: flags show in ps)"+env("token"))
+	fs.StringVar(&r.tokenFile, "token-file", "", "file holding the bearer token"+env("token-file"))
+	fs.BoolVar(&r.tokenPlaintext, "token-plaintext", false, "send the token without TLS (loopback, or a mesh that encrypts)"+env("token-plaintext"))
+	fs.BoolVar(&r.gzip, "gzip", false, "compress calls with gzip (gRPC calls; with --rest, the request bodies): for a service far away or behind a slow link (news articles shrink about 2.3x), at a CPU cost on both sides"+env("gzip"))
+	fs.DurationVar(&r.timeout, "timeout", 30*time.Second, "timeout of each call; in tag, how long a stream may hold documents without answering before they go to another replica"+env("timeout"))
+}
+
+// registerLocal adds --local and --rules.
+func (r *remote) registerLocal(fs flagDefiner) {
+	fs.BoolVar(&r.local, "local", false, "no server: run the tagging engine in this process, on the embedded default rules (or --rules)")
+	fs.StringVar(&r.rules, "rules", "", "ruleset file (YAML) for the engine in process; implies --local")
+}
+
+// applyEnv sets the connection flags not given from their twins.
+func applyEnv(cmd *cobra.Command) error {
+	if err := envflag.Apply(envflag.Pflag(cmd.Flags()), lookupEnv, envflag.Options{Only: isConnFlag, SkipEmpty: true}); err != nil {
+		return flagError{err}
 	}
-	return parse(fs, args)
+	return nil
 }
 
 func (r *remote) bearer() (string, error) {
@@ -107,19 +101,37 @@ func (r *remote) bearer() (string, error) {
 	}
 	data, err := os.ReadFile(r.tokenFile)
 	if err != nil {
-		return "", fmt.Errorf("reading the token file: %w", err)
+		return "", fmt.Errorf("--token-file: %w", err)
 	}
 	tok := strings.TrimSpace(string(data))
 	if tok == "" {
-		return "", fmt.Errorf("the token file %s is empty", r.tokenFile)
+		return "", fmt.Errorf("--token-file: the token file %s is empty", r.tokenFile)
 	}
 	return tok, nil
 }
 
-func (r *remote) useTLS() bool { return r.tls || r.ca != "" || r.cert != "" }
+func (r *remote) useTLS() bool {
+	return r.tls || r.ca != "" || r.cert != "" || strings.HasPrefix(r.rest, "https://")
+}
 
-// client connects over gRPC.
-func (r *remote) client() (*client.Client, error) {
+func (r *remote) isLocal() bool { return r.local || r.rules != "" }
+
+// open connects to the service as the flags say: in process, over REST or
+// over gRPC. Errors name the flags to change.
+func (r *remote) open() (tagService, error) {
+	if r.isLocal() {
+		if r.rest != "" {
+			return nil, flagError{errors.New("--local (or --rules) runs the engine in process: it takes no --rest")}
+		}
+		return newLocal(r.rules)
+	}
+	if (r.cert == "") != (r.key == "") {
+		return nil, flagError{errors.New("a client certificate needs both --cert and --key")}
+	}
+	tok, err := r.bearer()
+	if err != nil {
+		return nil, err
+	}
 	opts := []client.Option{client.WithTimeout(r.timeout), client.WithUserAgent("tagctl")}
 	if r.useTLS() {
 		opts = append(opts, client.WithTLS(client.TLS{CAFile: r.ca, CertFile: r.cert, KeyFile: r.key, ServerName: r.serverName}))
@@ -127,13 +139,12 @@ func (r *remote) client() (*client.Client, error) {
 	if r.gzip {
 		opts = append(opts, client.WithGzip())
 	}
-	tok, err := r.bearer()
-	if err != nil {
-		return nil, err
-	}
 	if tok != "" {
 		if !r.useTLS() && !r.tokenPlaintext {
 			// Said here with the flags: the client's error names its options.
+			if r.rest != "" {
+				return nil, errors.New("a bearer token needs an https:// URL; use --token-plaintext to send it in the clear")
+			}
 			return nil, errors.New("a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext to send it in the clear")
 		}
 		opts = append(opts, client.WithBearerToken(tok))
@@ -141,236 +152,150 @@ func (r *remote) client() (*client.Client, error) {
 			opts = append(opts, client.WithTokenOverPlaintext())
 		}
 	}
-	return client.New(r.addr, opts...)
-}
-
-// httpClient is the REST client: TLS as configured, the bearer token added
-// to every request.
-func (r *remote) httpClient() (*restClient, error) {
-	base := strings.TrimRight(r.rest, "/")
-	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("--rest %q: want an http:// or https:// URL", r.rest)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	if r.useTLS() || strings.HasPrefix(base, "https://") {
-		c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: r.serverName}
-		if r.ca != "" {
-			pemData, err := os.ReadFile(r.ca)
-			if err != nil {
-				return nil, fmt.Errorf("reading the CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pemData) {
-				return nil, fmt.Errorf("no PEM certificate in the CA file %s", r.ca)
-			}
-			c.RootCAs = pool
-		}
-		if r.cert != "" {
-			cert, err := tls.LoadX509KeyPair(r.cert, r.key)
-			if err != nil {
-				return nil, fmt.Errorf("loading the client certificate: %w", err)
-			}
-			c.Certificates = []tls.Certificate{cert}
-		}
-		tr.TLSClientConfig = c
-	}
-	tok, err := r.bearer()
-	if err != nil {
-		return nil, err
-	}
-	if tok != "" && strings.HasPrefix(base, "http://") && !r.tokenPlaintext {
-		return nil, errors.New("a bearer token needs an https:// URL; use --token-plaintext to send it in the clear")
-	}
-	return &restClient{base: base, token: tok, http: &http.Client{Transport: tr}, timeout: r.timeout, gzip: r.gzip}, nil
-}
-
-// restClient calls the REST mirror.
-type restClient struct {
-	base    string
-	token   string
-	http    *http.Client
-	timeout time.Duration
-	// gzip sends request bodies gzip-compressed (answers come compressed
-	// anyway: Go's HTTP client asks for it and decodes them).
-	gzip bool
-}
-
-// close closes the client's idle keep-alive connections when a command
-// ends (tagctl's commands also run in-process, in tests).
-func (c *restClient) close() { c.http.CloseIdleConnections() }
-
-func (c *restClient) request(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	req.Header.Set("User-Agent", "tagctl")
-	return req, nil
-}
-
-// get calls a unary GET route and decodes the answer into out.
-func (c *restClient) get(ctx context.Context, path string, out proto.Message) error {
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	req, err := c.request(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return httpStatusError(resp.StatusCode, data)
-	}
-	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, out)
-}
-
-// httpStatusError turns an error answer, a JSON google.rpc.Status (or, from
-// the NDJSON stream, an {"error": Status} line), into a gRPC status error
-// with its details.
-func httpStatusError(code int, body []byte) error {
-	var line struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(body, &line) == nil && len(line.Error) > 0 {
-		body = line.Error
-	}
-	st := new(statusProto)
-	if (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, st) != nil || st.GetMessage() == "" {
-		// Details of types tagctl does not know, or not a status at all.
-		var plain struct {
-			Code    int32  `json:"code"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(body, &plain) != nil || plain.Message == "" {
-			msg := strings.TrimSpace(string(body))
-			if len(msg) > 200 {
-				msg = msg[:200] + "…"
-			}
-			return status.Errorf(codeFromHTTP(code), "HTTP %d: %s", code, msg)
-		}
-		st = &statusProto{Code: plain.Code, Message: plain.Message}
-	}
-	st.Message = fmt.Sprintf("HTTP %d: %s", code, st.GetMessage())
-	return status.ErrorProto(st)
-}
-
-func themesCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("themes", "", stderr)
-	var r remote
-	r.register(fs)
-	format := fs.String("format", "table", "output: table, or json (as GET /v1/themes answers: {\"themes\": [...], \"rulesetVersion\": ...})")
-	if err := parseWithEnv(fs, args); err != nil {
-		return err
-	}
-	if *format != "table" && *format != "json" {
-		fmt.Fprintf(stderr, "tagctl themes: --format %q: want table or json\n", *format)
-		return errUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	ctx := context.Background()
-	resp := new(pb.ListThemesResponse)
+	var s tagService
 	if r.rest != "" {
-		c, err := r.httpClient()
-		if err != nil {
-			return err
-		}
-		defer c.close()
-		if err := c.get(ctx, "/v1/themes", resp); err != nil {
-			return err
+		s, err = client.NewREST(r.rest, opts...)
+		if err != nil && strings.Contains(err.Error(), "http:// or https://") {
+			err = fmt.Errorf("--rest %q: want an http:// or https:// URL", r.rest)
 		}
 	} else {
-		c, err := r.client()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if resp, err = c.ListThemes(ctx); err != nil {
-			return err
-		}
+		s, err = client.New(r.addr, opts...)
 	}
-	if *format == "json" {
-		return writeProtoJSON(stdout, resp)
+	if err != nil {
+		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "client: "))
 	}
-	fmt.Fprintf(stdout, "ruleset %s\n", resp.GetRulesetVersion())
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "THEME\tTHRESHOLD\tTERMS\tEXCLUSIONS\tLABEL")
-	for _, th := range resp.GetThemes() {
-		fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%s / %s\n", th.GetId(), th.GetThreshold(), th.GetTermCount(), th.GetExclusionCount(), th.GetLabelVi(), th.GetLabelEn())
-	}
-	return tw.Flush()
+	return s, nil
 }
 
-func rulesetCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("ruleset", "", stderr)
-	var r remote
-	r.register(fs)
-	format := fs.String("format", "text", "output: text, or json (as GET /v1/ruleset answers: {\"ruleset\": {...}})")
-	if err := parseWithEnv(fs, args); err != nil {
-		return err
+// hint says which flag fixes a connection error, or "": a plaintext
+// client at a TLS server, a TLS client at a plaintext one, a server that
+// wants a client certificate, a certificate this machine does not trust.
+func (r *remote) hint(err error) string {
+	if err == nil || r.isLocal() {
+		return ""
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "tagctl ruleset: --format %q: want text or json\n", *format)
-		return errUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	ctx := context.Background()
-	var rs *pb.Ruleset
-	if r.rest != "" {
-		c, err := r.httpClient()
-		if err != nil {
-			return err
+	msg := err.Error()
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(msg, s) {
+				return true
+			}
 		}
-		defer c.close()
-		resp := new(pb.GetRulesetResponse)
-		if err := c.get(ctx, "/v1/ruleset", resp); err != nil {
-			return err
-		}
-		rs = resp.GetRuleset()
-	} else {
-		c, err := r.client()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if rs, err = c.GetRuleset(ctx); err != nil {
-			return err
-		}
+		return false
 	}
-	if *format == "json" {
-		// As GET /v1/ruleset answers.
-		return writeProtoJSON(stdout, &pb.GetRulesetResponse{Ruleset: rs})
+	switch {
+	case !r.useTLS() && has("server preface", "HTTP request to an HTTPS server", "malformed HTTP response"):
+		if r.rest != "" {
+			return "the server speaks TLS: use an https:// URL with --rest (and --ca if a private CA signed its certificate)"
+		}
+		return "the server speaks TLS: add --tls (and --ca FILE if a private CA signed its certificate)"
+	case r.useTLS() && has("first record does not look like a TLS handshake", "server gave HTTP response"):
+		if r.rest != "" {
+			return "the server does not speak TLS: use an http:// URL with --rest"
+		}
+		return "the server does not speak TLS: drop --tls, --ca and --cert"
+	case r.useTLS() && r.cert == "" && has("certificate required", "bad certificate", "broken pipe", "connection reset by peer", "handshake failure"):
+		return "the server wants a client certificate: add --cert and --key"
+	case r.useTLS() && has("certificate signed by unknown authority"):
+		return "the server's certificate is signed by a CA this machine does not trust: add --ca FILE (the CA's certificate, PEM)"
+	case r.useTLS() && has("certificate is valid for", "certificate is not valid for"):
+		return "the server's certificate names another host: add --server-name with a name it holds"
 	}
-	fmt.Fprintf(stdout, "name        %s\nversion     %s\nsource      %s\nloaded      %s\nthemes      %d\nterms       %d\nexclusions  %d\n",
-		rs.GetName(), rs.GetVersion(), rs.GetSource(), rs.GetLoadTime().AsTime().Local().Format(time.RFC3339),
-		rs.GetThemeCount(), rs.GetTermCount(), rs.GetExclusionCount())
-	return nil
+	return ""
+}
+
+// withHint puts the hint for err, when there is one, before it.
+func (r *remote) withHint(err error) error {
+	if h := r.hint(err); h != "" {
+		return fmt.Errorf("%s\n  (%w)", h, err)
+	}
+	return err
+}
+
+func themesCommand(stdout, _ io.Writer) *cobra.Command {
+	var (
+		r      remote
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "themes",
+		Short: "list the themes of the ruleset the server has loaded (or --local's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return err
+			}
+			if format != "table" && format != "json" {
+				return flagError{fmt.Errorf("--format %q: want table or json", format)}
+			}
+			s, err := r.open()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			resp, err := s.ListThemes(context.Background())
+			if err != nil {
+				return r.withHint(err)
+			}
+			if format == "json" {
+				return writeProtoJSON(stdout, resp)
+			}
+			fmt.Fprintf(stdout, "ruleset %s\n", resp.GetRulesetVersion())
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "THEME\tTHRESHOLD\tTERMS\tEXCLUSIONS\tLABEL")
+			for _, th := range resp.GetThemes() {
+				fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%s / %s\n", th.GetId(), th.GetThreshold(), th.GetTermCount(), th.GetExclusionCount(), th.GetLabelVi(), th.GetLabelEn())
+			}
+			return tw.Flush()
+		},
+	}
+	r.register(cmd.Flags())
+	r.registerLocal(cmd.Flags())
+	cmd.Flags().StringVar(&format, "format", "table", `output: table, or json (as GET /v1/themes answers: {"themes": [...], "rulesetVersion": ...})`)
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func rulesetCommand(stdout, _ io.Writer) *cobra.Command {
+	var (
+		r      remote
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "ruleset",
+		Short: "describe the ruleset the server has loaded (version, source, load time)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd); err != nil {
+				return err
+			}
+			if format != "text" && format != "json" {
+				return flagError{fmt.Errorf("--format %q: want text or json", format)}
+			}
+			s, err := r.open()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rs, err := s.GetRuleset(context.Background())
+			if err != nil {
+				return r.withHint(err)
+			}
+			if format == "json" {
+				// As GET /v1/ruleset answers.
+				return writeProtoJSON(stdout, &pb.GetRulesetResponse{Ruleset: rs})
+			}
+			fmt.Fprintf(stdout, "name        %s\nversion     %s\nsource      %s\nloaded      %s\nthemes      %d\nterms       %d\nexclusions  %d\n",
+				rs.GetName(), rs.GetVersion(), rs.GetSource(), rs.GetLoadTime().AsTime().Local().Format(time.RFC3339),
+				rs.GetThemeCount(), rs.GetTermCount(), rs.GetExclusionCount())
+			return nil
+		},
+	}
+	r.register(cmd.Flags())
+	r.registerLocal(cmd.Flags())
+	cmd.Flags().StringVar(&format, "format", "text", `output: text, or json (as GET /v1/ruleset answers: {"ruleset": {...}})`)
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
 }
 
 // writeProtoJSON writes m in the API's JSON as the REST mirror does

@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
@@ -250,31 +249,5 @@ func TestTagRESTLineOverLimit(t *testing.T) {
 				t.Errorf("%v: document %d: %+v", mode, i, l)
 			}
 		}
-	}
-}
-
-// TestAppendRequest: tagctl --rest writes each document as a line of the
-// REST stream in the API's JSON (languageCode, the text a plain string),
-// which protojson reads back as it was; bytes that are not valid UTF-8 go
-// as they are, for the server to fail that document with their offset.
-func TestAppendRequest(t *testing.T) {
-	d := client.Document{ID: "a\"1", Text: "Trí tuệ \"nhân\" tạo\n\t<&> \u2028", Language: "en"}
-	line := appendRequest(nil, d, []byte(`{"themes":["ai"],"omitEvidence":true}`))
-	if line[len(line)-1] != '\n' {
-		t.Fatalf("%q does not end its line", line)
-	}
-	var req pb.StreamTagDocumentsRequest
-	if err := protojson.Unmarshal(line, &req); err != nil {
-		t.Fatalf("%s: %v", line, err)
-	}
-	want := &pb.StreamTagDocumentsRequest{
-		Document: &pb.Document{Id: d.ID, Text: d.Text, LanguageCode: "en"},
-		Options:  &pb.TagOptions{Themes: []string{"ai"}, OmitEvidence: true},
-	}
-	if !proto.Equal(&req, want) || !strings.Contains(string(line), `"languageCode":"en"`) {
-		t.Errorf("%s read back as %v, want %v", line, &req, want)
-	}
-	if got := string(appendRequest(nil, client.Document{ID: "b", Text: "x\xffy"}, nil)); got != "{\"document\":{\"id\":\"b\",\"text\":\"x\xffy\"}}\n" {
-		t.Errorf("invalid UTF-8: got %q", got)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -143,31 +142,6 @@ func errorInfo(e *statusProto) *errdetails.ErrorInfo {
 		}
 	}
 	return nil
-}
-
-// TestJSONText: valid text is quoted exactly as encoding/json does (without
-// HTML escaping); bytes that are not valid UTF-8 are kept as they are.
-func TestJSONText(t *testing.T) {
-	for _, s := range []string{"", "trí tuệ nhân tạo", norm.NFD.String("Hà Nội"), "\"q\" \\ \t\n\r\x00\x1f <&> \u2028\u2029 \U0001F600", "\uFFFD"} {
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.Encode(s)
-		want := strings.TrimSuffix(b.String(), "\n")
-		if got := jsonText(s); string(got) != want {
-			t.Errorf("jsonText(%q) = %s, want %s", s, got, want)
-		}
-	}
-	for s, want := range map[string]string{
-		"\xff":                     "\"\xff\"",
-		"a\"\xffb\n":               "\"a\\\"\xffb\\n\"",
-		"tuệ\xe1\x80 \xed\xa0\x80": "\"tuệ\xe1\x80 \xed\xa0\x80\"", // truncated sequence, surrogate
-		"\xc3\x28\t":               "\"\xc3(\\t\"",
-	} {
-		if got := jsonText(s); string(got) != want {
-			t.Errorf("jsonText(%q) = %q, want %q", s, got, want)
-		}
-	}
 }
 
 // TestTagNDJSONInvalidUTF8: an NDJSON line holding bytes that are not valid
