@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -195,5 +196,85 @@ func TestDockerfile(t *testing.T) {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
+	}
+}
+
+// TestBatchJob: the batch recipe (deploy/batch) is an Indexed Job whose pod
+// I runs tagctl tag --shard $(JOB_COMPLETION_INDEX)/N --resume with N the
+// Job's completions, each shard writing a file of its own on the data
+// volume, the index declared for the expansion of the arguments.
+func TestBatchJob(t *testing.T) {
+	var k struct{ Resources []string }
+	load(t, "batch/kustomization.yaml", &k)
+	if !slices.Contains(k.Resources, "job.yaml") || !slices.Contains(k.Resources, "pvc.yaml") {
+		t.Fatalf("batch/kustomization.yaml resources: %v", k.Resources)
+	}
+	var job struct {
+		Kind string
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int
+			Parallelism    int
+			Template       struct {
+				Spec struct {
+					RestartPolicy string `yaml:"restartPolicy"`
+					Containers    []struct {
+						Name    string
+						Command []string
+						Args    []string
+						Env     []struct {
+							Name      string
+							ValueFrom struct {
+								FieldRef struct {
+									FieldPath string `yaml:"fieldPath"`
+								} `yaml:"fieldRef"`
+							} `yaml:"valueFrom"`
+						}
+						VolumeMounts []struct {
+							Name      string
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+					}
+					Volumes []struct {
+						Name                  string
+						PersistentVolumeClaim struct {
+							ClaimName string `yaml:"claimName"`
+						} `yaml:"persistentVolumeClaim"`
+					}
+				}
+			}
+		}
+	}
+	load(t, "batch/job.yaml", &job)
+	s := job.Spec
+	if job.Kind != "Job" || s.CompletionMode != "Indexed" || s.Completions < 1 || s.Parallelism < 1 {
+		t.Fatalf("want an Indexed Job: %+v", job)
+	}
+	if s.Template.Spec.RestartPolicy != "Never" {
+		t.Errorf("restartPolicy %q: podFailurePolicy needs Never", s.Template.Spec.RestartPolicy)
+	}
+	c := s.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	if len(c.Command) != 1 || !strings.HasSuffix(c.Command[0], "/tagctl") || len(c.Args) == 0 || c.Args[0] != "tag" {
+		t.Errorf("the container runs %v %v, want tagctl tag", c.Command, c.Args)
+	}
+	n := strconv.Itoa(s.Completions)
+	for _, want := range []string{"--shard=$(JOB_COMPLETION_INDEX)/" + n, "--resume", "--output=/data/out/tags-$(JOB_COMPLETION_INDEX)-of-" + n + ".ndjson.gz"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("the args %q lack %q (completions: %s)", args, want, n)
+		}
+	}
+	declared := false
+	for _, e := range c.Env {
+		if e.Name == "JOB_COMPLETION_INDEX" && strings.Contains(e.ValueFrom.FieldRef.FieldPath, "batch.kubernetes.io/job-completion-index") {
+			declared = true
+		}
+	}
+	if !declared {
+		t.Error("JOB_COMPLETION_INDEX is not declared in env: $(JOB_COMPLETION_INDEX) in args would not expand")
+	}
+	if len(c.VolumeMounts) == 0 || c.VolumeMounts[0].MountPath != "/data" || len(s.Template.Spec.Volumes) == 0 ||
+		s.Template.Spec.Volumes[0].PersistentVolumeClaim.ClaimName != "doctagger-batch-data" {
+		t.Errorf("the data volume: mounts %+v, volumes %+v", c.VolumeMounts, s.Template.Spec.Volumes)
 	}
 }
