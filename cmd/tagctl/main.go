@@ -216,7 +216,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 // parseWithEnv parses the command line, then sets the connection flags it
-// did not give from their environment twins.
+// did not give from their environment twins (for registered commands that
+// take remote's flags on a flag.FlagSet).
+//
+//lint:ignore U1000 kept for registered commands
 func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
