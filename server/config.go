@@ -49,6 +49,18 @@ type Config struct {
 	// a client sending a byte now and then, under StreamIdleTimeout, would
 	// otherwise hold its handler for ever (HTTP 408 BODY_TIMEOUT; 0: no bound).
 	RESTBodyTimeout time.Duration
+	// MaxConcurrentStreams bounds the calls (unary or streams) open at once
+	// on one gRPC connection; a client opens more only as others end.
+	MaxConcurrentStreams int
+	// MaxInflightCalls bounds the calls in flight over the whole server,
+	// gRPC and REST; past it a new call is refused from its headers with
+	// UNAVAILABLE (REST 503) OVERLOADED and a retry hint (0: no bound).
+	MaxInflightCalls int
+	// MaxInflightBytes bounds the document text the server holds at once
+	// over every call and stream; a request that finds no room within a
+	// second is shed the same way, a stream ending like a drained one
+	// (0: no bound). With MaxMessageBytes it is what bounds memory.
+	MaxInflightBytes int64
 	// MaxConnectionAge, when set, makes the server ask each client
 	// connection to go away (GOAWAY) after about this long (±10%), so that
 	// clients behind an L4 load balancer reconnect and spread over new
@@ -96,20 +108,23 @@ type Config struct {
 // DefaultConfig returns the defaults of every setting.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr:          ":9090",
-		HTTPAddr:          ":8080",
-		WatchRules:        true,
-		RulesSettle:       2 * time.Second,
-		MaxDocumentBytes:  1 << 20,
-		MaxBatchDocuments: 256,
-		MaxMessageBytes:   64 << 20,
-		StreamMaxInFlight: 256,
-		StreamIdleTimeout: 5 * time.Minute,
-		RESTBodyTimeout:   time.Minute,
-		ShutdownGrace:     15 * time.Second,
-		OpenHealth:        true,
-		OpenMetrics:       true,
-		OpenDocs:          true,
+		GRPCAddr:             ":9090",
+		HTTPAddr:             ":8080",
+		WatchRules:           true,
+		RulesSettle:          2 * time.Second,
+		MaxDocumentBytes:     1 << 20,
+		MaxBatchDocuments:    256,
+		MaxMessageBytes:      64 << 20,
+		StreamMaxInFlight:    256,
+		StreamIdleTimeout:    5 * time.Minute,
+		RESTBodyTimeout:      time.Minute,
+		MaxConcurrentStreams: 256,
+		MaxInflightCalls:     1024,
+		MaxInflightBytes:     256 << 20,
+		ShutdownGrace:        15 * time.Second,
+		OpenHealth:           true,
+		OpenMetrics:          true,
+		OpenDocs:             true,
 	}
 }
 
@@ -121,6 +136,12 @@ func (c *Config) validate() error {
 	positive := func(name string, v int) {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
+		}
+	}
+	for name, v := range map[string]int64{"max concurrent streams": int64(c.MaxConcurrentStreams),
+		"max inflight calls": int64(c.MaxInflightCalls), "max inflight bytes": c.MaxInflightBytes} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s must be 0 (no bound) or positive, got %d", name, v))
 		}
 	}
 	positive("max document bytes", c.MaxDocumentBytes)

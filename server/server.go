@@ -46,6 +46,7 @@ type Server struct {
 	metrics   *service.Metrics
 	rules     *service.Rules
 	auth      *middleware.Auth
+	limiter   *middleware.Limiter
 	cert      atomic.Pointer[tls.Certificate]
 	clientCAs *x509.CertPool
 
@@ -85,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("loading the rules: %w", err)
 	}
 	s.auth = middleware.NewAuth(cfg.OpenHealth)
+	s.limiter = middleware.NewLimiter(cfg.MaxInflightCalls)
 	if err := s.loadTokens(); err != nil {
 		return nil, err
 	}
@@ -99,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 	// and metrics as INTERNAL; outermost, for the interceptors. REST calls
 	// go through the same chains (inProcess).
 	unary := []grpc.UnaryServerInterceptor{
+		s.limiter.Unary(),
 		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
 		middleware.UnaryLogging(s.log),
 		grpcMetrics.UnaryServerInterceptor(),
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
 	stream := []grpc.StreamServerInterceptor{
+		s.limiter.Stream(),
 		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
 		middleware.StreamLogging(s.log),
 		grpcMetrics.StreamServerInterceptor(),
@@ -119,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 		grpc.ForceServerCodecV2(wire.NewLenientCodec(cfg.MaxMessageBytes)),
 		grpc.MaxRecvMsgSize(2*cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
+		grpc.MaxConcurrentStreams(uint32(cfg.MaxConcurrentStreams)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAgeGrace stays at its default, infinity: a long
 		// stream is never cut, it just gets no company on its connection.
@@ -136,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 		MaxMessageBytes:   cfg.MaxMessageBytes,
 		StreamMaxInFlight: cfg.StreamMaxInFlight,
 		StreamIdleTimeout: cfg.StreamIdleTimeout,
+		MaxInflightBytes:  cfg.MaxInflightBytes,
 	}, s.rules, s.metrics, s.log, s.drain)
 	pb.RegisterTaggerServiceServer(s.grpc, s.svc)
 	s.unary, s.stream = middleware.ChainUnary(unary...), middleware.ChainStream(stream...)
@@ -280,6 +286,7 @@ func (s *Server) Run(ctx context.Context) error {
 			MaxDocumentBytes:  s.cfg.MaxDocumentBytes,
 			StreamIdleTimeout: s.cfg.StreamIdleTimeout,
 			BodyTimeout:       s.cfg.RESTBodyTimeout,
+			Limiter:           s.limiter,
 		})
 		if err != nil {
 			s.grpc.Stop()
@@ -380,11 +387,14 @@ func (s *Server) shutdown(httpSrv *http.Server) {
 	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 }
 
-// tapAuth refuses, from its headers, a call without an accepted token
-// before grpc-go reads its message (see New), and logs it as the
-// interceptors log a call.
+// tapAuth refuses, from its headers, a call without an accepted token, or
+// when the server is full (--max-inflight-calls), before grpc-go reads its
+// message (see New), and logs it as the interceptors log a call.
 func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, error) {
 	err := s.auth.Tap(info)
+	if err == nil {
+		err = s.limiter.Tap(info) // shed before the message is read
+	}
 	if err != nil {
 		middleware.LogCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/klauspost/compress/gzhttp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -45,6 +46,9 @@ type Config struct {
 	// BodyTimeout bounds the reading of a whole unary request body (0:
 	// no bound beyond StreamIdleTimeout between bytes).
 	BodyTimeout time.Duration
+	// Limiter refuses a request when the server is full, before its body
+	// is read, as the gRPC server's tap does.
+	Limiter *middleware.Limiter
 }
 
 // Gateway is the REST side: the grpc-gateway mux, which decodes each
@@ -92,7 +96,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 					return
 				}
 			}
-			switch st := status.Convert(err); st.Code() {
+			st := status.Convert(err)
+			retryAfter(w, st)
+			switch st.Code() {
 			case codes.Unauthenticated:
 				// The default handler would put the message in WWW-Authenticate.
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
@@ -131,6 +137,11 @@ func (g *Gateway) Handler() http.Handler {
 }
 
 func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request) {
+	if g.cfg.Limiter.Full() {
+		closeUnread(w)
+		httpError(w, g.json, status.Convert(g.cfg.Limiter.Overloaded()))
+		return
+	}
 	limit := g.bodyLimit()
 	if r.ContentLength > limit {
 		bodyTooLarge(w, g.json, limit)
@@ -352,6 +363,7 @@ func (g *Gateway) logRefused(r *http.Request, err error) {
 
 // httpError answers with a JSON google.rpc.Status and the matching HTTP code.
 func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
+	retryAfter(w, st)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus(st))
 	writeStatus(w, m, st, false)
@@ -374,6 +386,16 @@ func httpStatus(st *status.Status) int {
 		return http.StatusRequestEntityTooLarge // no other resource runs out per request
 	}
 	return runtime.HTTPStatusFromCode(st.Code())
+}
+
+// retryAfter gives an overloaded answer its Retry-After header, in
+// seconds, from the status's RetryInfo.
+func retryAfter(w http.ResponseWriter, st *status.Status) {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			w.Header().Set("Retry-After", fmt.Sprint(max(1, int(ri.GetRetryDelay().AsDuration().Round(time.Second).Seconds()))))
+		}
+	}
 }
 
 // bodyError is the error of a request body that could not be read: too

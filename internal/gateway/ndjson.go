@@ -57,6 +57,10 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.fail(status.Convert(err)) // before reading, let alone decoding, the body
 		return
 	}
+	if h.g.cfg.Limiter.Full() {
+		out.fail(status.Convert(h.g.cfg.Limiter.Overloaded()))
+		return
+	}
 	if st := decodeBody(w, r); st != nil {
 		out.fail(st)
 		return
@@ -295,6 +299,7 @@ func (o *ndjsonWriter) fail(st *status.Status) {
 		if st.Code() == codes.Unauthenticated {
 			o.w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 		}
+		retryAfter(o.w, st)
 		closeUnread(o.w) // the body may be partly unread
 		o.w.Header().Set("Content-Type", "application/x-ndjson")
 		o.w.WriteHeader(httpStatus(st))

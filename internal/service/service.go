@@ -41,6 +41,10 @@ type Limits struct {
 	MaxMessageBytes   int           // largest message, in or out
 	StreamMaxInFlight int           // documents of one stream held at once
 	StreamIdleTimeout time.Duration // end a stream idle this long (0: never)
+	// MaxInflightBytes bounds the document text held at once over every
+	// call and stream (0: no bound); beyond it requests are shed with
+	// UNAVAILABLE OVERLOADED and a retry hint.
+	MaxInflightBytes int64
 }
 
 // Service implements tagger.v1.TaggerService.
@@ -50,6 +54,7 @@ type Service struct {
 	rules   *Rules
 	metrics *Metrics
 	log     *slog.Logger
+	budget  *budget
 	// drain is closed when streams must stop taking documents (the shutdown
 	// grace period is over).
 	drain <-chan struct{}
@@ -58,7 +63,7 @@ type Service struct {
 // New is the service over rules, counting in m. drain is closed when
 // streams must stop taking documents (the shutdown grace period is over).
 func New(limits Limits, rules *Rules, m *Metrics, log *slog.Logger, drain <-chan struct{}) *Service {
-	return &Service{cfg: limits, rules: rules, metrics: m, log: log, drain: drain}
+	return &Service{cfg: limits, rules: rules, metrics: m, log: log, drain: drain, budget: newBudget(limits.MaxInflightBytes)}
 }
 
 // badRequest builds an error of the API's shape (see pb.NewStatus).
@@ -321,6 +326,11 @@ func (s *Service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (
 	if err := ctx.Err(); err != nil {
 		return nil, ctxStatus(err)
 	}
+	n := docBytes(req.GetDocument())
+	if !s.budget.acquire(ctx, n) {
+		return nil, overloaded("no room for this document now").Err()
+	}
+	defer s.budget.release(n)
 	res, st := s.tagOne(l, req.GetDocument(), opts, "document")
 	if st != nil {
 		return nil, st.Err()
@@ -348,6 +358,14 @@ func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 	if st != nil {
 		return nil, st.Err()
 	}
+	var n int64
+	for _, d := range docs {
+		n += docBytes(d)
+	}
+	if !s.budget.acquire(ctx, n) {
+		return nil, overloaded("no room for this batch now: send it again, or in smaller batches").Err()
+	}
+	defer s.budget.release(n)
 	results := make([]*pb.DocumentResult, len(docs))
 	one := func(i int) {
 		field := "documents[" + strconv.Itoa(i) + "]"

@@ -19,10 +19,17 @@ import (
 )
 
 type streamJob struct {
-	seq  int64
-	doc  *pb.Document
-	opts *pb.TagOptions
-	bad  *wire.Malformed // a request the codec could not decode: it fails alone
+	seq   int64
+	doc   *pb.Document
+	opts  *pb.TagOptions
+	bad   *wire.Malformed // a request the codec could not decode: it fails alone
+	bytes int64           // what it holds of the service's budget
+}
+
+// streamResult is a result to send, and the budget its document holds.
+type streamResult struct {
+	resp  *pb.StreamTagDocumentsResponse
+	bytes int64
 }
 
 // StreamTagDocuments tags documents as they arrive, on a few workers, and
@@ -54,10 +61,10 @@ type streamCall struct {
 	stream pb.TaggerService_StreamTagDocumentsServer
 	ctx    context.Context
 
-	jobs     chan streamJob                      // receiver → workers
-	results  chan *pb.StreamTagDocumentsResponse // workers → sender
-	slots    chan struct{}                       // one per document read and not yet answered
-	recvDone chan error                          // the receiver's end: nil, or why it stopped
+	jobs     chan streamJob    // receiver → workers
+	results  chan streamResult // workers → sender
+	slots    chan struct{}     // one per document read and not yet answered
+	recvDone chan error        // the receiver's end: nil, or why it stopped
 
 	mu         sync.Mutex
 	stopped    bool  // the receiver drops what it reads from now on
@@ -78,7 +85,7 @@ func newStreamCall(s *Service, stream pb.TaggerService_StreamTagDocumentsServer)
 	c := &streamCall{
 		s: s, stream: stream, ctx: stream.Context(),
 		jobs:     make(chan streamJob, n),
-		results:  make(chan *pb.StreamTagDocumentsResponse, n),
+		results:  make(chan streamResult, n),
 		slots:    make(chan struct{}, n),
 		recvDone: make(chan error, 1),
 		sendDone: make(chan error, 1),
@@ -117,9 +124,23 @@ func (c *streamCall) receive() {
 		if req.Options != nil && bad == nil {
 			opts = req.Options
 		}
+		n := docBytes(req.Document)
+		if !c.s.budget.acquire(c.ctx, n) {
+			// Shed: this document is not taken (no result), the ones
+			// before it are answered, and the call ends UNAVAILABLE
+			// naming them, as a drained stream does.
+			<-c.slots
+			c.mu.Lock()
+			c.stopped = true
+			last := c.dispatched
+			c.mu.Unlock()
+			c.recvDone <- overloaded(fmt.Sprintf("results were sent for documents 1..%d of this stream; resend the later ones", last)).Err()
+			return
+		}
 		c.mu.Lock()
 		if c.stopped {
 			c.mu.Unlock()
+			c.s.budget.release(n)
 			<-c.slots
 			c.recvDone <- nil
 			return
@@ -127,7 +148,7 @@ func (c *streamCall) receive() {
 		c.dispatched = seq
 		c.inFlight.Add(1)
 		c.mu.Unlock()
-		c.jobs <- streamJob{seq: seq, doc: req.Document, opts: opts, bad: bad}
+		c.jobs <- streamJob{seq: seq, doc: req.Document, opts: opts, bad: bad, bytes: n}
 	}
 }
 
@@ -177,7 +198,7 @@ func (c *streamCall) work() {
 			res = &pb.DocumentResult{DocumentId: j.doc.GetId(), Error: p}
 		}
 		res.Sequence = j.seq
-		c.results <- &pb.StreamTagDocumentsResponse{Result: res}
+		c.results <- streamResult{&pb.StreamTagDocumentsResponse{Result: res}, j.bytes}
 	}
 }
 
@@ -188,10 +209,16 @@ func (c *streamCall) work() {
 func (c *streamCall) send() {
 	for r := range c.results {
 		c.sending.Store(true)
-		err := c.stream.Send(r)
+		err := c.stream.Send(r.resp)
 		c.sending.Store(false)
+		c.s.budget.release(r.bytes)
 		if err != nil {
 			c.sendDone <- err
+			// The call is over: give back what the results still to come
+			// hold (the workers finish the jobs they have).
+			for r := range c.results {
+				c.s.budget.release(r.bytes)
+			}
 			return
 		}
 		// Idle counts from the last document read or result sent: a

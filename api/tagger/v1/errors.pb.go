@@ -90,6 +90,12 @@ const (
 	// than 100 times beyond its first MiB: refused as a decompression bomb
 	// (HTTP 413, RESOURCE_EXHAUSTED).
 	ErrorReason_DECOMPRESSION_BOMB ErrorReason = 19
+	// The server is holding as much as it may (--max-inflight-bytes, or
+	// --max-inflight-calls): UNAVAILABLE (HTTP 503 with Retry-After) with a
+	// google.rpc.RetryInfo. Retry after the delay, on this or another
+	// replica. A stream shed this way ends like a drained one, its message
+	// naming the documents 1..N that were answered.
+	ErrorReason_OVERLOADED ErrorReason = 20
 )
 
 // Enum value maps for ErrorReason.
@@ -115,6 +121,7 @@ var (
 		17: "METHOD_NOT_ALLOWED",
 		18: "BODY_TIMEOUT",
 		19: "DECOMPRESSION_BOMB",
+		20: "OVERLOADED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -137,6 +144,7 @@ var (
 		"METHOD_NOT_ALLOWED":           17,
 		"BODY_TIMEOUT":                 18,
 		"DECOMPRESSION_BOMB":           19,
+		"OVERLOADED":                   20,
 	}
 )
 
@@ -171,7 +179,7 @@ var File_tagger_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xc4\x03\n" +
+	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xd4\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MISSING_DOCUMENT\x10\x01\x12\x10\n" +
@@ -193,7 +201,9 @@ const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\rUNKNOWN_ROUTE\x10\x10\x12\x16\n" +
 	"\x12METHOD_NOT_ALLOWED\x10\x11\x12\x10\n" +
 	"\fBODY_TIMEOUT\x10\x12\x12\x16\n" +
-	"\x12DECOMPRESSION_BOMB\x10\x13B7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
+	"\x12DECOMPRESSION_BOMB\x10\x13\x12\x0e\n" +
+	"\n" +
+	"OVERLOADED\x10\x14B7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
 
 var (
 	file_tagger_v1_errors_proto_rawDescOnce sync.Once
