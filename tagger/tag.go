@@ -49,6 +49,8 @@ type scratch struct {
 	runs    []themeRun
 	strong  []rawMatch
 	done    []int // per exclusion: how far into its theme's run it has gone
+	// the themes score reports
+	reported []scoredRun
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -435,6 +437,13 @@ func firstEndingAtOrAfter(run []termMatch, at int32) int {
 	return i
 }
 
+// scoredRun is a theme's run of s.terms whose tag is reported, with its score.
+type scoredRun struct {
+	lo, hi int32
+	score  float64
+	tagged bool
+}
+
 // span is where a match stands in the original text: byte and rune offsets.
 type span struct{ start, end, runeStart, runeEnd int }
 
@@ -444,22 +453,9 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 		s.counts = make([]int32, len(t.terms))
 	}
 	counts := s.counts[:len(t.terms)]
-	nEvidence, nDropped := 0, 0
 	for _, m := range s.terms {
 		if m.dropped == dropNone {
 			counts[m.term]++
-			nEvidence++
-		} else {
-			nDropped++
-		}
-	}
-	// One allocation each for all tags' evidence and dropped matches.
-	var evidence []Evidence
-	var dropped []Dropped
-	if !opts.OmitEvidence {
-		evidence = make([]Evidence, 0, nEvidence)
-		if nDropped > 0 {
-			dropped = make([]Dropped, 0, nDropped)
 		}
 	}
 	sc := t.rs.Scoring
@@ -467,7 +463,11 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 	if sc.MaxLengthFactor > 0 {
 		lengthNorm = math.Min(lengthNorm, sc.MaxLengthFactor)
 	}
-	// s.terms is grouped by theme: one run per theme.
+	// s.terms is grouped by theme: one run per theme. The scores first,
+	// to know which themes are reported: only their matches become
+	// evidence, so a document with matches but no tag allocates nothing.
+	reported := s.reported[:0]
+	nEvidence, nDropped := 0, 0
 	for lo := 0; lo < len(s.terms); {
 		ti := s.terms[lo].theme
 		hi := lo
@@ -475,8 +475,8 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 			hi++
 		}
 		run := s.terms[lo:hi]
-		lo = hi
 		if wanted != nil && !wanted[ti] {
+			lo = hi
 			continue
 		}
 		sum := 0.0
@@ -487,12 +487,35 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 			}
 		}
 		th := &t.rs.Themes[ti]
-		tag := Tag{Theme: th.ID, LabelVI: th.LabelVI, LabelEN: th.LabelEN, Threshold: th.Threshold}
-		tag.Score = math.Round((1-math.Exp(-sum/lengthNorm))*1e4) / 1e4
-		isTagged := sum > 0 && tag.Score >= th.Threshold && tag.Score >= opts.MinScore
-		if !isTagged && !opts.IncludeUntagged {
-			continue
+		score := math.Round((1-math.Exp(-sum/lengthNorm))*1e4) / 1e4
+		isTagged := sum > 0 && score >= th.Threshold && score >= opts.MinScore
+		if isTagged || opts.IncludeUntagged {
+			reported = append(reported, scoredRun{lo: int32(lo), hi: int32(hi), score: score, tagged: isTagged})
+			for _, m := range run {
+				if m.dropped == dropNone {
+					nEvidence++
+				} else {
+					nDropped++
+				}
+			}
 		}
+		lo = hi
+	}
+	s.reported = reported
+	// One allocation each for the reported tags' evidence and dropped matches.
+	var evidence []Evidence
+	var dropped []Dropped
+	if !opts.OmitEvidence {
+		evidence = make([]Evidence, 0, nEvidence) // no allocation when empty
+		if nDropped > 0 {
+			dropped = make([]Dropped, 0, nDropped)
+		}
+	}
+	for _, r := range reported {
+		run := s.terms[r.lo:r.hi]
+		th := &t.rs.Themes[run[0].theme]
+		tag := Tag{Theme: th.ID, LabelVI: th.LabelVI, LabelEN: th.LabelEN, Threshold: th.Threshold, Score: r.score}
+		isTagged := r.tagged
 		if !opts.OmitEvidence {
 			ev0, dr0 := len(evidence), len(dropped)
 			for _, m := range run {
