@@ -52,6 +52,12 @@ type Config struct {
 	// MaxConcurrentStreams bounds the calls (unary or streams) open at once
 	// on one gRPC connection; a client opens more only as others end.
 	MaxConcurrentStreams int
+	// MaxConnections bounds the connections accepted at once, on each of
+	// the gRPC and HTTP ports; more wait to be accepted (0: no bound). Each
+	// gRPC connection may hold up to 1 MiB its client sent and the server
+	// has not read yet (fixed flow-control windows), so this bounds that
+	// memory too.
+	MaxConnections int
 	// MaxInflightCalls bounds the calls in flight over the whole server,
 	// gRPC and REST; past it a new call is refused from its headers with
 	// UNAVAILABLE (REST 503) OVERLOADED and a retry hint (0: no bound).
@@ -119,6 +125,7 @@ func DefaultConfig() Config {
 		StreamIdleTimeout:    5 * time.Minute,
 		RESTBodyTimeout:      time.Minute,
 		MaxConcurrentStreams: 256,
+		MaxConnections:       256,
 		MaxInflightCalls:     1024,
 		MaxInflightBytes:     256 << 20,
 		ShutdownGrace:        15 * time.Second,
@@ -138,7 +145,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", name, v))
 		}
 	}
-	for name, v := range map[string]int64{"max concurrent streams": int64(c.MaxConcurrentStreams),
+	for name, v := range map[string]int64{"max concurrent streams": int64(c.MaxConcurrentStreams), "max connections": int64(c.MaxConnections),
 		"max inflight calls": int64(c.MaxInflightCalls), "max inflight bytes": c.MaxInflightBytes} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must be 0 (no bound) or positive, got %d", name, v))

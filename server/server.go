@@ -18,6 +18,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -124,6 +125,13 @@ func New(cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(2*cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(uint32(cfg.MaxConcurrentStreams)),
+		// Fixed flow-control windows: with grpc-go's default (BDP
+		// estimation) a stream's window grows to 16 MiB, and a client that
+		// sends without waiting for results makes the server buffer that
+		// much per stream (1,000 such streams took 2 GB). 256 KiB a stream
+		// and 1 MiB a connection still carry 100 MB/s on a LAN.
+		grpc.InitialWindowSize(256<<10),
+		grpc.InitialConnWindowSize(1<<20),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAgeGrace stays at its default, infinity: a long
 		// stream is never cut, it just gets no company on its connection.
@@ -241,6 +249,15 @@ func (s *Server) HTTPAddr() net.Addr {
 	return s.httpAddr
 }
 
+// limitConnections bounds the connections l accepts at once
+// (--max-connections); a client past it waits to be accepted.
+func (s *Server) limitConnections(l net.Listener) net.Listener {
+	if s.cfg.MaxConnections <= 0 {
+		return l
+	}
+	return netutil.LimitListener(l, s.cfg.MaxConnections)
+}
+
 // Registry is the metrics registry served at /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
@@ -254,6 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("gRPC listen: %w", err)
 	}
 	grpcAddr := gl.Addr()
+	gl = s.limitConnections(gl)
 	if s.cert.Load() != nil {
 		gl = tls.NewListener(gl, s.tlsConfig("h2"))
 	}
@@ -263,6 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 			gl.Close()
 			return fmt.Errorf("HTTP listen: %w", err)
 		}
+		hl = s.limitConnections(hl)
 	}
 	s.mu.Lock()
 	s.grpcAddr = grpcAddr

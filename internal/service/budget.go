@@ -66,6 +66,18 @@ func (b *budget) acquire(ctx context.Context, n int64) bool {
 	}
 }
 
+// charge takes n bytes without waiting, even past the bound: what a
+// document's result holds once it is tagged, which must not wait for room
+// (the room is made by sending results). New requests then wait.
+func (b *budget) charge(n int64) {
+	if b == nil || n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free -= n
+	b.mu.Unlock()
+}
+
 func (b *budget) release(n int64) {
 	if b == nil || n == 0 {
 		return
@@ -100,6 +112,19 @@ func overloaded(what string) *status.Status {
 
 // docBytes is what a document costs the budget.
 func docBytes(d *pb.Document) int64 { return int64(len(d.GetText()) + len(d.GetId())) }
+
+// resultBytes is about what a result holds in memory beyond its document's
+// text (which its evidence texts share): the messages of its tags and
+// evidence.
+func resultBytes(r *pb.DocumentResult) int64 {
+	n := 256
+	for _, group := range [][]*pb.Tag{r.GetTags(), r.GetUntagged()} {
+		for _, t := range group {
+			n += 160 + len(t.GetEvidence())*200 + len(t.GetDropped())*320
+		}
+	}
+	return int64(n)
+}
 
 // BudgetHeld is the document text the service holds now, in bytes.
 func (s *Service) BudgetHeld() int64 { return s.budget.held() }

@@ -198,7 +198,11 @@ func (c *streamCall) work() {
 			res = &pb.DocumentResult{DocumentId: j.doc.GetId(), Error: p}
 		}
 		res.Sequence = j.seq
-		c.results <- streamResult{&pb.StreamTagDocumentsResponse{Result: res}, j.bytes}
+		// The result waits to be sent (for as long as the client does not
+		// read): it holds its share of the budget until then.
+		extra := resultBytes(res)
+		s.budget.charge(extra)
+		c.results <- streamResult{&pb.StreamTagDocumentsResponse{Result: res}, j.bytes + extra}
 	}
 }
 
