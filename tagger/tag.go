@@ -288,8 +288,18 @@ func capsContext(text string, toks []token, start, end int) bool {
 // in capitals need support. The result, s.terms, is grouped by theme and
 // in text order within each theme.
 func (t *Tagger) resolve(s *scratch) {
-	// Raw matches come in text order (by start token, then by length).
-	// Group them by theme with a counting sort, which keeps that order.
+	t.groupByTheme(s)
+	keepLongest(s)
+	themeRuns(s)
+	t.applyExclusions(s)
+	t.requireSupport(s)
+}
+
+// groupByTheme splits s.raw into the exclusion matches (s.excls) and the
+// term matches, grouped by theme in s.sorted. Raw matches come in text
+// order (by start token, then by length); a counting sort keeps that
+// order within each theme.
+func (t *Tagger) groupByTheme(s *scratch) {
 	nThemes := len(t.rs.Themes)
 	if cap(s.buckets) < nThemes+1 {
 		s.buckets = make([]int32, nThemes+1)
@@ -320,11 +330,16 @@ func (t *Tagger) resolve(s *scratch) {
 		s.sorted[buckets[th]] = termMatch{rawMatch: m, term: int32(p.term), theme: int32(th), by: -1}
 		buckets[th]++
 	}
-	// Within each theme: of matches starting at the same word the longest
-	// wins; a match inside a kept one is part of that mention and dropped,
-	// and so is one overlapping a kept match of the same term. A match that
-	// only overlaps one of another term counts too: an earlier, weaker
-	// phrase must not hide a strong term standing in full in the text.
+}
+
+// keepLongest keeps, in s.terms, the matches of s.sorted that are
+// mentions of their own. Within each theme: of matches starting at the
+// same word the longest wins; a match inside a kept one is part of that
+// mention and dropped, and so is one overlapping a kept match of the same
+// term. A match that only overlaps one of another term counts too: an
+// earlier, weaker phrase must not hide a strong term standing in full in
+// the text.
+func keepLongest(s *scratch) {
 	kept := s.terms[:0]
 	lastTheme := int32(-1)
 	for _, m := range s.sorted {
@@ -344,10 +359,13 @@ func (t *Tagger) resolve(s *scratch) {
 		kept = append(kept, m)
 	}
 	s.terms = kept
+}
 
-	// Within a theme no kept match lies inside another, so both their
-	// starts and their ends are sorted: what is near a span is found by
-	// binary search, and no step below is quadratic.
+// themeRuns finds the run of s.terms of each theme (s.runs). Within a
+// theme no kept match lies inside another, so both their starts and their
+// ends are sorted: what is near a span is found by binary search, and no
+// step after this is quadratic.
+func themeRuns(s *scratch) {
 	runs := s.runs[:0]
 	for i := range s.terms {
 		if i == 0 || s.terms[i].theme != s.terms[i-1].theme {
@@ -356,20 +374,22 @@ func (t *Tagger) resolve(s *scratch) {
 		runs[len(runs)-1].hi = int32(i + 1)
 	}
 	s.runs = runs
+}
+
+// applyExclusions marks the matches the exclusions cancel, over the whole
+// document whatever their offset. The matches of one exclusion come in
+// text order, so the part of the run an earlier match of the same
+// exclusion went through (done) is not gone through again: each exclusion
+// costs at most one pass over its theme's matches, however often it occurs.
+func (t *Tagger) applyExclusions(s *scratch) {
 	runOf := func(theme int32) []termMatch {
-		for _, r := range runs {
+		for _, r := range s.runs {
 			if r.theme == theme {
 				return s.terms[r.lo:r.hi]
 			}
 		}
 		return nil
 	}
-
-	// Exclusions: over the whole document, whatever their offset. The
-	// matches of one exclusion come in text order, so the part of the run
-	// an earlier match of the same exclusion went through (done) is not
-	// gone through again: each exclusion costs at most one pass over its
-	// theme's matches, however often it occurs.
 	if cap(s.done) < len(t.excls) {
 		s.done = make([]int, len(t.excls))
 	}
@@ -397,10 +417,13 @@ func (t *Tagger) resolve(s *scratch) {
 			m.dropped, m.by = dropExcluded, int32(ei)
 		}
 	}
+}
 
-	// Support: weak terms and acronyms in capitals count only beside a
-	// strong match of their theme (anywhere, or within the term's window).
-	for _, r := range runs {
+// requireSupport drops the weak matches and the acronyms in capitals with
+// no strong match of their theme beside them (anywhere in the document, or
+// within the term's window).
+func (t *Tagger) requireSupport(s *scratch) {
+	for _, r := range s.runs {
 		run := s.terms[r.lo:r.hi]
 		strong := s.strong[:0]
 		for i := range run {
