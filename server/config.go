@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/doctagger/doctagger/internal/middleware"
 	"github.com/doctagger/doctagger/internal/service"
 )
 
@@ -101,6 +103,28 @@ type Config struct {
 	// the bearer token when authentication is on, like closed metrics).
 	Pprof bool
 
+	// AuthTokens and the token file may name their callers ("name: token";
+	// a plain token is "token-N", or "env-token-N" in AuthTokens): the
+	// name is in the call log, the span and the metrics, and picks the
+	// caller's quota.
+
+	// Quota is every caller's quota (documents a second, streams open at
+	// once; 0: no limit), unless QuotaFile names its own. Without
+	// authentication there is one caller, "anonymous".
+	Quota middleware.Quota
+	// QuotaFile is a YAML file of quotas ("default:" and "callers:" by
+	// name), re-read on Reload.
+	QuotaFile string
+
+	// AccessLog logs every call at info level (method, caller, code,
+	// documents, bytes, duration, request id); off, successes are logged
+	// at debug.
+	AccessLog bool
+	// TracerProvider, when set, traces every call (gRPC through its stats
+	// handler, REST through otelhttp and a span for its in-process call);
+	// nil: no tracing. cmd/taggerd makes one from the OTEL_* environment.
+	TracerProvider trace.TracerProvider
+
 	// Logger receives structured logs; nil means text logs on stderr.
 	Logger *slog.Logger
 	// Registry receives the metrics; nil means a new registry with the Go
@@ -132,6 +156,7 @@ func DefaultConfig() Config {
 		OpenHealth:           true,
 		OpenMetrics:          true,
 		OpenDocs:             true,
+		AccessLog:            true,
 	}
 }
 
@@ -169,6 +194,9 @@ func (c *Config) validate() error {
 		if strings.TrimSpace(t) == "" {
 			errs = append(errs, fmt.Errorf("auth token %d is empty: an empty token would accept a bare \"Bearer \" header", i+1))
 		}
+	}
+	if q := c.Quota; q.DocumentsPerSecond < 0 || q.Burst < 0 || q.Streams < 0 {
+		errs = append(errs, errors.New("quotas must be 0 (no limit) or positive"))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))

@@ -291,3 +291,14 @@ func metricValue(t *testing.T, s *Server, name, labelValue string) float64 {
 	}
 	return sum
 }
+
+// callLines counts the call log's lines of method (TagDocument) ending with code.
+func callLines(logs, method, code string) int {
+	n := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="finished call"`) && strings.Contains(l, " grpc.method="+method+" ") && strings.Contains(l, " grpc.code="+code+" ") {
+			n++
+		}
+	}
+	return n
+}

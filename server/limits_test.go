@@ -217,7 +217,7 @@ func TestUnaryBadMessage(t *testing.T) {
 		t.Errorf("counted %v times", got)
 	}
 	waitFor(t, "the call in the log", func() bool {
-		return strings.Contains(ts.logs.String(), "method=/tagger.v1.TaggerService/TagDocument code=InvalidArgument")
+		return callLines(ts.logs.String(), "TagDocument", "InvalidArgument") > 0
 	})
 	before = handled("ResourceExhausted")
 	_, err = ts.client.TagDocument(ctxT(t), &pb.TagDocumentRequest{Document: doc("big", strings.Repeat("a", 10<<10))})

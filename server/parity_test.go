@@ -58,7 +58,11 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
 			before := handled(c.method, c.code.String())
-			logsBefore := strings.Count(ts.logs.String(), "method=/tagger.v1.TaggerService/"+c.method+" code="+c.code.String())
+			logsBefore := callLines(ts.logs.String(), c.method, c.code.String())
+			callsBefore := map[string]float64{}
+			for _, transport := range []string{"grpc", "rest"} {
+				callsBefore[transport] = metricWith(t, ts.srv, "doctagger_calls_total", map[string]string{"method": c.method, "code": c.code.String(), "transport": transport})
+			}
 
 			// gRPC.
 			ctx := ctxT(t)
@@ -128,10 +132,17 @@ func TestRESTAndGRPCAlike(t *testing.T) {
 			if got := handled(c.method, c.code.String()) - before; got != wantCounted {
 				t.Errorf("grpc_server_handled_total{%s,%s} rose by %v, want %v (one call each way)", c.method, c.code, got, wantCounted)
 			}
-			if c.code != codes.OK { // successes are logged at debug, which the test logger keeps too
-				if got := strings.Count(ts.logs.String(), "method=/tagger.v1.TaggerService/"+c.method+" code="+c.code.String()) - logsBefore; got != 2 {
-					t.Errorf("%d call log lines, want 2 (one each way)", got)
+			// doctagger_calls_total tells the transports apart.
+			for _, transport := range []string{"grpc", "rest"} {
+				want := wantCounted / 2
+				if got := metricWith(t, ts.srv, "doctagger_calls_total", map[string]string{"method": c.method, "code": c.code.String(), "transport": transport}) - callsBefore[transport]; got != want {
+					t.Errorf("doctagger_calls_total{%s,%s,%s} rose by %v, want %v", transport, c.method, c.code, got, want)
 				}
+			}
+			// One access log line each way, successes too, each with its
+			// transport.
+			if got := callLines(ts.logs.String(), c.method, c.code.String()) - logsBefore; got != 2 {
+				t.Errorf("%d call log lines, want 2 (one each way)", got)
 			}
 		})
 	}

@@ -263,7 +263,7 @@ func TestAuthBeforeTheMessage(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer tok")
 	_, err = ts.client.TagDocument(ctx, big)
 	wantCode(t, err, codes.ResourceExhausted, "")
-	if logs := ts.logs.String(); !strings.Contains(logs, "TagDocument code=Unauthenticated") {
+	if logs := ts.logs.String(); callLines(logs, "TagDocument", "Unauthenticated") == 0 {
 		t.Errorf("the refused call is not logged:\n%s", logs)
 	}
 }

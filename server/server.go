@@ -23,7 +23,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/tap"
 
@@ -48,6 +47,7 @@ type Server struct {
 	rules     *service.Rules
 	auth      *middleware.Auth
 	limiter   *middleware.Limiter
+	quotas    *middleware.Quotas
 	cert      atomic.Pointer[tls.Certificate]
 	clientCAs *x509.CertPool
 
@@ -77,11 +77,14 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	// Lines logged with a call's context carry its request id and caller.
+	s.log = slog.New(middleware.ContextHandler{Handler: s.log.Handler()})
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s.metrics = service.NewMetrics(s.reg)
+	registerBuildInfo(s.reg)
 	var err error
 	if s.rules, err = service.NewRules(cfg.RulesPath, s.log, s.metrics); err != nil {
 		return nil, fmt.Errorf("loading the rules: %w", err)
@@ -91,33 +94,46 @@ func New(cfg Config) (*Server, error) {
 	if err := s.loadTokens(); err != nil {
 		return nil, err
 	}
+	quotas, err := s.quotaConfig()
+	if err != nil {
+		return nil, err
+	}
+	s.quotas = middleware.NewQuotas(quotas, s.reg)
 	if err := s.loadTLS(); err != nil {
 		return nil, err
 	}
 
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.reg.MustRegister(grpcMetrics)
-	// Interceptor order: recovery, logging, metrics, auth, recovery.
-	// Recovery twice: innermost, so that a handler's panic reaches logging
-	// and metrics as INTERNAL; outermost, for the interceptors. REST calls
-	// go through the same chains (inProcess).
+	// Interceptor order: the limiter's count, recovery, the call (request
+	// id, counts, span attributes, per-caller metrics), logging, metrics,
+	// auth (names the caller), quotas, recovery. Recovery twice: innermost,
+	// so that a handler's panic reaches logging and metrics as INTERNAL;
+	// outermost, for the interceptors. REST calls go through the same
+	// chains (inProcess).
+	calls := &middleware.Calls{Metrics: middleware.NewCallMetrics(s.reg)}
+	logging := middleware.Logging{Log: s.log, AccessLog: cfg.AccessLog}
 	unary := []grpc.UnaryServerInterceptor{
 		s.limiter.Unary(),
 		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
-		middleware.UnaryLogging(s.log),
+		calls.Unary(),
+		logging.Unary(),
 		grpcMetrics.UnaryServerInterceptor(),
 		s.auth.Unary(),
+		s.quotas.Unary(),
 		recovery.UnaryServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
 	stream := []grpc.StreamServerInterceptor{
 		s.limiter.Stream(),
 		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
-		middleware.StreamLogging(s.log),
+		calls.Stream(),
+		logging.Stream(),
 		grpcMetrics.StreamServerInterceptor(),
 		s.auth.Stream(),
+		s.quotas.Stream(),
 		recovery.StreamServerInterceptor(middleware.RecoveryOption(s.log)),
 	}
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(s.tracingOptions(),
 		// The codec holds requests to --max-message-bytes and fails one over
 		// it alone (in a stream, the others are answered); grpc-go's own
 		// limit, which ends the call, is twice that.
@@ -145,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		grpc.InTapHandle(s.tapAuth),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-	)
+	)...)
 	s.svc = service.New(service.Limits{
 		MaxDocumentBytes:  cfg.MaxDocumentBytes,
 		MaxBatchDocuments: cfg.MaxBatchDocuments,
@@ -161,19 +177,6 @@ func New(cfg Config) (*Server, error) {
 	reflection.Register(s.grpc)
 	grpcMetrics.InitializeMetrics(s.grpc)
 	return s, nil
-}
-
-func (s *Server) loadTokens() error {
-	tokens := append([]string(nil), s.cfg.AuthTokens...)
-	if s.cfg.AuthTokenFile != "" {
-		fromFile, err := middleware.ReadTokens(s.cfg.AuthTokenFile)
-		if err != nil {
-			return err
-		}
-		tokens = append(tokens, fromFile...)
-	}
-	s.auth.SetTokens(tokens)
-	return nil
 }
 
 func (s *Server) loadTLS() error {
@@ -226,6 +229,14 @@ func (s *Server) Reload() error {
 		if err := s.loadTokens(); err != nil {
 			s.log.Error("token file reload failed; the previous tokens stay valid", "err", err)
 			errs = append(errs, err)
+		}
+	}
+	if s.cfg.QuotaFile != "" {
+		if q, err := s.quotaConfig(); err != nil {
+			s.log.Error("quota file reload failed; the previous quotas stay in force", "err", err)
+			errs = append(errs, err)
+		} else {
+			s.quotas.Set(q)
 		}
 	}
 	if err := s.loadTLS(); err != nil {
@@ -309,6 +320,8 @@ func (s *Server) Run(ctx context.Context) error {
 			StreamIdleTimeout: s.cfg.StreamIdleTimeout,
 			BodyTimeout:       s.cfg.RESTBodyTimeout,
 			Limiter:           s.limiter,
+			TracerProvider:    s.cfg.TracerProvider,
+			Propagator:        Propagator,
 		})
 		if err != nil {
 			s.grpc.Stop()
@@ -418,7 +431,7 @@ func (s *Server) tapAuth(ctx context.Context, info *tap.Info) (context.Context, 
 		err = s.limiter.Tap(info) // shed before the message is read
 	}
 	if err != nil {
-		middleware.LogCall(metadata.NewIncomingContext(ctx, info.Header), s.log, info.FullMethodName, time.Now(), err)
+		middleware.LogRefused(ctx, s.log, info.FullMethodName, info.Header, middleware.TransportGRPC, err)
 	}
 	return ctx, err
 }

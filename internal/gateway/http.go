@@ -17,6 +17,11 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/klauspost/compress/gzhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -49,6 +54,12 @@ type Config struct {
 	// Limiter refuses a request when the server is full, before its body
 	// is read, as the gRPC server's tap does.
 	Limiter *middleware.Limiter
+	// TracerProvider, when set, traces REST requests (otelhttp: the
+	// request's span, continuing an incoming traceparent) and their
+	// in-process calls (a child span each); nil: no tracing.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the trace context of a request (traceparent).
+	Propagator propagation.TextMapPropagator
 }
 
 // Gateway is the REST side: the grpc-gateway mux, which decodes each
@@ -65,9 +76,13 @@ type Gateway struct {
 func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, json: newRESTJSON(),
 		rest: &inProcess{svc: cfg.Service, unary: cfg.Unary, stream: cfg.Stream, maxMessage: cfg.MaxMessageBytes}}
+	if cfg.TracerProvider != nil {
+		g.rest.tracer = cfg.TracerProvider.Tracer("github.com/doctagger/doctagger/internal/gateway")
+	}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.json),
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
 		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 			switch httpStatus {
 			case http.StatusMethodNotAllowed:
@@ -104,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="doctagger"`)
 				httpError(w, g.json, st)
 			case codes.ResourceExhausted:
-				httpError(w, g.json, st) // 413, see httpStatus
+				httpError(w, g.json, st) // 413, or 429 for a quota: see httpStatus
 			default:
 				runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 			}
@@ -133,7 +148,25 @@ func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/documents:streamTag", compress(&ndjsonHandler{g: g}))
 	mux.Handle("/v1/", compress(g.Authorize(false, http.HandlerFunc(g.serveUnary))))
-	return mux
+	if g.cfg.TracerProvider == nil {
+		return mux
+	}
+	// The request's span (continuing the caller's traceparent), with its
+	// request id; the in-process call's span goes under it (inProcess).
+	withID := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trace.SpanFromContext(r.Context()).SetAttributes(attribute.String("request.id", r.Header.Get("X-Request-Id")))
+		mux.ServeHTTP(w, r)
+	})
+	return otelhttp.NewHandler(withID, "rest",
+		otelhttp.WithTracerProvider(g.cfg.TracerProvider),
+		otelhttp.WithPropagators(g.cfg.Propagator),
+		otelhttp.WithMeterProvider(noopmetric.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if _, ok := restMethods[r.URL.Path]; ok {
+				return r.Method + " " + r.URL.Path
+			}
+			return r.Method + " /v1/" // no route: one name, whatever the path
+		}))
 }
 
 func (g *Gateway) serveUnary(w http.ResponseWriter, r *http.Request) {
@@ -180,6 +213,15 @@ func NotFound(r *http.Request) *status.Status {
 func WriteError(w http.ResponseWriter, st *status.Status) { httpError(w, defaultJSON, st) }
 
 var defaultJSON = newRESTJSON()
+
+// outgoingHeaderMatcher drops the request id the interceptors set as a
+// gRPC header: the HTTP side echoes X-Request-Id already.
+func outgoingHeaderMatcher(key string) (string, bool) {
+	if key == middleware.RequestIDHeader {
+		return "", false
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
 
 // headerMatcher forwards the gateway's defaults plus X-Request-Id.
 func headerMatcher(key string) (string, bool) {
@@ -356,9 +398,11 @@ func (g *Gateway) logRefused(r *http.Request, err error) {
 	if !ok {
 		method = r.Method + " " + r.URL.Path
 	}
-	md := metadata.Pairs("x-request-id", r.Header.Get("X-Request-Id"))
-	ctx := withPeer(metadata.NewIncomingContext(r.Context(), md), r.RemoteAddr)
-	middleware.LogCall(ctx, g.cfg.Log, method, time.Now(), err)
+	md := metadata.Pairs(middleware.RequestIDHeader, r.Header.Get("X-Request-Id"))
+	if v := r.Header.Get("X-Forwarded-For"); v != "" {
+		md.Set("x-forwarded-for", v)
+	}
+	middleware.LogRefused(withPeer(r.Context(), r.RemoteAddr), g.cfg.Log, method, md, middleware.TransportREST, err)
 }
 
 // httpError answers with a JSON google.rpc.Status and the matching HTTP code.
@@ -371,7 +415,8 @@ func httpError(w http.ResponseWriter, m *restJSON, st *status.Status) {
 
 // httpStatus is grpc-gateway's HTTP code for a status's gRPC code, except
 // that RESOURCE_EXHAUSTED for a size is 413 (the gateway's 429 tells
-// clients to retry it as it is), an unsupported Content-Encoding is 415,
+// clients to retry it as it is; a caller over its quota, QUOTA_EXCEEDED,
+// gets that 429), an unsupported Content-Encoding is 415,
 // and a body that did not come in time is 408.
 func httpStatus(st *status.Status) int {
 	switch pb.ReasonOf(st.Err()) {
@@ -381,6 +426,8 @@ func httpStatus(st *status.Status) int {
 		return http.StatusUnsupportedMediaType
 	case pb.ErrorReason_BODY_TIMEOUT:
 		return http.StatusRequestTimeout
+	case pb.ErrorReason_QUOTA_EXCEEDED:
+		return http.StatusTooManyRequests // with Retry-After: retry it as it is, later
 	}
 	if st.Code() == codes.ResourceExhausted {
 		return http.StatusRequestEntityTooLarge // no other resource runs out per request

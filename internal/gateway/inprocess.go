@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/middleware"
 )
 
 // inProcess serves the REST side's calls: each goes through the same
@@ -27,6 +33,30 @@ type inProcess struct {
 	// limit of the gRPC message it stands for, so that what REST accepts,
 	// gRPC accepts.
 	maxMessage int
+	// tracer, when tracing, makes each in-process call a span under the
+	// REST request's (otelhttp's), as the gRPC stats handler would.
+	tracer trace.Tracer
+}
+
+// startCall marks ctx as a REST call's and, when tracing, starts the span
+// of its in-process call.
+func (p *inProcess) startCall(ctx context.Context, method string) (context.Context, func(error)) {
+	ctx = middleware.WithTransport(ctx, middleware.TransportREST)
+	if p.tracer == nil {
+		return ctx, func(error) {}
+	}
+	service, name, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	ctx, span := p.tracer.Start(ctx, service+"/"+name, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attribute.String("rpc.system", "grpc"), attribute.String("rpc.service", service),
+			attribute.String("rpc.method", name), attribute.String("doctagger.transport", middleware.TransportREST)))
+	return ctx, func(err error) {
+		st := status.Convert(err)
+		span.SetAttributes(attribute.Int64("rpc.grpc.status_code", int64(st.Code())))
+		if err != nil {
+			span.SetStatus(otelcodes.Error, st.Message())
+		}
+		span.End()
+	}
 }
 
 func (p *inProcess) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (*pb.TagDocumentResponse, error) {
@@ -48,7 +78,7 @@ func (p *inProcess) GetRuleset(ctx context.Context, req *pb.GetRulesetRequest) (
 // unaryCall runs one call through the interceptors. The size check is
 // inside them, so that a request over the limit is logged and counted.
 func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, method string, req Req, handler func(context.Context, Req) (Resp, error)) (Resp, error) {
-	ctx = withMethod(ctx, method)
+	ctx, end := p.startCall(withMethod(ctx, method), method)
 	info := &grpc.UnaryServerInfo{Server: p.svc, FullMethod: method}
 	out, err := p.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) {
 		if n := proto.Size(r.(proto.Message)); n > p.maxMessage {
@@ -58,6 +88,7 @@ func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, m
 		}
 		return handler(ctx, r.(Req))
 	})
+	end(err)
 	if err != nil {
 		var zero Resp
 		return zero, err
@@ -67,11 +98,15 @@ func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, m
 
 // streamTagDocuments runs StreamTagDocuments on ss through the stream
 // interceptors.
-func (p *inProcess) streamTagDocuments(ss grpc.ServerStream) error {
+func (p *inProcess) streamTagDocuments(ss *ndjsonStream) error {
 	info := &grpc.StreamServerInfo{FullMethod: pb.TaggerService_StreamTagDocuments_FullMethodName, IsClientStream: true, IsServerStream: true}
-	return p.stream(p.svc, ss, info, func(_ any, ss grpc.ServerStream) error {
+	ctx, end := p.startCall(ss.ctx, info.FullMethod)
+	ss.ctx = ctx
+	err := p.stream(p.svc, ss, info, func(_ any, ss grpc.ServerStream) error {
 		return p.svc.StreamTagDocuments(&grpc.GenericServerStream[pb.StreamTagDocumentsRequest, pb.StreamTagDocumentsResponse]{ServerStream: ss})
 	})
+	end(err)
+	return err
 }
 
 // methodStream names the method of an in-process call for grpc.Method

@@ -36,7 +36,7 @@ func TestAuth(t *testing.T) {
 	if err := a.Check(""); err != nil {
 		t.Fatalf("no tokens configured: %v", err)
 	}
-	a.SetTokens([]string{"s3cret"})
+	a.SetTokens([]Token{{Name: "team-a", Token: "s3cret"}})
 	for header, want := range map[string]pb.ErrorReason{
 		"":                  pb.ErrorReason_MISSING_TOKEN,
 		"Basic czNjcmV0":    pb.ErrorReason_INVALID_TOKEN,
@@ -52,10 +52,10 @@ func TestAuth(t *testing.T) {
 	}
 	// Health is open with openHealth; the service is not.
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs())
-	if err := a.checkContext(ctx, "/grpc.health.v1.Health/Check"); err != nil {
+	if _, err := a.checkContext(ctx, "/grpc.health.v1.Health/Check"); err != nil {
 		t.Errorf("health: %v", err)
 	}
-	if err := a.checkContext(ctx, "/tagger.v1.TaggerService/TagDocument"); status.Code(err) != codes.Unauthenticated {
+	if _, err := a.checkContext(ctx, "/tagger.v1.TaggerService/TagDocument"); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("TagDocument without a token: %v", err)
 	}
 }

@@ -96,6 +96,12 @@ const (
 	// replica. A stream shed this way ends like a drained one, its message
 	// naming the documents 1..N that were answered.
 	ErrorReason_OVERLOADED ErrorReason = 20
+	// The caller is over its quota (taggerd --quota-documents-per-second,
+	// --quota-streams, or its line in --quota-file): RESOURCE_EXHAUSTED
+	// (HTTP 429 with Retry-After) with a google.rpc.RetryInfo and an
+	// ErrorInfo naming the caller and the limit. Retry after the delay;
+	// other callers are not affected.
+	ErrorReason_QUOTA_EXCEEDED ErrorReason = 21
 )
 
 // Enum value maps for ErrorReason.
@@ -122,6 +128,7 @@ var (
 		18: "BODY_TIMEOUT",
 		19: "DECOMPRESSION_BOMB",
 		20: "OVERLOADED",
+		21: "QUOTA_EXCEEDED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":     0,
@@ -145,6 +152,7 @@ var (
 		"BODY_TIMEOUT":                 18,
 		"DECOMPRESSION_BOMB":           19,
 		"OVERLOADED":                   20,
+		"QUOTA_EXCEEDED":               21,
 	}
 )
 
@@ -179,7 +187,7 @@ var File_tagger_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xd4\x03\n" +
+	"\x16tagger/v1/errors.proto\x12\ttagger.v1*\xe8\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MISSING_DOCUMENT\x10\x01\x12\x10\n" +
@@ -203,7 +211,8 @@ const file_tagger_v1_errors_proto_rawDesc = "" +
 	"\fBODY_TIMEOUT\x10\x12\x12\x16\n" +
 	"\x12DECOMPRESSION_BOMB\x10\x13\x12\x0e\n" +
 	"\n" +
-	"OVERLOADED\x10\x14B7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
+	"OVERLOADED\x10\x14\x12\x12\n" +
+	"\x0eQUOTA_EXCEEDED\x10\x15B7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3"
 
 var (
 	file_tagger_v1_errors_proto_rawDescOnce sync.Once

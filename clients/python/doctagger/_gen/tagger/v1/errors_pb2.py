@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tagger/v1/errors.proto\x12\ttagger.v1*\xd4\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10MISSING_DOCUMENT\x10\x01\x12\x10\n\x0cINVALID_UTF8\x10\x02\x12\x16\n\x12\x44OCUMENT_TOO_LARGE\x10\x03\x12\x11\n\rUNKNOWN_THEME\x10\x04\x12\x15\n\x11INVALID_MIN_SCORE\x10\x05\x12\x0f\n\x0b\x45MPTY_BATCH\x10\x06\x12\x13\n\x0f\x42\x41TCH_TOO_LARGE\x10\x07\x12\x14\n\x10RESULT_TOO_LARGE\x10\x08\x12\x15\n\x11REQUEST_TOO_LARGE\x10\t\x12\x12\n\x0eMALFORMED_LINE\x10\n\x12 \n\x1cUNSUPPORTED_CONTENT_ENCODING\x10\x0b\x12\x12\n\x0eMALFORMED_BODY\x10\x0c\x12\x11\n\rMISSING_TOKEN\x10\r\x12\x11\n\rINVALID_TOKEN\x10\x0e\x12\x15\n\x11MALFORMED_MESSAGE\x10\x0f\x12\x11\n\rUNKNOWN_ROUTE\x10\x10\x12\x16\n\x12METHOD_NOT_ALLOWED\x10\x11\x12\x10\n\x0c\x42ODY_TIMEOUT\x10\x12\x12\x16\n\x12\x44\x45\x43OMPRESSION_BOMB\x10\x13\x12\x0e\n\nOVERLOADED\x10\x14\x42\x37Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tagger/v1/errors.proto\x12\ttagger.v1*\xe8\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10MISSING_DOCUMENT\x10\x01\x12\x10\n\x0cINVALID_UTF8\x10\x02\x12\x16\n\x12\x44OCUMENT_TOO_LARGE\x10\x03\x12\x11\n\rUNKNOWN_THEME\x10\x04\x12\x15\n\x11INVALID_MIN_SCORE\x10\x05\x12\x0f\n\x0b\x45MPTY_BATCH\x10\x06\x12\x13\n\x0f\x42\x41TCH_TOO_LARGE\x10\x07\x12\x14\n\x10RESULT_TOO_LARGE\x10\x08\x12\x15\n\x11REQUEST_TOO_LARGE\x10\t\x12\x12\n\x0eMALFORMED_LINE\x10\n\x12 \n\x1cUNSUPPORTED_CONTENT_ENCODING\x10\x0b\x12\x12\n\x0eMALFORMED_BODY\x10\x0c\x12\x11\n\rMISSING_TOKEN\x10\r\x12\x11\n\rINVALID_TOKEN\x10\x0e\x12\x15\n\x11MALFORMED_MESSAGE\x10\x0f\x12\x11\n\rUNKNOWN_ROUTE\x10\x10\x12\x16\n\x12METHOD_NOT_ALLOWED\x10\x11\x12\x10\n\x0c\x42ODY_TIMEOUT\x10\x12\x12\x16\n\x12\x44\x45\x43OMPRESSION_BOMB\x10\x13\x12\x0e\n\nOVERLOADED\x10\x14\x12\x12\n\x0eQUOTA_EXCEEDED\x10\x15\x42\x37Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'doctagger._gen.tagger.v1.errors_pb2', globals())
@@ -22,5 +22,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1'
   _ERRORREASON._serialized_start=38
-  _ERRORREASON._serialized_end=506
+  _ERRORREASON._serialized_end=526
 # @@protoc_insertion_point(module_scope)
