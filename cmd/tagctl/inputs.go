@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/doctagger/doctagger/client"
-	"github.com/doctagger/doctagger/tagger/eval"
+	"github.com/doctagger/doctagger/internal/corpus"
 )
 
 // stdin is the standard input; tests replace it.
@@ -142,7 +142,7 @@ func countDocs(sources []source) int64 {
 	return n
 }
 
-func openInput(path string) (io.ReadCloser, error) { return eval.Open(path) }
+func openInput(path string) (io.ReadCloser, error) { return corpus.Open(path) }
 
 // maxLine bounds one NDJSON line (a document of up to the server's default
 // 1 MiB limit, escaped, fits easily).

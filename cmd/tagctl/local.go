@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/doctagger/doctagger/internal/evaluation"
 	"github.com/doctagger/doctagger/tagger"
-	"github.com/doctagger/doctagger/tagger/eval"
 )
 
 func init() {
@@ -91,11 +91,11 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	for _, th := range t.Ruleset().Themes {
 		themes = append(themes, th.ID)
 	}
-	docs, err := eval.ReadGold(*gold, *corpus, themes)
+	docs, err := evaluation.ReadGold(*gold, *corpus, themes)
 	if err != nil {
 		return err
 	}
-	rep, err := eval.Run(t, docs)
+	rep, err := evaluation.Run(t, docs)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/doctagger/doctagger/internal/corpus"
 	"github.com/doctagger/doctagger/tagger"
-	"github.com/doctagger/doctagger/tagger/eval"
 )
 
 // rulesDiffCmd tags a corpus with two rulesets and reports the documents
@@ -186,7 +186,7 @@ func sortedKeys(m map[string]string) []string {
 
 // eachDoc calls fn for every {id, text} line of a JSONL file (.gz allowed).
 func eachDoc(path string, fn func(id, text string) error) error {
-	rc, err := eval.Open(path)
+	rc, err := corpus.Open(path)
 	if err != nil {
 		return err
 	}

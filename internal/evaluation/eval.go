@@ -1,18 +1,18 @@
-// Package eval scores a tagger against hand-labelled documents (gold
-// files in the format of GOLD-FORMAT.md): per-theme precision, recall and
-// F1, the micro average, and the errors with their evidence.
-package eval
+// Package evaluation scores a tagger against hand-labelled documents (gold
+// files in the format eval/README.md describes; the labelled sets are in
+// eval/): per-theme precision, recall and F1, the micro average, and the
+// errors with their evidence. tagctl eval and tagctl rules diff use it.
+package evaluation
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/doctagger/doctagger/internal/corpus"
 	"github.com/doctagger/doctagger/tagger"
 )
 
@@ -28,30 +28,9 @@ type GoldDoc struct {
 	Note     string   `json:"note,omitempty"`
 }
 
-// Open opens a file for reading, decompressing it when its name ends in
-// .gz (gold files, corpora and NDJSON inputs may all be gzipped).
-func Open(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasSuffix(strings.ToLower(path), ".gz") {
-		return f, nil
-	}
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{gz, f}, nil
-}
-
 // eachLine calls fn for each non-blank line of a JSONL file, with its number.
 func eachLine(path string, fn func(n int, line []byte) error) error {
-	rc, err := Open(path)
+	rc, err := corpus.Open(path)
 	if err != nil {
 		return err
 	}
