@@ -1,6 +1,3 @@
-// Package deploy holds the container image and Kubernetes manifests; this
-// test checks the invariants the manifests rely on (kustomize itself runs
-// in .ci/checks.d/50-deploy.sh).
 package deploy
 
 import (
