@@ -41,6 +41,16 @@ func LoadRuleset(path string) (*Ruleset, error) {
 	return ParseRuleset(path, data)
 }
 
+// LoadRulesetOrDefault reads the ruleset file at path, or returns the
+// embedded default ruleset when path is empty (taggerd's --rules and
+// tagctl's --rules both mean this).
+func LoadRulesetOrDefault(path string) (*Ruleset, error) {
+	if path == "" {
+		return DefaultRuleset()
+	}
+	return LoadRuleset(path)
+}
+
 // DefaultRuleset returns the embedded default ruleset.
 func DefaultRuleset() (*Ruleset, error) {
 	return ParseRuleset("embedded:"+rules.DefaultName, rules.Default)

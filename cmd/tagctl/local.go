@@ -53,15 +53,7 @@ func printRuleset(w io.Writer, rs *tagger.Ruleset) {
 }
 
 func loadRules(path string) (*tagger.Tagger, error) {
-	var (
-		rs  *tagger.Ruleset
-		err error
-	)
-	if path == "" {
-		rs, err = tagger.DefaultRuleset()
-	} else {
-		rs, err = tagger.LoadRuleset(path)
-	}
+	rs, err := tagger.LoadRulesetOrDefault(path)
 	if err != nil {
 		return nil, err
 	}

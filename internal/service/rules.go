@@ -49,13 +49,7 @@ func NewRules(path string, log *slog.Logger, m *Metrics) (*Rules, error) {
 func (r *Rules) Current() *Loaded { return r.cur.Load() }
 
 func (r *Rules) load() (*Loaded, error) {
-	var rs *tagger.Ruleset
-	var err error
-	if r.path == "" {
-		rs, err = tagger.DefaultRuleset()
-	} else {
-		rs, err = tagger.LoadRuleset(r.path)
-	}
+	rs, err := tagger.LoadRulesetOrDefault(r.path)
 	if err != nil {
 		return nil, err
 	}
