@@ -36,6 +36,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -376,6 +377,15 @@ func New(target string, opts ...Option) (*Client, error) {
 	if o.userAgent != "" {
 		dial = append(dial, grpc.WithUserAgent(o.userAgent))
 	}
+	if !o.noRetry {
+		// A call over its quota, or refused by an overloaded server, is
+		// tried again after the delay the server names.
+		dial = append(dial, grpc.WithChainUnaryInterceptor(retryHint(o.retry.MaxAttempts)))
+	}
+	// The caller's trace context goes with every call (OpenTelemetry's
+	// global tracer provider and propagator: nothing unless the program
+	// set them up).
+	dial = append(dial, grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	dial = append(dial, o.dialOpts...)
 	conn, err := grpc.NewClient(grpcTarget, dial...)
 	if err != nil {

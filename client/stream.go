@@ -457,6 +457,12 @@ func (r *streamRun) worker() {
 		r.stats.Resent.Add(int64(len(queue)))
 		if progressed {
 			failures, failingSince = 0, time.Time{}
+			if hint, ok := RetryDelay(err); ok { // shed, or over quota: as the server asks
+				select {
+				case <-time.After(hint):
+				case <-r.ctx.Done():
+				}
+			}
 			continue // another replica is likely ready: reopen at once
 		}
 		if failures == 0 {
@@ -467,9 +473,13 @@ func (r *streamRun) worker() {
 			r.giveUp(queue, status.Errorf(status.Code(err), "no document answered for %s: %v", r.o.FailAfter, status.Convert(err).Message()))
 			return
 		}
-		// Exponential backoff with full jitter: 50 ms, 100 ms, ... 5 s.
+		// Exponential backoff with full jitter: 50 ms, 100 ms, ... 5 s;
+		// or the server's retry hint (over quota, overloaded).
 		d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
 		d = time.Duration(rand.Int64N(int64(d)) + 1)
+		if hint, ok := RetryDelay(err); ok {
+			d = hint
+		}
 		select {
 		case <-time.After(d):
 		case <-r.ctx.Done():

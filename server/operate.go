@@ -6,17 +6,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 
 	"github.com/doctagger/doctagger/internal/buildinfo"
 	"github.com/doctagger/doctagger/internal/middleware"
+	"github.com/doctagger/doctagger/internal/telemetry"
 )
 
 // Propagator is how trace context comes in with a call: W3C traceparent
 // and baggage, over gRPC and REST.
-var Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+var Propagator = telemetry.Propagator
 
 // tracingOptions is the gRPC server's stats handler for tracing, when a
 // tracer provider is configured.

@@ -58,7 +58,12 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 	str(&cfg.TLSCertFile, "tls-cert", "TLS certificate file (PEM) for gRPC and HTTP; with --tls-key enables TLS")
 	str(&cfg.TLSKeyFile, "tls-key", "TLS private key file (PEM)")
 	str(&cfg.ClientCAFile, "client-ca", "CA certificates (PEM) for mutual TLS: clients must present a certificate they signed")
-	str(&cfg.AuthTokenFile, "auth-token-file", "file of accepted bearer tokens, one a line; enables authentication (re-read on SIGHUP)")
+	str(&cfg.AuthTokenFile, "auth-token-file", "file of accepted bearer tokens, one a line, \"name: token\" to name the caller (logs, spans, metrics, quotas); enables authentication (re-read on SIGHUP)")
+	str(&cfg.QuotaFile, "quota-file", "YAML file of per-caller quotas (default: and callers: by token name, with documents_per_second, burst, streams); re-read on SIGHUP")
+	fs.Float64Var(&cfg.Quota.DocumentsPerSecond, "quota-documents-per-second", cfg.Quota.DocumentsPerSecond, "documents a second each caller may send, over all its calls (unary calls past it: RESOURCE_EXHAUSTED QUOTA_EXCEEDED / 429 with a retry hint; streams are slowed down) (0: no limit)")
+	num(&cfg.Quota.Burst, "quota-burst", "documents a caller may send at once above its rate (0: one second's worth)")
+	num(&cfg.Quota.Streams, "quota-streams", "streams each caller may have open at once (0: no limit)")
+	boolean(&cfg.AccessLog, "access-log", "log every call at info level (method, caller, code, documents, bytes, duration, request id); off: successes at debug")
 	boolean(&cfg.OpenHealth, "open-health", "leave gRPC health, reflection, /healthz and /readyz open when authentication is on")
 	boolean(&cfg.OpenMetrics, "open-metrics", "leave /metrics open when authentication is on")
 	boolean(&cfg.OpenDocs, "open-docs", "leave /openapi.json and /swagger.json open when authentication is on")
@@ -74,7 +79,8 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: taggerd [flags]\n\nServes the doctagger tagging API over gRPC and REST.\n"+
 			"Every flag can also be set by the environment variable shown; the flag wins.\n"+
-			"SIGHUP reloads the rules, the token file and the TLS certificate; SIGTERM/SIGINT shut down gracefully.\n\nFlags:\n")
+			"SIGHUP reloads the rules, the token file, the quota file and the TLS certificate; SIGTERM/SIGINT shut down gracefully.\n"+
+			"Tracing (OpenTelemetry) is off unless OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT is set; see docs/service.md.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			if f.Name == "version" {
 				fmt.Fprintf(stderr, "  --version\n      %s\n", f.Usage)

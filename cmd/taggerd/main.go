@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/doctagger/doctagger/internal/telemetry"
 	"github.com/doctagger/doctagger/server"
 )
 
@@ -21,6 +23,22 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "taggerd:", err)
 		os.Exit(2)
+	}
+	// Tracing from the OTEL_* environment (off unless configured).
+	tp, shutdownTracing, err := telemetry.Setup(context.Background(), "taggerd", os.Stderr)
+	if err != nil {
+		cfg.Logger.Error("cannot set up tracing", "err", err)
+		os.Exit(2)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(ctx); err != nil {
+			cfg.Logger.Warn("sending the last spans", "err", err)
+		}
+	}()
+	if tp != nil {
+		cfg.TracerProvider = tp
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
