@@ -358,8 +358,12 @@ func (c *REST) TagStream(parent context.Context, docs iter.Seq[Document], o Stre
 						stats.Resent.Add(int64(len(chunk)))
 						failures++
 						d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
+						d = time.Duration(rand.Int64N(int64(d)) + 1)
+						if hint, ok := RetryDelay(err); ok { // 429 QUOTA_EXCEEDED, 503 OVERLOADED: as the server asks
+							d = hint
+						}
 						select {
-						case <-time.After(time.Duration(rand.Int64N(int64(d)) + 1)):
+						case <-time.After(d):
 						case <-ctx.Done():
 						}
 					}

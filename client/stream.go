@@ -424,6 +424,20 @@ func (r *streamRun) worker() {
 			failures = 0
 			continue
 		}
+		if hint, ok := RetryDelay(err); ok && pb.ReasonOf(err) == pb.ErrorReason_QUOTA_EXCEEDED && !progressed {
+			// Refused for the caller's quota (streams open at once): the
+			// server read none of it, and the replica is fine. These tries
+			// do not count; wait as the server asks, then reopen.
+			for _, e := range queue {
+				e.attempts = max(e.attempts-1, 0)
+			}
+			failures, failingSince = 0, time.Time{}
+			select {
+			case <-time.After(hint):
+			case <-r.ctx.Done():
+			}
+			continue
+		}
 		r.stats.Broken.Add(1)
 		if kept, ok := r.dropOversize(queue, unanswered, err); ok {
 			// The replica is fine and the other documents did nothing

@@ -238,3 +238,47 @@ func TestQuotas(t *testing.T) {
 		t.Errorf("doctagger_calls_total{token-3} = %v", got)
 	}
 }
+
+// TestQuotaStreams: TagStream with 4 streams for a caller allowed 2 at
+// once and 300 documents a second gets every document through: the
+// streams refused wait the hint and reopen, the others are slowed down.
+func TestQuotaStreams(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	writeFile(t, tokens, "batch: batch-token\n")
+	quotas := filepath.Join(dir, "quotas.yaml")
+	writeFile(t, quotas, "callers:\n  batch: {documents_per_second: 300, streams: 2}\n")
+	ts := start(t, func(c *Config) {
+		c.AuthTokenFile = tokens
+		c.QuotaFile = quotas
+	})
+	c, err := client.New(ts.srv.GRPCAddr().String(), client.WithBearerToken("batch-token"), client.WithTokenOverPlaintext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 1500
+	docs := func(yield func(client.Document) bool) {
+		for i := range n {
+			if !yield(client.Document{ID: fmt.Sprint(i), Text: sentence}) {
+				return
+			}
+		}
+	}
+	begin := time.Now()
+	ok := 0
+	for r := range c.TagStream(ctxT(t), docs, client.StreamOptions{Streams: 4}) {
+		if r.Err != nil {
+			t.Fatalf("document %s: %v", r.ID, r.Err)
+		}
+		ok++
+	}
+	if ok != n {
+		t.Fatalf("%d results, want %d", ok, n)
+	}
+	if d := time.Since(begin); d < 3*time.Second {
+		t.Errorf("%d documents at 300 a second took %s", n, d)
+	}
+	t.Logf("%d documents in %s; streams refused %v", n, time.Since(begin).Round(time.Millisecond),
+		metricWith(t, ts.srv, "doctagger_quota_exceeded_total", map[string]string{"caller": "batch", "limit": "streams"}))
+}

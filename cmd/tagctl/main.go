@@ -6,6 +6,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,12 +14,14 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/doctagger/doctagger/internal/buildinfo"
 	"github.com/doctagger/doctagger/internal/envflag"
+	"github.com/doctagger/doctagger/internal/telemetry"
 )
 
 // command is a tagctl subcommand that parses its own flags with the
@@ -53,7 +56,18 @@ func (e flagError) Error() string { return e.err.Error() }
 var lookupEnv = os.LookupEnv
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Tracing from the OTEL_* environment, off unless set: each call to
+	// the service then carries this run's trace context (docs/service.md).
+	_, shutdown, err := telemetry.Setup(context.Background(), "tagctl", os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tagctl: tracing:", err)
+		os.Exit(2)
+	}
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = shutdown(ctx) // send the spans still batched
+	cancel()
+	os.Exit(code)
 }
 
 // run runs tagctl with args and returns its exit status: 0, 1 when the

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
@@ -79,7 +80,11 @@ func callFields(ctx context.Context) logging.Fields {
 
 func (l Logging) logger() logging.Logger {
 	return logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
-		l.Log.Log(ctx, slog.Level(level), msg, fields...)
+		lvl := slog.Level(level)
+		if call := CallOf(ctx); lvl == slog.LevelInfo && call != nil && strings.HasPrefix(call.Method, "/grpc.health.v1.Health/") {
+			lvl = slog.LevelDebug // probes every few seconds: not access worth logging
+		}
+		l.Log.Log(ctx, lvl, msg, fields...)
 	})
 }
 
