@@ -104,8 +104,7 @@ func NewRequestID() string {
 
 // requestID is the id a call's metadata carries, if it is a usable one.
 func requestID(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(RequestIDHeader); len(v) > 0 && v[0] != "" && len(v[0]) <= 128 {
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDHeader); len(v) > 0 && v[0] != "" && len(v[0]) <= 128 {
 		return v[0]
 	}
 	return ""

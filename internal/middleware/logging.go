@@ -70,10 +70,8 @@ func callFields(ctx context.Context) logging.Fields {
 	if n := call.Documents.Load(); n > 0 {
 		f = append(f, "documents", n, "bytes", call.Bytes.Load(), "tags", call.Tags.Load())
 	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("x-forwarded-for"); len(v) > 0 {
-			f = append(f, "forwarded_for", v[0])
-		}
+	if v := metadata.ValueFromIncomingContext(ctx, "x-forwarded-for"); len(v) > 0 {
+		f = append(f, "forwarded_for", v[0])
 	}
 	return f
 }

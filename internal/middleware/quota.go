@@ -166,22 +166,22 @@ func QuotaExceeded(caller, limit, msg string, retry time.Duration) error {
 }
 
 // takeDocuments takes n documents from the caller's bucket now, or says
-// how long until they would fit.
-func (q *Quotas) takeDocuments(name string, n int) (time.Duration, bool) {
+// how long until they would fit (and the bucket, for the message).
+func (q *Quotas) takeDocuments(name string, n int) (time.Duration, *rate.Limiter) {
 	l := q.limiter(name)
 	if l == nil || n == 0 {
-		return 0, true
+		return 0, nil
 	}
 	n = min(n, l.Burst()) // a batch larger than the burst takes the whole bucket
 	r := l.ReserveN(time.Now(), n)
 	if !r.OK() {
-		return time.Second, false
+		return time.Second, l
 	}
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		return d, false
+		return d, l
 	}
-	return 0, true
+	return 0, nil
 }
 
 // Unary refuses a unary call whose documents are over its caller's rate.
@@ -199,9 +199,8 @@ func (q *Quotas) Unary() grpc.UnaryServerInterceptor {
 			n = len(r.GetDocuments())
 		}
 		name := call.Caller()
-		if wait, ok := q.takeDocuments(name, n); !ok {
+		if wait, lim := q.takeDocuments(name, n); lim != nil {
 			q.refused.WithLabelValues(q.labels.label(name), "documents_per_second").Inc()
-			lim := q.limiter(name)
 			return nil, QuotaExceeded(name, fmt.Sprint(float64(lim.Limit())),
 				fmt.Sprintf("caller %s is over its quota of %g documents a second (burst %d); retry after %s",
 					name, float64(lim.Limit()), lim.Burst(), wait.Round(time.Millisecond)), wait)

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
+)
+
+// BenchmarkUnaryChain: what the interceptors cost a unary call, without
+// the service (2026-12-02, 2 cores: 1.5 µs and 9 allocations before issue
+// 14; with the request id, the call's counts and metrics, the library's
+// logging interceptor, named callers and quotas, 7-10 µs and 96
+// allocations, about 80 of them the logging interceptor's fields, which it
+// builds whatever the level).
+func BenchmarkUnaryChain(b *testing.B) {
+	for _, access := range []bool{true, false} {
+		b.Run(map[bool]string{true: "access", false: "noaccess"}[access], func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.AccessLog = access
+			cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+			s, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := &pb.TagDocumentRequest{Document: doc("a", sentence)}
+			resp := &pb.TagDocumentResponse{Result: &pb.DocumentResult{RulesetVersion: "x", Tags: []*pb.Tag{{}}}}
+			info := &grpc.UnaryServerInfo{FullMethod: pb.TaggerService_TagDocument_FullMethodName}
+			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-request-id", "abc"))
+			ctx = grpc.NewContextWithServerTransportStream(ctx, benchStream{})
+			b.ReportAllocs()
+			for b.Loop() {
+				s.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) { return resp, nil })
+			}
+		})
+	}
+}
+
+type benchStream struct{}
+
+func (benchStream) Method() string                  { return pb.TaggerService_TagDocument_FullMethodName }
+func (benchStream) SetHeader(md metadata.MD) error  { return nil }
+func (benchStream) SendHeader(md metadata.MD) error { return nil }
+func (benchStream) SetTrailer(md metadata.MD) error { return nil }
