@@ -199,13 +199,21 @@ func TestQuotas(t *testing.T) {
 	if status.Code(err) != codes.ResourceExhausted || pb.ReasonOf(err) != pb.ErrorReason_QUOTA_EXCEEDED {
 		t.Fatalf("second stream: %v", err)
 	}
+	// The NDJSON stream counts among the caller's streams too.
+	resp = ts.do(t, "POST", "/v1/documents:streamTag", strings.NewReader(`{"id": "a", "text": "x"}`+"\n"),
+		map[string]string{"Authorization": "Bearer slow-token", "Content-Type": "application/x-ndjson"})
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(body), "QUOTA_EXCEEDED") {
+		t.Errorf("NDJSON stream over the quota: HTTP %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
 	held.CloseSend()
 	for {
 		if _, err := held.Recv(); err != nil {
 			break
 		}
 	}
-	if got := metricWith(t, ts.srv, "doctagger_quota_exceeded_total", map[string]string{"caller": "slow", "limit": "streams"}); got != 1 {
+	if got := metricWith(t, ts.srv, "doctagger_quota_exceeded_total", map[string]string{"caller": "slow", "limit": "streams"}); got != 2 {
 		t.Errorf("doctagger_quota_exceeded_total{slow,streams} = %v", got)
 	}
 	if got := metricWith(t, ts.srv, "doctagger_calls_total", map[string]string{"caller": "fast", "code": "OK"}); got != 50 {
