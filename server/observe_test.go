@@ -41,7 +41,7 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 // TestTracingREST: a REST call with a traceparent makes one trace: the
 // HTTP span (otelhttp) under the caller's span, the in-process call's span
 // under it with the request id, documents, bytes, tags and ruleset
-// version; the request id is in the response and in the call's log line.
+// version, and the engine's work (tagger.Tag) under that; the request id is in the response and in the call's log line.
 // A gRPC call's span (otelgrpc) continues its traceparent the same way and
 // its request id comes back in the header metadata.
 func TestTracingREST(t *testing.T) {
@@ -71,9 +71,13 @@ func TestTracingREST(t *testing.T) {
 	}
 
 	var httpSpan, callSpan, grpcSpan sdktrace.ReadOnlySpan
+	var engineSpans []sdktrace.ReadOnlySpan
 	waitFor(t, "the spans", func() bool {
+		engineSpans = engineSpans[:0]
 		for _, s := range rec.Ended() {
 			switch s.Name() {
+			case "tagger.Tag":
+				engineSpans = append(engineSpans, s)
 			case "POST /v1/documents:tag":
 				httpSpan = s
 			case "tagger.v1.TaggerService/TagDocument":
@@ -84,8 +88,18 @@ func TestTracingREST(t *testing.T) {
 				}
 			}
 		}
-		return httpSpan != nil && callSpan != nil && grpcSpan != nil
+		return httpSpan != nil && callSpan != nil && grpcSpan != nil && len(engineSpans) == 2
 	})
+	// The engine's work is under the call's span, over REST and gRPC alike.
+	for _, e := range engineSpans {
+		parent := e.Parent().SpanID()
+		if parent != callSpan.SpanContext().SpanID() && parent != grpcSpan.SpanContext().SpanID() {
+			t.Errorf("the engine's span is under %s, not a call's", parent)
+		}
+		if a := attrs(e); a["doctagger.bytes"].AsInt64() != int64(len(sentence)) || a["doctagger.words"].AsInt64() < 5 || a["doctagger.tags"].AsInt64() < 1 {
+			t.Errorf("engine span attributes %v", a)
+		}
+	}
 	if got := httpSpan.SpanContext().TraceID().String(); got != traceID || httpSpan.Parent().SpanID().String() != parentSpan {
 		t.Errorf("REST span: trace %s parent %s, want %s %s", got, httpSpan.Parent().SpanID(), traceID, parentSpan)
 	}

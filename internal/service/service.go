@@ -20,6 +20,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -65,6 +68,9 @@ type Service struct {
 func New(limits Limits, rules *Rules, m *Metrics, log *slog.Logger, drain <-chan struct{}) *Service {
 	return &Service{cfg: limits, rules: rules, metrics: m, log: log, drain: drain, budget: newBudget(limits.MaxInflightBytes)}
 }
+
+// tracerName names the service's spans' instrumentation scope.
+const tracerName = "github.com/doctagger/doctagger/internal/service"
 
 // badRequest builds an error of the API's shape (see pb.NewStatus).
 func badRequest(code codes.Code, reason pb.ErrorReason, field, desc string, meta map[string]string) *status.Status {
@@ -140,7 +146,10 @@ func docName(doc *pb.Document, field string) string {
 // tagOne tags one document with the ruleset l. field names the document in
 // the request ("document", "documents[3]") for error field violations. It
 // never panics: an engine panic becomes an INTERNAL status for this document.
-func (s *Service) tagOne(l *Loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
+//
+// With a recording span in ctx (tracing on), the engine's work is a span of
+// its own under it, "tagger.Tag", with the bytes, words and tags.
+func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
 	if doc == nil {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_MISSING_DOCUMENT, field,
@@ -164,9 +173,21 @@ func (s *Service) tagOne(l *Loaded, doc *pb.Document, opts tagger.Options, field
 		}
 	}()
 	text := doc.GetText() // the result's evidence texts are slices of it
+	var span trace.Span
+	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
+		_, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "tagger.Tag")
+		defer span.End()
+	}
 	start := time.Now()
 	out, err := l.Tagger.Tag(text, opts)
 	s.metrics.observe(len(doc.GetText()), time.Since(start))
+	if span != nil {
+		span.SetAttributes(attribute.Int("doctagger.bytes", len(text)), attribute.Int("doctagger.words", out.Words),
+			attribute.Int("doctagger.tags", len(out.Tags)), attribute.String("doctagger.ruleset_version", out.RulesetVersion))
+		if err != nil {
+			span.SetStatus(otelcodes.Error, err.Error())
+		}
+	}
 	if err != nil {
 		var utf *tagger.InvalidUTF8Error
 		var unk *tagger.UnknownThemeError
@@ -331,7 +352,7 @@ func (s *Service) TagDocument(ctx context.Context, req *pb.TagDocumentRequest) (
 		return nil, overloaded("no room for this document now").Err()
 	}
 	defer s.budget.release(n)
-	res, st := s.tagOne(l, req.GetDocument(), opts, "document")
+	res, st := s.tagOne(ctx, l, req.GetDocument(), opts, "document")
 	if st != nil {
 		return nil, st.Err()
 	}
@@ -373,7 +394,7 @@ func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 			results[i] = &pb.DocumentResult{DocumentId: docs[i].GetId(), Error: status.FromContextError(err).Proto()}
 			return
 		}
-		res, st := s.tagOne(l, docs[i], opts, field)
+		res, st := s.tagOne(ctx, l, docs[i], opts, field)
 		if st != nil {
 			res = &pb.DocumentResult{DocumentId: docs[i].GetId(), Error: st.Proto()}
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,14 +27,14 @@ func TestEnginePanicFailsItsDocument(t *testing.T) {
 	}
 	s := New(Limits{MaxDocumentBytes: 1 << 20, MaxBatchDocuments: 8, MaxMessageBytes: 4 << 20}, rules, m, log, nil)
 	bad := &Loaded{Tagger: nil, themes: map[string]bool{}} // a nil tagger panics inside Tag
-	_, st := s.tagOne(bad, &pb.Document{Id: "p", Text: "x"}, tagger.Options{}, "document")
+	_, st := s.tagOne(context.Background(), bad, &pb.Document{Id: "p", Text: "x"}, tagger.Options{}, "document")
 	if st.Code() != codes.Internal || !strings.Contains(st.Message(), `"p"`) {
 		t.Fatalf("engine panic: %v", st)
 	}
 	if !strings.Contains(logs.String(), "panic while tagging") {
 		t.Fatal("panic not logged")
 	}
-	res, st := s.tagOne(rules.Current(), &pb.Document{Id: "q", Text: "trí tuệ nhân tạo"}, tagger.Options{}, "document")
+	res, st := s.tagOne(context.Background(), rules.Current(), &pb.Document{Id: "q", Text: "trí tuệ nhân tạo"}, tagger.Options{}, "document")
 	if st != nil || len(res.Tags) == 0 {
 		t.Fatalf("after the panic: %v %v", res, st)
 	}

@@ -188,7 +188,7 @@ func (c *streamCall) work() {
 			st = s.malformed(j.bad, fmt.Sprintf("request %d of the stream", j.seq))
 			s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
 		} else if st == nil {
-			res, st = s.tagOne(l, j.doc, conv, "document")
+			res, st = s.tagOne(context.Background(), l, j.doc, conv, "document") // no span a document: a stream may carry millions
 		} else {
 			s.metrics.documents.WithLabelValues(st.Code().String()).Inc()
 		}
