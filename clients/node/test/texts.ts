@@ -8,7 +8,7 @@ export const EMOJI_AI =
 export const CHIP_AI = "Nhà máy đóng gói chip bán dẫn mới ở Bắc Ninh sản xuất vi mạch cho trung tâm dữ liệu trí tuệ nhân tạo.";
 
 /** Tags "ai"; "semiconductors" matches ("chip") but stays under its threshold. */
-export const AI_WEAK_CHIP = "Một hãng công nghệ vừa ra mắt chip trí tuệ nhân tạo mới dành cho trung tâm dữ liệu ở Bắc Ninh.";
+export const AI_WEAK_CHIP = "Một ứng dụng trí tuệ nhân tạo mới chạy ngay trên chip của điện thoại, giúp dịch tiếng nói khi không có mạng.";
 
 /** Tags "drones". */
 export const DRONES = "Thử nghiệm máy bay không người lái giao hàng cho các xã vùng cao được mở rộng sang mùa mưa.";
