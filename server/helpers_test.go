@@ -260,6 +260,36 @@ func insecureCreds() credentials.TransportCredentials { return insecure.NewCrede
 // labelValue (every sample when labelValue is empty).
 func metricValue(t *testing.T, s *Server, name, labelValue string) float64 {
 	t.Helper()
+	return metricSum(t, s, name, func(labels map[string]string) bool {
+		if labelValue == "" {
+			return true
+		}
+		for _, v := range labels {
+			if v == labelValue {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// metricWith sums the samples of a metric whose labels include all of want.
+func metricWith(t *testing.T, s *Server, name string, want map[string]string) float64 {
+	t.Helper()
+	return metricSum(t, s, name, func(labels map[string]string) bool {
+		for k, v := range want {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// metricSum sums the samples of a metric whose labels match: a counter's
+// or gauge's value, a histogram's count.
+func metricSum(t *testing.T, s *Server, name string, match func(map[string]string) bool) float64 {
+	t.Helper()
 	mfs, err := s.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -270,13 +300,11 @@ func metricValue(t *testing.T, s *Server, name, labelValue string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			match := labelValue == ""
+			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetValue() == labelValue {
-					match = true
-				}
+				labels[l.GetName()] = l.GetValue()
 			}
-			if !match {
+			if !match(labels) {
 				continue
 			}
 			switch {

@@ -234,35 +234,6 @@ func compactJSON(t *testing.T, b []byte) string {
 	return string(out)
 }
 
-// metricWith sums the samples of a metric whose labels include all of want.
-func metricWith(t *testing.T, s *Server, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := s.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue metrics
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
-	}
-	return sum
-}
-
 // TestNDJSONReadsBareDocuments: the stream reads the lines tagctl reads, a
 // bare Document a line, beside requests, and a malformed line still ends
 // the stream after the results before it.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -186,18 +185,7 @@ func sortedKeys(m map[string]string) []string {
 
 // eachDoc calls fn for every {id, text} line of a JSONL file (.gz allowed).
 func eachDoc(path string, fn func(id, text string) error) error {
-	rc, err := corpus.Open(path)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
+	return corpus.EachLine(path, func(n int, line []byte) error {
 		var doc struct {
 			ID   string `json:"id"`
 			Text string `json:"text"`
@@ -208,11 +196,8 @@ func eachDoc(path string, fn func(id, text string) error) error {
 		if doc.ID == "" {
 			doc.ID = fmt.Sprintf("%s:%d", path, n)
 		}
-		if err := fn(doc.ID, doc.Text); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
+		return fn(doc.ID, doc.Text)
+	})
 }
 
 // interspersed moves flags after positional arguments to the front, so

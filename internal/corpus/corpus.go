@@ -3,6 +3,7 @@
 package corpus
 
 import (
+	"bufio"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -29,4 +30,29 @@ func Open(path string) (io.ReadCloser, error) {
 		io.Reader
 		io.Closer
 	}{gz, f}, nil
+}
+
+// EachLine calls fn for each non-blank line of a JSONL file (.gz allowed),
+// with its number from 1.
+func EachLine(path string, fn func(n int, line []byte) error) error {
+	rc, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		if err := fn(n, line); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -5,7 +5,6 @@
 package evaluation
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,37 +27,13 @@ type GoldDoc struct {
 	Note     string   `json:"note,omitempty"`
 }
 
-// eachLine calls fn for each non-blank line of a JSONL file, with its number.
-func eachLine(path string, fn func(n int, line []byte) error) error {
-	rc, err := corpus.Open(path)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
-			continue
-		}
-		if err := fn(n, line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
 // ReadGold reads a gold file. When corpusPath is set, documents without
 // text take it from the corpus (JSONL of {"id","text"}) by id. Theme ids
 // are checked against known (when non-nil).
 func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 	var docs []GoldDoc
 	seen := map[string]int{}
-	err := eachLine(goldPath, func(n int, line []byte) error {
+	err := corpus.EachLine(goldPath, func(n int, line []byte) error {
 		var d GoldDoc
 		dec := json.NewDecoder(strings.NewReader(string(line)))
 		dec.DisallowUnknownFields()
@@ -100,7 +75,7 @@ func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 	if corpusPath == "" {
 		return nil, fmt.Errorf("%s: %d documents have no text (first: %q): pass --corpus with the corpus they come from", goldPath, len(missing), docs[minIndex(missing)].ID)
 	}
-	err = eachLine(corpusPath, func(n int, line []byte) error {
+	err = corpus.EachLine(corpusPath, func(n int, line []byte) error {
 		var c struct {
 			ID   string `json:"id"`
 			Text string `json:"text"`
