@@ -44,25 +44,9 @@ mkdir -p "$LOAD_TOOLS"
 [ -x "$LOAD_TOOLS/ghz" ] || GOBIN="$LOAD_TOOLS" go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
 [ -x "$LOAD_TOOLS/hey" ] || GOBIN="$LOAD_TOOLS" go install "github.com/rakyll/hey@$HEY_VERSION"
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/taggerd" ./cmd/taggerd
+source scripts/lib/taggerd.sh
 go build -o "$work/loadclient" ./scripts/loadclient
-
-"$work/taggerd" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --log-format json --log-level info \
-  --max-batch-documents 1000 2>"$work/taggerd.log" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '"taggerd serving"' "$work/taggerd.log" 2>/dev/null && break; sleep 0.1; done
-grpc=$(sed -n 's/.*"taggerd serving".*"grpc":"\([^"]*\)".*/\1/p' "$work/taggerd.log" | head -1)
-http=$(sed -n 's/.*"taggerd serving".*"http":"\([^"]*\)".*/\1/p' "$work/taggerd.log" | head -1)
-[ -n "$grpc" ] && [ -n "$http" ] || { echo "taggerd did not start:"; cat "$work/taggerd.log"; exit 1; }
-case "$grpc$http" in 127.0.0.1:*127.0.0.1:*) ;; *) echo "refusing a non-loopback address"; exit 1 ;; esac
+start_taggerd -- --log-level info --max-batch-documents 1000
 
 echo "taggerd pid $server_pid, gRPC $grpc, HTTP $http; document $DOC ($(wc -c <"$DOC") bytes)"
 echo "nproc $(nproc); $(go version)"

@@ -15,15 +15,7 @@ UNARY=${UNARY:-512}
 STREAMS=${STREAMS:-1000}
 DURATION=${DURATION:-20s}
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/taggerd" ./cmd/taggerd
+source scripts/lib/taggerd.sh
 go build -o "$work/overload" ./scripts/overload
 
 # The deploy/ settings, read from the manifest so the two cannot drift.
@@ -31,11 +23,7 @@ args=$(sed -n 's/^ *- \(--max-[a-z-]*=[0-9]*\)$/\1/p' deploy/deployment.yaml | t
 memlimit=$(grep -A1 'name: GOMEMLIMIT' deploy/deployment.yaml | sed -n 's/.*value: "\(.*\)"/\1/p')
 echo "taggerd with the deploy/ settings: $args GOMEMLIMIT=$memlimit"
 # shellcheck disable=SC2086
-GOMEMLIMIT=$memlimit "$work/taggerd" --grpc-addr 127.0.0.1:0 --http-addr "" --log-format json $args 2>"$work/taggerd.log" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '"taggerd serving"' "$work/taggerd.log" 2>/dev/null && break; sleep 0.1; done
-grpc=$(sed -n 's/.*"taggerd serving".*"grpc":"\([^"]*\)".*/\1/p' "$work/taggerd.log" | head -1)
-case "$grpc" in 127.0.0.1:*) ;; *) echo "taggerd did not start on loopback:"; cat "$work/taggerd.log"; exit 1 ;; esac
+start_taggerd GOMEMLIMIT="$memlimit" -- $args
 
 "$work/overload" -addr "$grpc" -pid "$server_pid" -unary "$UNARY" -streams "$STREAMS" -d "$DURATION"
 echo "pod memory limit: 512 MiB"

@@ -13,21 +13,8 @@ CONCURRENT=${CONCURRENT:-4}
 ROUNDS=${ROUNDS:-3}
 MAX_MESSAGE=${MAX_MESSAGE:-16777216}
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/taggerd" ./cmd/taggerd
-GOMEMLIMIT=536870912 "$work/taggerd" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --log-format json \
-  --max-message-bytes "$MAX_MESSAGE" 2>"$work/taggerd.log" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '"taggerd serving"' "$work/taggerd.log" 2>/dev/null && break; sleep 0.1; done
-http=$(sed -n 's/.*"taggerd serving".*"http":"\([^"]*\)".*/\1/p' "$work/taggerd.log" | head -1)
-case "$http" in 127.0.0.1:*) ;; *) echo "taggerd did not start on loopback:"; cat "$work/taggerd.log"; exit 1 ;; esac
+source scripts/lib/taggerd.sh
+start_taggerd GOMEMLIMIT=536870912 -- --max-message-bytes "$MAX_MESSAGE"
 
 # A batch of 250 documents, windows of the corpus's news (or of the test
 # document): just under the body limit as JSON, so the body is read and
