@@ -125,6 +125,12 @@ type streamRun struct {
 
 	mu     sync.Mutex
 	broken map[string]time.Time // replicas whose stream broke lately
+
+	// The feeder emits results of its own (documents failed before being
+	// sent). feedMu keeps it from sending on out once closeOut has decided
+	// to close it without waiting for the feeder.
+	feedMu     sync.Mutex
+	feedClosed bool
 }
 
 // avoidFor is how long a replica whose stream broke is avoided by new
@@ -224,6 +230,45 @@ func (c *Client) TagChannel(ctx context.Context, docs <-chan Document, o StreamO
 }
 
 func (c *Client) tagStream(parent context.Context, source func(context.Context, func(Document) bool), o StreamOptions) iter.Seq[Result] {
+	o = streamDefaults(o)
+	optErr := checkOptions(o.Tag, "")
+	return func(yield func(Result) bool) {
+		r := c.newStreamRun(parent, o)
+		if optErr != nil {
+			// Every stream would break on its first request: give up
+			// before starting, and the feeder fails each document.
+			r.cancel(&fatalError{err: optErr})
+		}
+
+		feederDone := make(chan struct{})
+		go func() {
+			defer close(feederDone)
+			r.feed(source)
+		}()
+
+		var workers sync.WaitGroup
+		if optErr == nil {
+			for range o.Streams {
+				workers.Go(r.worker)
+			}
+		}
+		go r.closeOut(&workers, feederDone)
+
+		defer func() {
+			r.cancel(errStopped)
+			close(r.gone)
+			workers.Wait()
+		}()
+		for res := range r.out {
+			if !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+// streamDefaults fills in the defaults of the options left zero.
+func streamDefaults(o StreamOptions) StreamOptions {
 	if o.Streams <= 0 {
 		o.Streams = 4
 	}
@@ -242,117 +287,100 @@ func (c *Client) tagStream(parent context.Context, source func(context.Context, 
 	if o.FailAfter <= 0 {
 		o.FailAfter = 30 * time.Second
 	}
-	optErr := checkOptions(o.Tag, "")
-	return func(yield func(Result) bool) {
-		ctx, cancel := context.WithCancelCause(parent)
-		if optErr != nil {
-			// Every stream would break on its first request: give up
-			// before starting, and the feeder fails each document.
-			cancel(&fatalError{err: optErr})
-		}
-		r := &streamRun{
-			c: c, o: o, ctx: ctx, cancel: cancel,
-			in:    make(chan *entry),
-			out:   make(chan Result),
-			gone:  make(chan struct{}),
-			per:   (o.Window + o.Streams - 1) / o.Streams,
-			stats: o.Stats,
-		}
-		if r.stats == nil {
-			r.stats = new(StreamStats)
-		}
+	return o
+}
 
-		// The feeder takes documents from the input. When the job gives up
-		// it goes on reading the input and fails each document, so that
-		// every document gets its result; when the caller cancels or stops
-		// reading, it stops.
-		feederDone := make(chan struct{})
-		// The feeder emits results of its own (documents failed before
-		// being sent). feedMu keeps it from sending on r.out once the
-		// closer has decided to close it without waiting for the feeder.
-		var (
-			feedMu     sync.Mutex
-			feedClosed bool
-		)
-		feederEmit := func(res Result) bool {
-			feedMu.Lock()
-			defer feedMu.Unlock()
-			return !feedClosed && r.emit(res)
-		}
-		go func() {
-			defer close(feederDone)
-			defer close(r.in)
-			var index int64
-			source(ctx, func(d Document) bool {
-				e := &entry{index: index, doc: d.proto(), opts: d.options(r.o.Tag)}
-				index++
-				name := func() string { return fmt.Sprintf("document %d", e.index) }
-				if st := d.checkStrings(name, "document"); st != nil && ctx.Err() == nil {
-					// Its request cannot be encoded: sending it would
-					// break every stream it is sent on. Fail it alone.
-					return feederEmit(r.failed(e, st.Err()))
-				}
-				if d.Options != nil && ctx.Err() == nil {
-					if err := checkOptions(d.Options, name()+": "); err != nil {
-						return feederEmit(r.failed(e, err))
-					}
-				}
-				if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 && ctx.Err() == nil {
-					// It would break the stream it is sent on, again and
-					// again: fail it alone.
-					return feederEmit(r.failed(e, status.Errorf(codes.InvalidArgument,
-						"document %q is %d bytes, over the client's message limit of %d bytes", e.doc.GetId(), n, r.c.opts.maxMsg)))
-				}
-				if err := r.overServerLimit(e); err != nil && ctx.Err() == nil {
-					return feederEmit(r.failed(e, err))
-				}
-				if ctx.Err() == nil {
-					select {
-					case r.in <- e:
-						return true
-					case <-ctx.Done():
-					}
-				}
-				var fatal *fatalError
-				if !errors.As(context.Cause(ctx), &fatal) {
-					return false
-				}
-				return feederEmit(r.failed(e, fatal.err))
-			})
-		}()
+func (c *Client) newStreamRun(parent context.Context, o StreamOptions) *streamRun {
+	ctx, cancel := context.WithCancelCause(parent)
+	r := &streamRun{
+		c: c, o: o, ctx: ctx, cancel: cancel,
+		in:    make(chan *entry),
+		out:   make(chan Result),
+		gone:  make(chan struct{}),
+		per:   (o.Window + o.Streams - 1) / o.Streams,
+		stats: o.Stats,
+	}
+	if r.stats == nil {
+		r.stats = new(StreamStats)
+	}
+	return r
+}
 
-		var workers sync.WaitGroup
-		if optErr == nil {
-			for range o.Streams {
-				workers.Go(r.worker)
+// feed takes documents from the input and hands them to the workers. When
+// the job gives up it goes on reading the input and fails each document,
+// so that every document gets its result; when the caller cancels or stops
+// reading, it stops.
+func (r *streamRun) feed(source func(context.Context, func(Document) bool)) {
+	defer close(r.in)
+	var index int64
+	source(r.ctx, func(d Document) bool {
+		e := &entry{index: index, doc: d.proto(), opts: d.options(r.o.Tag)}
+		index++
+		if err := r.unsendable(d, e); err != nil && r.ctx.Err() == nil {
+			return r.feederEmit(r.failed(e, err))
+		}
+		if r.ctx.Err() == nil {
+			select {
+			case r.in <- e:
+				return true
+			case <-r.ctx.Done():
 			}
 		}
-		go func() {
-			workers.Wait()
-			var fatal *fatalError
-			if errors.As(context.Cause(ctx), &fatal) || ctx.Err() == nil {
-				<-feederDone
-			} else {
-				// Cancelled: the feeder may still be reading the input;
-				// wait only for a result it is handing over.
-				feedMu.Lock()
-				feedClosed = true
-				feedMu.Unlock()
-			}
-			close(r.out)
-		}()
+		var fatal *fatalError
+		if !errors.As(context.Cause(r.ctx), &fatal) {
+			return false
+		}
+		return r.feederEmit(r.failed(e, fatal.err))
+	})
+}
 
-		defer func() {
-			cancel(errStopped)
-			close(r.gone)
-			workers.Wait()
-		}()
-		for res := range r.out {
-			if !yield(res) {
-				return
-			}
+// unsendable is why document d (taken as e) fails alone without being
+// sent, or nil.
+func (r *streamRun) unsendable(d Document, e *entry) error {
+	name := func() string { return fmt.Sprintf("document %d", e.index) }
+	if st := d.checkStrings(name, "document"); st != nil {
+		// Its request cannot be encoded: sending it would
+		// break every stream it is sent on. Fail it alone.
+		return st.Err()
+	}
+	if d.Options != nil {
+		if err := checkOptions(d.Options, name()+": "); err != nil {
+			return err
 		}
 	}
+	if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 {
+		// It would break the stream it is sent on, again and
+		// again: fail it alone.
+		return status.Errorf(codes.InvalidArgument,
+			"document %q is %d bytes, over the client's message limit of %d bytes", e.doc.GetId(), n, r.c.opts.maxMsg)
+	}
+	return r.overServerLimit(e)
+}
+
+// feederEmit is emit for the feeder's own results (documents failed
+// before being sent); false, without sending, once closeOut has closed
+// r.out without waiting for the feeder.
+func (r *streamRun) feederEmit(res Result) bool {
+	r.feedMu.Lock()
+	defer r.feedMu.Unlock()
+	return !r.feedClosed && r.emit(res)
+}
+
+// closeOut closes r.out once the workers and, unless the job was
+// cancelled, the feeder are done.
+func (r *streamRun) closeOut(workers *sync.WaitGroup, feederDone <-chan struct{}) {
+	workers.Wait()
+	var fatal *fatalError
+	if errors.As(context.Cause(r.ctx), &fatal) || r.ctx.Err() == nil {
+		<-feederDone
+	} else {
+		// Cancelled: the feeder may still be reading the input;
+		// wait only for a result it is handing over.
+		r.feedMu.Lock()
+		r.feedClosed = true
+		r.feedMu.Unlock()
+	}
+	close(r.out)
 }
 
 // emit hands a result to the caller; false when the caller is gone.
@@ -633,190 +661,240 @@ var errStalled = errors.New("stream stalled")
 // others not), whether any document was answered, the replica and the
 // error that ended the stream (nil when it ended cleanly).
 func (r *streamRun) session(queue []*entry, recycle int) (rest []*entry, unanswered int, progressed bool, peerAddr string, err error) {
-	var (
-		sctx   context.Context
-		cancel context.CancelCauseFunc
-		stream pb.TaggerService_StreamTagDocumentsClient
-	)
-	// Open a stream, on another replica than one that broke lately if
-	// round-robin gives one within a few tries.
-	for try := 0; ; try++ {
-		sctx, cancel = context.WithCancelCause(r.ctx)
-		r.stats.Opened.Add(1)
-		stream, err = r.c.rpc.StreamTagDocuments(sctx)
-		if err != nil {
-			cancel(nil)
-			return queue, 0, false, "", err
-		}
-		peerAddr = ""
-		if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
-			peerAddr = p.Addr.String()
-		}
-		if try == avoidTries || !r.recentlyBroken(peerAddr) {
-			break
-		}
-		cancel(nil)
+	s := &streamSession{r: r, queue: queue}
+	if err := s.open(); err != nil {
+		return queue, 0, false, "", err
 	}
-	defer cancel(nil)
+	defer s.cancel(nil)
 
-	var (
-		mu       sync.Mutex
-		sent     []*entry // by sequence number - 1
-		answered int
-		activity atomic.Int64 // last send or result, Unix ns
-		emitting atomic.Bool
-	)
-	activity.Store(time.Now().UnixNano())
-	slots := make(chan struct{}, r.per)
+	s.activity.Store(time.Now().UnixNano())
+	s.slots = make(chan struct{}, r.per)
 	var wg sync.WaitGroup
-
-	// Sender.
-	wg.Go(func() {
-		defer stream.CloseSend()
-		n := 0
-		var current *pb.TagOptions // the options in force on the stream
-		for recycle < 0 || n < recycle {
-			select {
-			case slots <- struct{}{}:
-			case <-sctx.Done():
-				return
-			}
-			var e *entry
-			if len(queue) > 0 {
-				e, queue = queue[0], queue[1:]
-			} else {
-				select {
-				case next, ok := <-r.in:
-					if !ok {
-						return
-					}
-					e = next
-				case <-sctx.Done():
-					return
-				}
-			}
-			mu.Lock()
-			sent = append(sent, e)
-			e.attempts++
-			mu.Unlock()
-			req := &pb.StreamTagDocumentsRequest{Document: e.doc}
-			// The server keeps a request's options for the later
-			// requests of the stream that carry none.
-			if n == 0 || e.opts != current {
-				req.Options = e.opts
-				if req.Options == nil && n > 0 {
-					req.Options = &pb.TagOptions{} // back to the defaults
-				}
-				current = e.opts
-			}
-			n++
-			activity.Store(time.Now().UnixNano())
-			if stream.Send(req) != nil {
-				return // the stream broke; Recv says why
-			}
-		}
-	})
-
-	// Watchdog: a stream that holds documents and answers none for the
-	// client's timeout is abandoned.
+	wg.Go(func() { s.send(recycle) })
 	if stall := r.c.timeout; stall > 0 {
 		stop := make(chan struct{})
 		defer close(stop)
-		go func() {
-			tick := time.NewTicker(max(stall/8, time.Millisecond))
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-sctx.Done():
-					return
-				case now := <-tick.C:
-					mu.Lock()
-					waiting := len(sent) - answered
-					mu.Unlock()
-					if waiting > 0 && !emitting.Load() && now.Sub(time.Unix(0, activity.Load())) > stall {
-						cancel(fmt.Errorf("%w: %d documents unanswered for %s (client timeout)", errStalled, waiting, stall))
-						return
-					}
-				}
-			}
-		}()
+		go s.watchStalls(stall, stop)
 	}
+	progressed, err = s.receive()
+	s.cancel(nil)
+	wg.Wait()
 
-	// Receiver.
-	for {
-		resp, rerr := stream.Recv()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				err = rerr
-				if c := context.Cause(sctx); c != nil && r.ctx.Err() == nil {
-					err = status.Error(codes.Unavailable, c.Error())
+	rest, unanswered, err = s.leftover(err)
+	return rest, unanswered, progressed, s.peerAddr, err
+}
+
+// streamSession is the state of one stream of a session.
+type streamSession struct {
+	r        *streamRun
+	ctx      context.Context // the stream's
+	cancel   context.CancelCauseFunc
+	stream   pb.TaggerService_StreamTagDocumentsClient
+	peerAddr string
+	// queue is what is left to send before taking from the input; the
+	// sender's until it returns.
+	queue []*entry
+	// slots bounds the documents in flight on the stream to r.per: the
+	// sender takes one before each document, the receiver gives one back
+	// after each result.
+	slots chan struct{}
+
+	mu       sync.Mutex
+	sent     []*entry // by sequence number - 1
+	answered int
+
+	activity atomic.Int64 // last send or result, Unix ns
+	emitting atomic.Bool
+}
+
+// open opens a stream, on another replica than one that broke lately if
+// round-robin gives one within a few tries.
+func (s *streamSession) open() error {
+	r := s.r
+	for try := 0; ; try++ {
+		s.ctx, s.cancel = context.WithCancelCause(r.ctx)
+		r.stats.Opened.Add(1)
+		stream, err := r.c.rpc.StreamTagDocuments(s.ctx)
+		if err != nil {
+			s.cancel(nil)
+			return err
+		}
+		s.stream = stream
+		s.peerAddr = ""
+		if p, ok := peer.FromContext(stream.Context()); ok && p.Addr != nil {
+			s.peerAddr = p.Addr.String()
+		}
+		if try == avoidTries || !r.recentlyBroken(s.peerAddr) {
+			return nil
+		}
+		s.cancel(nil)
+	}
+}
+
+// send sends the queue, then documents from the input, one for each free
+// slot, until it has sent recycle documents (recycle < 0: no limit), the
+// input ends or the stream does; then it half-closes the stream.
+func (s *streamSession) send(recycle int) {
+	defer s.stream.CloseSend()
+	n := 0
+	var current *pb.TagOptions // the options in force on the stream
+	for recycle < 0 || n < recycle {
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.ctx.Done():
+			return
+		}
+		var e *entry
+		if len(s.queue) > 0 {
+			e, s.queue = s.queue[0], s.queue[1:]
+		} else {
+			select {
+			case next, ok := <-s.r.in:
+				if !ok {
+					return
 				}
+				e = next
+			case <-s.ctx.Done():
+				return
 			}
-			break
+		}
+		s.mu.Lock()
+		s.sent = append(s.sent, e)
+		e.attempts++
+		s.mu.Unlock()
+		req := &pb.StreamTagDocumentsRequest{Document: e.doc}
+		// The server keeps a request's options for the later
+		// requests of the stream that carry none.
+		if n == 0 || e.opts != current {
+			req.Options = e.opts
+			if req.Options == nil && n > 0 {
+				req.Options = &pb.TagOptions{} // back to the defaults
+			}
+			current = e.opts
+		}
+		n++
+		s.activity.Store(time.Now().UnixNano())
+		if s.stream.Send(req) != nil {
+			return // the stream broke; Recv says why
+		}
+	}
+}
+
+// watchStalls abandons the stream when it holds documents and answers none
+// for stall (the client's timeout), until stop is closed or the stream ends.
+func (s *streamSession) watchStalls(stall time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(max(stall/8, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.ctx.Done():
+			return
+		case now := <-tick.C:
+			s.mu.Lock()
+			waiting := len(s.sent) - s.answered
+			s.mu.Unlock()
+			if waiting > 0 && !s.emitting.Load() && now.Sub(time.Unix(0, s.activity.Load())) > stall {
+				s.cancel(fmt.Errorf("%w: %d documents unanswered for %s (client timeout)", errStalled, waiting, stall))
+				return
+			}
+		}
+	}
+}
+
+// receive yields the results of the stream until it ends, or the caller
+// stops reading. It returns whether any document was answered and the
+// error that ended the stream (nil at its clean end).
+func (s *streamSession) receive() (progressed bool, err error) {
+	for {
+		resp, rerr := s.stream.Recv()
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return progressed, nil
+			}
+			if c := context.Cause(s.ctx); c != nil && s.r.ctx.Err() == nil {
+				return progressed, status.Error(codes.Unavailable, c.Error())
+			}
+			return progressed, rerr
 		}
 		res := resp.GetResult()
-		seq := res.GetSequence()
-		mu.Lock()
-		if seq < 1 || seq > int64(len(sent)) {
-			mu.Unlock()
-			err = status.Errorf(codes.Internal, "the server answered sequence %d of a stream of %d documents", seq, len(sent))
-			break
+		e, first, aerr := s.answer(res.GetSequence())
+		if aerr != nil {
+			return progressed, aerr
 		}
-		e := sent[seq-1]
-		dup := e.done
-		e.done = true
-		if !dup {
-			answered++
-		}
-		mu.Unlock()
-		if dup {
+		if !first {
 			continue
 		}
 		progressed = true
-		out := Result{
-			Index:          e.index,
-			ID:             e.doc.GetId(),
-			Tags:           res.GetTags(),
-			Untagged:       res.GetUntagged(),
-			RulesetVersion: res.GetRulesetVersion(),
-			Words:          int(res.GetWords()),
-			Attempts:       e.attempts,
-			Peer:           peerAddr,
-		}
-		if res.GetError() != nil {
-			out.Err = status.ErrorProto(res.GetError())
-			if limit, ok := messageLimit(out.Err); ok {
-				// The server refused the request alone as over its
-				// limit: say which document, and check later ones first.
-				r.learnLimit(limit)
-				out.Err = r.oversizeError(e, r.requestSize(e), limit)
-			}
-		}
-		emitting.Store(true)
-		ok := r.emit(out)
-		emitting.Store(false)
-		activity.Store(time.Now().UnixNano())
+		s.emitting.Store(true)
+		ok := s.r.emit(s.result(e, res))
+		s.emitting.Store(false)
+		s.activity.Store(time.Now().UnixNano())
 		if !ok {
-			break
+			return progressed, nil
 		}
-		<-slots
+		<-s.slots
 	}
-	cancel(nil)
-	wg.Wait()
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, e := range sent {
+// answer marks the document of sequence number seq answered. first is
+// false when it was already.
+func (s *streamSession) answer(seq int64) (e *entry, first bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq < 1 || seq > int64(len(s.sent)) {
+		return nil, false, status.Errorf(codes.Internal, "the server answered sequence %d of a stream of %d documents", seq, len(s.sent))
+	}
+	e = s.sent[seq-1]
+	if e.done {
+		return e, false, nil
+	}
+	e.done = true
+	s.answered++
+	return e, true, nil
+}
+
+// result is the Result of e for the server's answer res.
+func (s *streamSession) result(e *entry, res *pb.DocumentResult) Result {
+	out := Result{
+		Index:          e.index,
+		ID:             e.doc.GetId(),
+		Tags:           res.GetTags(),
+		Untagged:       res.GetUntagged(),
+		RulesetVersion: res.GetRulesetVersion(),
+		Words:          int(res.GetWords()),
+		Attempts:       e.attempts,
+		Peer:           s.peerAddr,
+	}
+	if res.GetError() != nil {
+		out.Err = status.ErrorProto(res.GetError())
+		if limit, ok := messageLimit(out.Err); ok {
+			// The server refused the request alone as over its
+			// limit: say which document, and check later ones first.
+			s.r.learnLimit(limit)
+			out.Err = s.r.oversizeError(e, s.r.requestSize(e), limit)
+		}
+	}
+	return out
+}
+
+// leftover is, once the sender and the receiver are done, what the stream
+// leaves to the next: the documents it sent and got no answer for, then
+// those it did not send (the session's rest and unanswered), and the error
+// that ended it, made UNAVAILABLE when it ended cleanly with documents left.
+func (s *streamSession) leftover(err error) (rest []*entry, unanswered int, _ error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.sent {
 		if !e.done {
 			rest = append(rest, e)
 		}
 	}
 	unanswered = len(rest)
-	rest = append(rest, queue...)
+	rest = append(rest, s.queue...)
 	if err == nil && len(rest) > 0 {
 		err = status.Errorf(codes.Unavailable, "the stream ended with %d documents unanswered", len(rest))
 	}
-	return rest, unanswered, progressed, peerAddr, err
+	return rest, unanswered, err
 }
