@@ -251,138 +251,173 @@ func (c *REST) TagStream(parent context.Context, docs iter.Seq[Document], o Stre
 	return func(yield func(Result) bool) {
 		ctx, cancel := context.WithCancel(parent)
 		defer cancel()
-		chunks := make(chan []*restEntry)
-		out := make(chan Result)
-		gone := make(chan struct{}) // closed when the caller stops reading out
-		emit := func(r Result) bool {
-			select {
-			case out <- r:
-				return true
-			case <-gone:
-				return false
-			}
+		r := &restRun{
+			c: c, o: o, stats: stats, ctx: ctx,
+			chunks: make(chan []*restEntry),
+			out:    make(chan Result),
+			gone:   make(chan struct{}),
 		}
+		r.lastGood.Store(time.Now().UnixNano())
 
-		var (
-			fatalMu  sync.Mutex
-			fatal    error
-			lastGood atomic.Int64
-		)
-		lastGood.Store(time.Now().UnixNano())
-		getFatal := func() error {
-			fatalMu.Lock()
-			defer fatalMu.Unlock()
-			return fatal
-		}
-		setFatal := func(err error) {
-			fatalMu.Lock()
-			defer fatalMu.Unlock()
-			if fatal == nil {
-				fatal = err
-			}
-		}
-
-		go func() {
-			defer close(chunks)
-			var (
-				index int64
-				chunk []*restEntry
-			)
-			send := func() bool {
-				select {
-				case chunks <- chunk:
-					chunk = nil
-					return true
-				case <-ctx.Done():
-					return false
-				}
-			}
-			for d := range docs {
-				chunk = append(chunk, &restEntry{index: index, doc: d})
-				index++
-				if len(chunk) == chunkSize && !send() {
-					return
-				}
-			}
-			if len(chunk) > 0 {
-				send()
-			}
-		}()
-
+		go r.chunk(docs, chunkSize)
 		var wg sync.WaitGroup
 		for range o.Streams {
-			wg.Go(func() {
-				for chunk := range chunks {
-					failures := 0
-					for len(chunk) > 0 {
-						if err := getFatal(); err != nil {
-							failAll(chunk, err, emit)
-							break
-						}
-						if err := ctx.Err(); err != nil {
-							failAll(chunk, status.FromContextError(err).Err(), emit)
-							break
-						}
-						stats.Opened.Add(1)
-						rest, progressed, err := c.post(ctx, chunk, o.Tag, emit)
-						if progressed {
-							lastGood.Store(time.Now().UnixNano())
-							failures = 0
-						}
-						chunk = rest
-						if err == nil || len(chunk) == 0 {
-							continue
-						}
-						stats.Broken.Add(1)
-						if IsPermanent(err) {
-							setFatal(err)
-							failAll(chunk, err, emit)
-							break
-						}
-						keep := chunk[:0]
-						for _, e := range chunk {
-							if e.attempts >= o.MaxAttempts {
-								emit(Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts,
-									Err: status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", e.attempts, status.Convert(err).Message())})
-								continue
-							}
-							keep = append(keep, e)
-						}
-						chunk = keep
-						if time.Since(time.Unix(0, lastGood.Load())) > o.FailAfter {
-							err = status.Errorf(status.Code(err), "no document answered for %s: %v", o.FailAfter, status.Convert(err).Message())
-							setFatal(err)
-							failAll(chunk, err, emit)
-							break
-						}
-						stats.Resent.Add(int64(len(chunk)))
-						failures++
-						d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
-						d = time.Duration(rand.Int64N(int64(d)) + 1)
-						if hint, ok := RetryDelay(err); ok { // 429 QUOTA_EXCEEDED, 503 OVERLOADED: as the server asks
-							d = hint
-						}
-						select {
-						case <-time.After(d):
-						case <-ctx.Done():
-						}
-					}
-				}
-			})
+			wg.Go(r.worker)
 		}
 		go func() {
 			wg.Wait()
-			close(out)
+			close(r.out)
 		}()
-		for r := range out {
-			if !yield(r) {
+
+		for res := range r.out {
+			if !yield(res) {
 				break
 			}
 		}
 		cancel()
-		close(gone) // workers blocked handing over a result give up
+		close(r.gone) // workers blocked handing over a result give up
 		wg.Wait()
 	}
+}
+
+// restRun is the state of one REST TagStream job.
+type restRun struct {
+	c      *REST
+	o      StreamOptions
+	stats  *StreamStats
+	ctx    context.Context
+	chunks chan []*restEntry
+	out    chan Result
+	gone   chan struct{} // closed when the caller stops reading out
+
+	fatalMu  sync.Mutex
+	fatal    error        // why the job gave up: the first such error
+	lastGood atomic.Int64 // when a request last got an answer, Unix ns
+}
+
+// emit hands a result to the caller; false when the caller is gone.
+func (r *restRun) emit(res Result) bool {
+	select {
+	case r.out <- res:
+		return true
+	case <-r.gone:
+		return false
+	}
+}
+
+func (r *restRun) getFatal() error {
+	r.fatalMu.Lock()
+	defer r.fatalMu.Unlock()
+	return r.fatal
+}
+
+func (r *restRun) setFatal(err error) {
+	r.fatalMu.Lock()
+	defer r.fatalMu.Unlock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+}
+
+// chunk cuts docs into chunks of size documents for the workers, until
+// docs ends or the job does.
+func (r *restRun) chunk(docs iter.Seq[Document], size int) {
+	defer close(r.chunks)
+	var (
+		index int64
+		chunk []*restEntry
+	)
+	send := func() bool {
+		select {
+		case r.chunks <- chunk:
+			chunk = nil
+			return true
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+	for d := range docs {
+		chunk = append(chunk, &restEntry{index: index, doc: d})
+		index++
+		if len(chunk) == size && !send() {
+			return
+		}
+	}
+	if len(chunk) > 0 {
+		send()
+	}
+}
+
+// worker tags one chunk after another until there are no more.
+func (r *restRun) worker() {
+	for chunk := range r.chunks {
+		r.tagChunk(chunk)
+	}
+}
+
+// tagChunk posts chunk, then again what each request left unanswered,
+// until every document of it has its result.
+func (r *restRun) tagChunk(chunk []*restEntry) {
+	failures := 0
+	for len(chunk) > 0 {
+		if err := r.getFatal(); err != nil {
+			failAll(chunk, err, r.emit)
+			return
+		}
+		if err := r.ctx.Err(); err != nil {
+			failAll(chunk, status.FromContextError(err).Err(), r.emit)
+			return
+		}
+		r.stats.Opened.Add(1)
+		rest, progressed, err := r.c.post(r.ctx, chunk, r.o.Tag, r.emit)
+		if progressed {
+			r.lastGood.Store(time.Now().UnixNano())
+			failures = 0
+		}
+		chunk = rest
+		if err == nil || len(chunk) == 0 {
+			continue
+		}
+		r.stats.Broken.Add(1)
+		if IsPermanent(err) {
+			r.setFatal(err)
+			failAll(chunk, err, r.emit)
+			return
+		}
+		chunk = r.dropSpent(chunk, err)
+		if time.Since(time.Unix(0, r.lastGood.Load())) > r.o.FailAfter {
+			err = status.Errorf(status.Code(err), "no document answered for %s: %v", r.o.FailAfter, status.Convert(err).Message())
+			r.setFatal(err)
+			failAll(chunk, err, r.emit)
+			return
+		}
+		r.stats.Resent.Add(int64(len(chunk)))
+		failures++
+		d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
+		d = time.Duration(rand.Int64N(int64(d)) + 1)
+		if hint, ok := RetryDelay(err); ok { // 429 QUOTA_EXCEEDED, 503 OVERLOADED: as the server asks
+			d = hint
+		}
+		select {
+		case <-time.After(d):
+		case <-r.ctx.Done():
+		}
+	}
+}
+
+// dropSpent fails the documents of chunk sent o.MaxAttempts times, with
+// err, the error of the last request, and returns the others.
+func (r *restRun) dropSpent(chunk []*restEntry, err error) []*restEntry {
+	keep := chunk[:0]
+	for _, e := range chunk {
+		if e.attempts >= r.o.MaxAttempts {
+			r.emit(Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts,
+				Err: status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", e.attempts, status.Convert(err).Message())})
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return keep
 }
 
 func failAll(chunk []*restEntry, err error, emit func(Result) bool) {
@@ -448,6 +483,35 @@ func jsonText(s string) json.RawMessage {
 // post sends one chunk and emits the results as they stream in. It returns
 // the documents left unanswered and the error that ended the request.
 func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions, emit func(Result) bool) (rest []*restEntry, progressed bool, err error) {
+	body, err := encodeChunk(chunk, opts)
+	if err != nil {
+		return chunk, false, err
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	a := &restAnswer{peer: c.base, chunk: chunk, answered: make([]bool, len(chunk)), emit: emit}
+	resp, err := c.postNDJSON(ctx, body)
+	if err != nil {
+		return chunk, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		err := HTTPStatusError(resp.StatusCode, data)
+		if a.failLine(err) {
+			return a.remaining(), true, nil
+		}
+		return chunk, false, err
+	}
+	return a.read(ctx, resp.Body)
+}
+
+// encodeChunk is the NDJSON body of a request for chunk, each document
+// with its own options or else opts, and counts an attempt for each.
+func encodeChunk(chunk []*restEntry, opts *pb.TagOptions) ([]byte, error) {
 	var (
 		body    []byte
 		current *pb.TagOptions // the options in force in the server's stream
@@ -462,29 +526,20 @@ func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions
 			if send == nil {
 				send = new(pb.TagOptions) // back to the defaults
 			}
+			var err error
 			if options, err = protojson.Marshal(send); err != nil {
-				return chunk, false, status.Errorf(codes.InvalidArgument, "the options of document %q: %v", e.doc.ID, err)
+				return nil, status.Errorf(codes.InvalidArgument, "the options of document %q: %v", e.doc.ID, err)
 			}
 		}
 		current = o
 		body = appendRequest(body, e.doc, options)
 		e.attempts++
 	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	answered := make([]bool, len(chunk))
-	remaining := func() []*restEntry {
-		var left []*restEntry
-		for i, e := range chunk {
-			if !answered[i] {
-				left = append(left, e)
-			}
-		}
-		return left
-	}
+	return body, nil
+}
+
+// postNDJSON posts body to the NDJSON route, compressed with WithGzip.
+func (c *REST) postNDJSON(ctx context.Context, body []byte) (*http.Response, error) {
 	payload := body
 	if c.gzip {
 		var zb bytes.Buffer
@@ -495,7 +550,7 @@ func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions
 	}
 	req, err := c.request(ctx, http.MethodPost, "/v1/documents:streamTag", payload)
 	if err != nil {
-		return chunk, false, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	if c.gzip {
@@ -503,32 +558,49 @@ func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return chunk, false, transportError(ctx, err)
+		return nil, transportError(ctx, err)
 	}
-	defer resp.Body.Close()
-	// failLine fails alone the document of a line the server could not
-	// take (MALFORMED_LINE: a line over its limits), whose error ended the
-	// request after the results of the lines before it: the others are
-	// sent again.
-	failLine := func(err error) bool {
-		k, ok := malformedLine(err)
-		if !ok || k < 1 || k > len(chunk) || answered[k-1] {
-			return false
+	return resp, nil
+}
+
+// restAnswer is what the answer to one request of a chunk has answered.
+type restAnswer struct {
+	peer     string // the base URL, as Result.Peer
+	chunk    []*restEntry
+	answered []bool // by sequence number - 1
+	emit     func(Result) bool
+}
+
+// remaining is the documents of the chunk not answered yet.
+func (a *restAnswer) remaining() []*restEntry {
+	var left []*restEntry
+	for i, e := range a.chunk {
+		if !a.answered[i] {
+			left = append(left, e)
 		}
-		answered[k-1] = true
-		e := chunk[k-1]
-		emit(Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts, Err: err, Peer: c.base})
-		return true
 	}
-	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		err := HTTPStatusError(resp.StatusCode, data)
-		if failLine(err) {
-			return remaining(), true, nil
-		}
-		return chunk, false, err
+	return left
+}
+
+// failLine fails alone the document of a line the server could not take
+// (MALFORMED_LINE: a line over its limits), whose error ended the request
+// after the results of the lines before it: the others are sent again.
+func (a *restAnswer) failLine(err error) bool {
+	k, ok := malformedLine(err)
+	if !ok || k < 1 || k > len(a.chunk) || a.answered[k-1] {
+		return false
 	}
-	sc := bufio.NewScanner(resp.Body)
+	a.answered[k-1] = true
+	e := a.chunk[k-1]
+	a.emit(Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts, Err: err, Peer: a.peer})
+	return true
+}
+
+// read emits the results of the NDJSON answer body as they come. It
+// returns the documents left unanswered, whether any was answered and the
+// error that ended the answer.
+func (a *restAnswer) read(ctx context.Context, body io.Reader) (rest []*restEntry, progressed bool, err error) {
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 64<<10), 256<<20)
 	unmarshal := protojson.UnmarshalOptions{DiscardUnknown: true}
 	for sc.Scan() {
@@ -536,44 +608,37 @@ func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions
 		if len(line) == 0 {
 			continue
 		}
-		var probe struct {
-			Error *json.RawMessage `json:"error"`
-		}
-		if json.Unmarshal(line, &probe) == nil && probe.Error != nil {
-			st := new(spb.Status)
-			if uerr := unmarshal.Unmarshal(*probe.Error, st); uerr != nil {
-				st = &spb.Status{Code: int32(codes.Unknown), Message: string(*probe.Error)}
-			}
+		if st, ok := errorLine(line, unmarshal); ok {
 			err := status.ErrorProto(st)
-			if failLine(err) {
-				return remaining(), true, nil
+			if a.failLine(err) {
+				return a.remaining(), true, nil
 			}
-			return remaining(), progressed, err
+			return a.remaining(), progressed, err
 		}
 		msg := new(pb.StreamTagDocumentsResponse)
 		if uerr := unmarshal.Unmarshal(line, msg); uerr != nil {
-			return remaining(), progressed, status.Errorf(codes.Internal, "malformed result line from the server: %v", uerr)
+			return a.remaining(), progressed, status.Errorf(codes.Internal, "malformed result line from the server: %v", uerr)
 		}
 		res := msg.GetResult()
 		seq := res.GetSequence()
-		if seq < 1 || seq > int64(len(chunk)) || answered[seq-1] {
-			return remaining(), progressed, status.Errorf(codes.Internal, "the server answered sequence %d of a request of %d documents", seq, len(chunk))
+		if seq < 1 || seq > int64(len(a.chunk)) || a.answered[seq-1] {
+			return a.remaining(), progressed, status.Errorf(codes.Internal, "the server answered sequence %d of a request of %d documents", seq, len(a.chunk))
 		}
-		answered[seq-1] = true
+		a.answered[seq-1] = true
 		progressed = true
-		e := chunk[seq-1]
+		e := a.chunk[seq-1]
 		r := Result{
 			Index: e.index, ID: e.doc.ID, Tags: res.GetTags(), Untagged: res.GetUntagged(),
-			RulesetVersion: res.GetRulesetVersion(), Words: int(res.GetWords()), Attempts: e.attempts, Peer: c.base,
+			RulesetVersion: res.GetRulesetVersion(), Words: int(res.GetWords()), Attempts: e.attempts, Peer: a.peer,
 		}
 		if res.GetError() != nil {
 			r.Err = status.ErrorProto(res.GetError())
 		}
-		if !emit(r) {
-			return remaining(), progressed, status.Error(codes.Canceled, "stopped")
+		if !a.emit(r) {
+			return a.remaining(), progressed, status.Error(codes.Canceled, "stopped")
 		}
 	}
-	left := remaining()
+	left := a.remaining()
 	if err := sc.Err(); err != nil {
 		return left, progressed, transportError(ctx, err)
 	}
@@ -581,6 +646,22 @@ func (c *REST) post(ctx context.Context, chunk []*restEntry, opts *pb.TagOptions
 		return left, progressed, status.Errorf(codes.Unavailable, "the response ended with %d documents unanswered", len(left))
 	}
 	return nil, progressed, nil
+}
+
+// errorLine is the status of an {"error": Status} line of the NDJSON
+// answer; false for a result line.
+func errorLine(line []byte, unmarshal protojson.UnmarshalOptions) (*spb.Status, bool) {
+	var probe struct {
+		Error *json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(line, &probe) != nil || probe.Error == nil {
+		return nil, false
+	}
+	st := new(spb.Status)
+	if uerr := unmarshal.Unmarshal(*probe.Error, st); uerr != nil {
+		st = &spb.Status{Code: int32(codes.Unknown), Message: string(*probe.Error)}
+	}
+	return st, true
 }
 
 // malformedLine is the line (from 1) named by a MALFORMED_LINE error of
