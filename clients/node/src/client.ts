@@ -6,7 +6,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient as createConnectClient, type CallOptions, type Client, type Interceptor } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type * as http2 from "node:http2";
-import { DoctaggerError } from "./errors.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DoctaggerError, retryHintMs } from "./errors.js";
 import {
   DocumentSchema,
   TagOptionsSchema,
@@ -50,6 +51,18 @@ export interface ClientOptions {
   gzip?: boolean;
   /** More Connect interceptors (logging, tracing). */
   interceptors?: Interceptor[];
+  /**
+   * How many times a call refused with a retry hint (google.rpc.RetryInfo)
+   * is tried again: RESOURCE_EXHAUSTED QUOTA_EXCEEDED (the caller is over
+   * its quota) and UNAVAILABLE OVERLOADED (load shed). Each try waits the
+   * delay the server asks for (at most 30 s), while the call's deadline
+   * leaves time for it; a stream is reopened and sent the documents left
+   * unanswered. Default 5; 0 throws the DoctaggerError at once (its
+   * `retryDelayMs` set).
+   */
+  maxRetries?: number;
+  /** Called before each such wait (say, to log it). */
+  onRetry?: (err: DoctaggerError, delayMs: number) => void;
 }
 
 /** A document: its text alone, or with an id and a language hint. */
@@ -73,7 +86,10 @@ export interface TagOptions {
   minScore?: number;
   /** Also reports themes under their threshold in TagResult.untagged. */
   includeUntagged?: boolean;
-  /** Deadline of this call in milliseconds (0: none). */
+  /**
+   * Deadline of this call in milliseconds (0: none), its retries and their
+   * waits included.
+   */
   timeoutMs?: number;
   /** Cancels the call. */
   signal?: AbortSignal;
@@ -127,9 +143,17 @@ export interface DoctaggerClient {
    * order: match on documentId or sequence). Documents are read as the
    * server takes them (flow control), so the input may be lazy and long. A
    * bad document yields a result with `error` and the stream goes on; a
-   * failure of the stream itself throws DoctaggerError from the iteration.
-   * Breaking out of the loop cancels the stream. A document given as a
-   * plain string gets its index ("0", "1", ...) as id.
+   * failure of the stream itself throws DoctaggerError from the iteration
+   * (an error thrown by the input is thrown as is). Breaking out of the
+   * loop cancels the stream. A document given as a plain string gets its
+   * index ("0", "1", ...) as id.
+   *
+   * A stream that ends with a retry hint (shed for overload once the
+   * documents it took are answered, or refused for the caller's quota of
+   * open streams) is reopened after the delay and sent the documents that
+   * got no result, first: each document yields one result, with its
+   * sequence in the input, however many streams it took. Up to maxRetries
+   * streams in a row may end so without answering a document.
    */
   stream(
     docs: AsyncIterable<DocumentInput> | Iterable<DocumentInput>,
@@ -146,6 +170,127 @@ export interface DoctaggerClient {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RETRIES = 5;
+
+/** A document read from a stream's input: n is its place there, from 1. */
+interface Item {
+  n: number;
+  doc: Document;
+}
+
+/**
+ * The input of one stream() call, read lazily by its streams one after the
+ * other. carry holds documents read but not answered, which the next
+ * stream sends first. Reads are serialized: a stream that ended may still
+ * be waiting for a document when the next one starts.
+ */
+class Feed {
+  private it: AsyncIterator<DocumentInput> | Iterator<DocumentInput> | undefined;
+  private reading: Promise<unknown> = Promise.resolve();
+  private read = 0;
+  carry: Item[] = [];
+  done = false;
+  failed = false;
+  error: unknown;
+
+  constructor(private readonly docs: AsyncIterable<DocumentInput> | Iterable<DocumentInput>) {}
+
+  /** The next document for run (a carried one first); undefined at the end. */
+  next(run: Run): Promise<Item | undefined> {
+    const p = this.reading.then(async () => {
+      if (run.stopped) {
+        return undefined;
+      }
+      let item = this.carry.shift() ?? (await this.pull());
+      if (run.stopped) {
+        if (item) this.giveBack([item]); // read as run ended: for the next stream
+        return undefined;
+      }
+      item ??= this.carry.shift(); // given back by a stream that ended meanwhile
+      if (item) run.sent.push(item);
+      return item;
+    });
+    this.reading = p.catch(() => undefined);
+    return p;
+  }
+
+  private async pull(): Promise<Item | undefined> {
+    if (this.done) {
+      return undefined;
+    }
+    try {
+      const docs = this.docs;
+      this.it ??= Symbol.asyncIterator in docs ? docs[Symbol.asyncIterator]() : docs[Symbol.iterator]();
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        return undefined;
+      }
+      const n = ++this.read;
+      return { n, doc: toDocument(r.value, n - 1) };
+    } catch (err) {
+      this.done = this.failed = true;
+      this.error = err;
+      throw err;
+    }
+  }
+
+  giveBack(items: Item[]): void {
+    this.carry = [...this.carry, ...items].sort((a, b) => a.n - b.n);
+  }
+
+  /** Closes the input when the call ends before reading all of it. */
+  close(): void {
+    if (!this.done) {
+      this.done = true;
+      Promise.resolve(this.it?.return?.()).catch(() => undefined);
+    }
+  }
+}
+
+/** One stream of a stream() call: what it sent, in order, and what was answered. */
+class Run {
+  readonly sent: Item[] = [];
+  private readonly answeredSeqs = new Set<number>();
+  answered = 0;
+  stopped = false;
+
+  constructor(
+    private readonly feed: Feed,
+    private readonly options: TagOptionsMessage | undefined,
+  ) {}
+
+  async *requests() {
+    for (let first = true; ; first = false) {
+      const item = await this.feed.next(this);
+      if (!item) {
+        return;
+      }
+      // The options ride on the first request; later ones inherit them.
+      yield { document: item.doc, options: first ? this.options : undefined };
+    }
+  }
+
+  /** The result of r, its sequence that of the document in the input. */
+  answer(r: DocumentResult | undefined): TagResult {
+    const result = toResult(r);
+    const k = result.sequence;
+    if (k >= 1 && k <= this.sent.length && !this.answeredSeqs.has(k)) {
+      this.answeredSeqs.add(k);
+      this.answered++;
+      result.sequence = this.sent[k - 1]!.n;
+    }
+    return result;
+  }
+
+  /** Ends the stream's reading; its unanswered documents go to the next one. */
+  stop(): void {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.feed.giveBack(this.sent.filter((_, i) => !this.answeredSeqs.has(i + 1)));
+    }
+  }
+}
 
 /** The base URL of a target, and whether it is TLS. */
 function baseUrl(target: string, tls: boolean): string {
@@ -236,13 +381,59 @@ export function createClient(options: ClientOptions): DoctaggerClient {
   });
   const raw = createConnectClient(TaggerService, transport);
   const unaryTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
 
-  const unaryCall = (o: Pick<TagOptions, "timeoutMs" | "signal"> | undefined): CallOptions => {
+  /** A call's options: the time left before deadline (undefined: none). */
+  const callOptions = (deadline: number | undefined, signal: AbortSignal | undefined): CallOptions => ({
+    ...(deadline !== undefined ? { timeoutMs: Math.max(deadline - Date.now(), 1) } : {}),
+    ...(signal ? { signal } : {}),
+  });
+
+  /**
+   * The wait before trying err's call again, after retries tries: its retry
+   * hint; undefined to throw err instead (no hint, out of tries, or past the
+   * deadline by then).
+   */
+  const retryDelay = (err: DoctaggerError, retries: number, deadline: number | undefined): number | undefined => {
+    const delayMs = retryHintMs(err);
+    if (delayMs === undefined || retries >= maxRetries) {
+      return undefined;
+    }
+    if (deadline !== undefined && Date.now() + delayMs >= deadline) {
+      return undefined; // the answer would come too late anyway
+    }
+    return delayMs;
+  };
+
+  const wait = async (err: DoctaggerError, delayMs: number, signal: AbortSignal | undefined): Promise<void> => {
+    options.onRetry?.(err, delayMs);
+    try {
+      await sleep(delayMs, undefined, signal ? { signal } : undefined);
+    } catch (abort) {
+      throw DoctaggerError.from(abort);
+    }
+  };
+
+  /** A unary call, tried again as the server's retry hints ask. */
+  const unary = async <T>(
+    o: Pick<TagOptions, "timeoutMs" | "signal"> | undefined,
+    call: (opts: CallOptions) => Promise<T>,
+  ): Promise<T> => {
     const timeoutMs = o?.timeoutMs ?? unaryTimeout;
-    return {
-      ...(timeoutMs > 0 ? { timeoutMs } : {}),
-      ...(o?.signal ? { signal: o.signal } : {}),
-    };
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    for (let retries = 0; ; retries++) {
+      let error: DoctaggerError;
+      try {
+        return await call(callOptions(deadline, o?.signal));
+      } catch (err) {
+        error = DoctaggerError.from(err);
+      }
+      const delayMs = retryDelay(error, retries, deadline);
+      if (delayMs === undefined) {
+        throw error;
+      }
+      await wait(error, delayMs, o?.signal);
+    }
   };
 
   return {
@@ -250,66 +441,64 @@ export function createClient(options: ClientOptions): DoctaggerClient {
 
     async tag(doc, o) {
       const document = toDocument(doc, undefined);
-      try {
-        const res = await raw.tagDocument({ document, options: toOptions(o) }, unaryCall(o));
-        return toResult(res.result);
-      } catch (err) {
-        throw DoctaggerError.from(err);
-      }
+      const res = await unary(o, (call) => raw.tagDocument({ document, options: toOptions(o) }, call));
+      return toResult(res.result);
     },
 
     async tagBatch(docs, o) {
       const documents = Array.from(docs, (d, i) => toDocument(d, i));
-      try {
-        const res = await raw.batchTagDocuments({ documents, options: toOptions(o) }, unaryCall(o));
-        return res.results.map(toResult);
-      } catch (err) {
-        throw DoctaggerError.from(err);
-      }
+      const res = await unary(o, (call) => raw.batchTagDocuments({ documents, options: toOptions(o) }, call));
+      return res.results.map(toResult);
     },
 
     stream(docs, o) {
       const tagOptions = toOptions(o);
-      async function* requests() {
-        let i = 0;
-        for await (const d of docs) {
-          // The options ride on the first request; later ones inherit them.
-          yield { document: toDocument(d, i), options: i === 0 ? tagOptions : undefined };
-          i++;
-        }
-      }
-      const call: CallOptions = {
-        ...(o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
-        ...(o?.signal ? { signal: o.signal } : {}),
-      };
       return {
         async *[Symbol.asyncIterator]() {
+          const feed = new Feed(docs);
+          const deadline = o?.timeoutMs ? Date.now() + o.timeoutMs : undefined;
           try {
-            for await (const res of raw.streamTagDocuments(requests(), call)) {
-              yield toResult(res.result);
+            for (let retries = 0; ; retries++) {
+              const run = new Run(feed, tagOptions);
+              let error: DoctaggerError;
+              try {
+                for await (const res of raw.streamTagDocuments(run.requests(), callOptions(deadline, o?.signal))) {
+                  yield run.answer(res.result);
+                }
+                return;
+              } catch (err) {
+                if (feed.failed) {
+                  throw feed.error; // the input's own error
+                }
+                error = DoctaggerError.from(err);
+              } finally {
+                run.stop(); // what it took and did not answer goes to the next stream
+              }
+              if (run.answered > 0) {
+                retries = 0;
+              }
+              const delayMs = retryDelay(error, retries, deadline);
+              if (delayMs === undefined) {
+                throw error;
+              }
+              if (feed.done && feed.carry.length === 0) {
+                return; // every document was answered
+              }
+              await wait(error, delayMs, o?.signal);
             }
-          } catch (err) {
-            throw DoctaggerError.from(err);
+          } finally {
+            feed.close();
           }
         },
       };
     },
 
     async themes(o) {
-      try {
-        return (await raw.listThemes({}, unaryCall(o))).themes;
-      } catch (err) {
-        throw DoctaggerError.from(err);
-      }
+      return (await unary(o, (call) => raw.listThemes({}, call))).themes;
     },
 
     async ruleset(o) {
-      let r;
-      try {
-        r = (await raw.getRuleset({}, unaryCall(o))).ruleset;
-      } catch (err) {
-        throw DoctaggerError.from(err);
-      }
+      const r = (await unary(o, (call) => raw.getRuleset({}, call))).ruleset;
       return {
         name: r?.name ?? "",
         version: r?.version ?? "",

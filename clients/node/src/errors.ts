@@ -7,8 +7,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
+  RetryInfoSchema,
   type BadRequest,
   type ErrorInfo,
+  type RetryInfo,
 } from "./gen/google/rpc/error_details_pb.js";
 import type { Status } from "./gen/google/rpc/status_pb.js";
 
@@ -16,6 +18,9 @@ export { Code };
 
 /** The domain of doctagger's ErrorInfo reasons. */
 export const ERROR_DOMAIN = "doctagger";
+
+/** The longest wait a retry hint may ask the client for: 30 s. */
+export const MAX_RETRY_DELAY_MS = 30_000;
 
 /** One field at fault, from google.rpc.BadRequest. */
 export interface FieldViolation {
@@ -58,6 +63,7 @@ interface ErrorParts {
   message: string;
   errorInfo?: ErrorInfo;
   badRequest?: BadRequest;
+  retryInfo?: RetryInfo;
   documentId?: string;
   cause?: unknown;
 }
@@ -88,6 +94,14 @@ export class DoctaggerError extends Error {
   readonly fieldViolations: readonly FieldViolation[];
   /** For a failed document: its id. */
   readonly documentId?: string;
+  /**
+   * google.rpc.RetryInfo's delay in milliseconds: how long the server asks
+   * the caller to wait before trying again. Sent with RESOURCE_EXHAUSTED
+   * QUOTA_EXCEEDED (over the caller's quota) and UNAVAILABLE OVERLOADED
+   * (load shed); the client has already waited and retried (`maxRetries`)
+   * before throwing it. undefined without a RetryInfo.
+   */
+  readonly retryDelayMs?: number;
 
   constructor(parts: ErrorParts) {
     const name = codeName(parts.code);
@@ -104,6 +118,10 @@ export class DoctaggerError extends Error {
       ...(v.reason ? { reason: v.reason } : {}),
     }));
     this.documentId = parts.documentId ?? this.metadata["documentId"];
+    const d = parts.retryInfo?.retryDelay;
+    if (d) {
+      this.retryDelayMs = Math.max(Number(d.seconds) * 1000 + d.nanos / 1e6, 0);
+    }
   }
 
   /**
@@ -120,6 +138,7 @@ export class DoctaggerError extends Error {
       message: ce.rawMessage,
       errorInfo: ce.findDetails(ErrorInfoSchema)[0],
       badRequest: ce.findDetails(BadRequestSchema)[0],
+      retryInfo: ce.findDetails(RetryInfoSchema)[0],
       cause: err,
     });
   }
@@ -128,11 +147,14 @@ export class DoctaggerError extends Error {
   static fromStatus(status: Status, documentId?: string): DoctaggerError {
     let errorInfo: ErrorInfo | undefined;
     let badRequest: BadRequest | undefined;
+    let retryInfo: RetryInfo | undefined;
     for (const detail of status.details) {
       if (!errorInfo && anyIs(detail, ErrorInfoSchema)) {
         errorInfo = anyUnpack(detail, ErrorInfoSchema);
       } else if (!badRequest && anyIs(detail, BadRequestSchema)) {
         badRequest = anyUnpack(detail, BadRequestSchema);
+      } else if (!retryInfo && anyIs(detail, RetryInfoSchema)) {
+        retryInfo = anyUnpack(detail, RetryInfoSchema);
       }
     }
     return new DoctaggerError({
@@ -140,6 +162,7 @@ export class DoctaggerError extends Error {
       message: status.message,
       errorInfo,
       badRequest,
+      retryInfo,
       documentId: documentId || undefined,
     });
   }
@@ -156,6 +179,24 @@ export class DoctaggerError extends Error {
       metadata: this.metadata,
       fieldViolations: this.fieldViolations,
       documentId: this.documentId,
+      retryDelayMs: this.retryDelayMs,
     };
   }
+}
+
+/**
+ * The wait, in milliseconds, before err's call may succeed when tried again:
+ * its retryDelayMs, at most MAX_RETRY_DELAY_MS, for RESOURCE_EXHAUSTED
+ * QUOTA_EXCEEDED and UNAVAILABLE OVERLOADED; undefined for any other error
+ * (one that waiting would not fix, or not by a known time). The client
+ * retries these itself; this is for your own loops.
+ */
+export function retryHintMs(err: unknown): number | undefined {
+  if (!(err instanceof DoctaggerError) || err.retryDelayMs === undefined) {
+    return undefined;
+  }
+  const retryable =
+    (err.code === Code.ResourceExhausted && err.reason === "QUOTA_EXCEEDED") ||
+    (err.code === Code.Unavailable && err.reason === "OVERLOADED");
+  return retryable ? Math.min(err.retryDelayMs, MAX_RETRY_DELAY_MS) : undefined;
 }

@@ -12,7 +12,15 @@ export {
   type TagResult,
   type TlsOptions,
 } from "./client.js";
-export { Code, codeName, DoctaggerError, ERROR_DOMAIN, type FieldViolation } from "./errors.js";
+export {
+  Code,
+  codeName,
+  DoctaggerError,
+  ERROR_DOMAIN,
+  MAX_RETRY_DELAY_MS,
+  retryHintMs,
+  type FieldViolation,
+} from "./errors.js";
 export type {
   DroppedEvidence,
   Evidence,

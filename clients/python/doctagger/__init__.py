@@ -10,6 +10,6 @@ tagger_pb2_grpc, errors_pb2) for what the helper does not cover.
 """
 
 from .client import Client, DocumentLike, Result, to_document
-from .errors import DoctaggerError, FieldViolation
+from .errors import MAX_RETRY_DELAY, DoctaggerError, FieldViolation
 
-__all__ = ["Client", "DoctaggerError", "DocumentLike", "FieldViolation", "Result", "to_document"]
+__all__ = ["Client", "DoctaggerError", "DocumentLike", "FieldViolation", "MAX_RETRY_DELAY", "Result", "to_document"]

@@ -1,8 +1,9 @@
 """Client: the doctagger gRPC service (tagger.v1.TaggerService) from Python."""
 
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 
@@ -89,6 +90,16 @@ class Client:
     seconds, bounds each unary call (None: no deadline); streams have none
     unless stream() is given one.
 
+    A call refused for a caller over its quota (RESOURCE_EXHAUSTED
+    QUOTA_EXCEEDED) or by an overloaded server (UNAVAILABLE OVERLOADED) with
+    a retry hint (google.rpc.RetryInfo) is tried again after the delay the
+    server asks for (at most 30 s, doctagger.MAX_RETRY_DELAY), up to max_retries
+    times, while the call's timeout leaves time for it; stream() resends
+    the documents a stream ended so left unanswered. max_retries=0 turns
+    this off: the DoctaggerError is raised at once, its retry_delay set.
+    on_retry(error, delay), when given, is called before each such wait
+    (say, to log it).
+
     Failed calls raise DoctaggerError. The client is thread-safe; close it
     (or use it as a context manager) to close its channel.
     """
@@ -96,7 +107,9 @@ class Client:
     def __init__(self, target: str, token: Optional[str] = None,
                  tls: Union[bool, grpc.ChannelCredentials] = False,
                  timeout: Optional[float] = 30.0,
-                 options: Sequence[Tuple[str, Any]] = ()):
+                 options: Sequence[Tuple[str, Any]] = (),
+                 max_retries: int = 5,
+                 on_retry: Optional[Callable[[DoctaggerError, float], None]] = None):
         # The server bounds its answers (--max-message-bytes, 64 MiB by
         # default), over gRPC Python's 4 MiB default for what it receives.
         opts = [("grpc.max_receive_message_length", -1), *options]
@@ -108,6 +121,8 @@ class Client:
         self._stub = tagger_pb2_grpc.TaggerServiceStub(self._channel)
         self._metadata = (("authorization", "Bearer " + token),) if token else ()
         self.timeout = timeout
+        self.max_retries = max_retries
+        self.on_retry = on_retry
 
     def close(self) -> None:
         self._channel.close()
@@ -119,10 +134,33 @@ class Client:
         self.close()
 
     def _call(self, method, request, timeout):
-        try:
-            return method(request, timeout=timeout, metadata=self._metadata)
-        except grpc.RpcError as err:
-            raise DoctaggerError.from_rpc_error(err) from None
+        # timeout bounds the whole call, its retries and their waits included.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        retries = 0
+        while True:
+            try:
+                return method(request, timeout=_left(deadline), metadata=self._metadata)
+            except grpc.RpcError as err:
+                e = DoctaggerError.from_rpc_error(err)
+            delay = self._retry_delay(e, retries, deadline)
+            if delay is None:
+                raise e from None
+            retries += 1
+            self._wait(e, delay)
+
+    def _wait(self, e: DoctaggerError, delay: float) -> None:
+        if self.on_retry is not None:
+            self.on_retry(e, delay)
+        time.sleep(delay)
+
+    def _retry_delay(self, e: DoctaggerError, retries: int, deadline: Optional[float]) -> Optional[float]:
+        """The wait before trying e's call again; None to raise e."""
+        delay = e.retry_hint()
+        if delay is None or retries >= self.max_retries:
+            return None
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            return None  # the answer would come too late anyway
+        return delay
 
     def tag(self, text: str, *, id: str = "", language_code: str = "",
             themes: Sequence[str] = (), omit_evidence: bool = False,
@@ -163,32 +201,43 @@ class Client:
         DoctaggerError after the results received before it; an exception
         raised while reading docs is raised again here. Closing the
         generator early (break) cancels the stream.
+
+        A stream that ends with a retry hint (shed for overload, the results
+        of the documents it took all sent; or refused for the caller's
+        quota of open streams) is reopened after the delay, and the
+        documents that got no result are sent again, first: each document
+        yields one result, whatever the number of streams. Up to
+        max_retries streams in a row may end so without answering a
+        document; timeout bounds the whole, retries included.
         """
         opts = _options(themes, omit_evidence, min_score, include_untagged)
-        failed: List[BaseException] = []
-
-        def requests():
+        feed = _Feed(docs)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        retries = 0
+        while True:
+            run = _Run(feed, opts)
+            call = self._stub.StreamTagDocuments(run.requests(), timeout=_left(deadline), metadata=self._metadata)
             try:
-                first = True
-                for d in docs:
-                    # Options given once apply to the later documents too.
-                    yield tagger_pb2.StreamTagDocumentsRequest(
-                        document=to_document(d), options=opts if first else None)
-                    first = False
-            except Exception as e:  # runs on gRPC's thread: hand it over
-                failed.append(e)
-                raise
-
-        call = self._stub.StreamTagDocuments(requests(), timeout=timeout, metadata=self._metadata)
-        try:
-            for resp in call:
-                yield Result.from_proto(resp.result)
-        except grpc.RpcError as err:
-            if failed:
-                raise failed[0] from None
-            raise DoctaggerError.from_rpc_error(err) from None
-        finally:
-            call.cancel()
+                for resp in call:
+                    yield run.answer(resp.result)
+                return
+            except grpc.RpcError as err:
+                if feed.error is not None:
+                    raise feed.error from None
+                e = DoctaggerError.from_rpc_error(err)
+            finally:
+                call.cancel()
+                run.stop()  # what it took and did not answer goes to the next stream
+            if run.answered:
+                retries = 0
+            delay = self._retry_delay(e, retries, deadline)
+            if delay is None:
+                raise e from None
+            with feed.lock:
+                if feed.done and not feed.carry:
+                    return  # every document was answered
+            retries += 1
+            self._wait(e, delay)
 
     def themes(self) -> List[tagger_pb2.Theme]:
         """The themes of the server's ruleset (id, label_vi, label_en, ...)."""
@@ -197,6 +246,118 @@ class Client:
     def ruleset(self) -> tagger_pb2.Ruleset:
         """The server's current ruleset (name, version, load_time, counts)."""
         return self._call(self._stub.GetRuleset, tagger_pb2.GetRulesetRequest(), self.timeout).ruleset
+
+
+def _left(deadline: Optional[float]) -> Optional[float]:
+    """The time left before deadline (None: no deadline), in seconds."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+class _Feed:
+    """The documents of one stream() call, read lazily by its streams one
+    after the other (each stream's requests run on a gRPC thread).
+
+    carry holds documents read but not answered, which the next stream
+    sends first: (n, Document), n the document's place in docs from 1.
+    """
+
+    def __init__(self, docs: Iterable[DocumentLike]):
+        self._docs = docs
+        self._it: Optional[Iterator[DocumentLike]] = None
+        self.lock = threading.Lock()       # carry, and each _Run's sent and stopped
+        self.read_lock = threading.Lock()  # one reader of docs at a time
+        self.carry: List[Tuple[int, tagger_pb2.Document]] = []
+        self.read = 0
+        self.done = False  # docs is exhausted (or failed)
+        self.error: Optional[BaseException] = None
+
+    def read_one(self) -> Optional[Tuple[int, tagger_pb2.Document]]:
+        """The next document of docs, None at its end. Under read_lock."""
+        if self.done:
+            return None
+        try:
+            if self._it is None:
+                self._it = iter(self._docs)
+            doc = to_document(next(self._it))
+        except StopIteration:
+            self.done = True
+            return None
+        except Exception as e:  # raised again by stream(), on its thread
+            self.error, self.done = e, True
+            raise
+        self.read += 1
+        return self.read, doc
+
+    def give_back(self, docs: Iterable[Tuple[int, tagger_pb2.Document]]) -> None:
+        """Puts documents back for the next stream. Under lock."""
+        self.carry = sorted([*self.carry, *docs], key=lambda d: d[0])
+
+
+class _Run:
+    """One stream of a stream() call: the documents it sent, in order (the
+    server numbers them from 1: Result.sequence), and those answered."""
+
+    def __init__(self, feed: _Feed, opts: tagger_pb2.TagOptions):
+        self.feed, self.opts = feed, opts
+        self.sent: List[Tuple[int, tagger_pb2.Document]] = []
+        self.answered = 0
+        self._done: set = set()
+        self.stopped = False
+
+    def _next(self) -> Optional[Tuple[int, tagger_pb2.Document]]:
+        feed = self.feed
+        with feed.lock:
+            if self.stopped:
+                return None
+            if feed.carry:
+                d = feed.carry.pop(0)
+                self.sent.append(d)
+                return d
+        with feed.read_lock:
+            d = feed.read_one()
+            with feed.lock:
+                if d is None and not self.stopped and feed.carry:
+                    d = feed.carry.pop(0)  # given back by a stream that ended meanwhile
+                elif d is not None and self.stopped:
+                    feed.give_back([d])  # read as this stream ended: for the next one
+                    return None
+                if d is not None:
+                    self.sent.append(d)
+                return d
+
+    def requests(self) -> Iterator[tagger_pb2.StreamTagDocumentsRequest]:
+        first = True
+        while True:
+            d = self._next()
+            if d is None:
+                return
+            # Options given once apply to the later documents too.
+            yield tagger_pb2.StreamTagDocumentsRequest(document=d[1], options=self.opts if first else None)
+            first = False
+
+    def answer(self, r: tagger_pb2.DocumentResult) -> Result:
+        """The Result of r, its sequence that of the document in docs."""
+        with self.feed.lock:
+            k = r.sequence
+            if 1 <= k <= len(self.sent) and k not in self._done:
+                self._done.add(k)
+                self.answered += 1
+                n = self.sent[k - 1][0]
+                if n != k:
+                    r = tagger_pb2.DocumentResult.FromString(r.SerializeToString())
+                    r.sequence = n
+        return Result.from_proto(r)
+
+    def stop(self) -> List[Tuple[int, tagger_pb2.Document]]:
+        """Ends this stream's reading; gives the documents it sent and got
+        no result for back to the feed, and returns them."""
+        with self.feed.lock:
+            if self.stopped:
+                return []
+            self.stopped = True
+            left = [d for k, d in enumerate(self.sent, 1) if k not in self._done]
+            self.feed.give_back(left)
+            return left
 
 
 def _options(themes, omit_evidence, min_score, include_untagged) -> tagger_pb2.TagOptions:

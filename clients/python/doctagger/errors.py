@@ -12,6 +12,15 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 _CODES = {c.value[0]: c for c in grpc.StatusCode}
 
+# The longest wait a retry hint may ask the client for, in seconds.
+MAX_RETRY_DELAY = 30.0
+
+# The errors whose RetryInfo the client honours.
+_RETRYABLE = {
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED"),
+    (grpc.StatusCode.UNAVAILABLE, "OVERLOADED"),
+}
+
 
 class FieldViolation(NamedTuple):
     """A field of the request at fault (google.rpc.BadRequest.FieldViolation)."""
@@ -29,6 +38,12 @@ class DoctaggerError(Exception):
     "documentId"); field_violations come from the google.rpc.BadRequest.
     reason is "" and the rest empty for errors without details (an
     authentication failure, an unreachable server).
+
+    retry_delay is the google.rpc.RetryInfo's delay in seconds, the wait the
+    server asks for before the call is tried again: set with
+    RESOURCE_EXHAUSTED QUOTA_EXCEEDED (the caller is over its quota) and
+    UNAVAILABLE OVERLOADED (load shed), None otherwise. The Client already
+    waited and retried it (Client(max_retries=...)) before raising.
     """
 
     def __init__(
@@ -39,6 +54,7 @@ class DoctaggerError(Exception):
         field_violations: Sequence[FieldViolation] = (),
         metadata: Optional[Mapping[str, str]] = None,
         domain: str = "",
+        retry_delay: Optional[float] = None,
     ):
         super().__init__(code, message)
         self.code = code
@@ -47,6 +63,7 @@ class DoctaggerError(Exception):
         self.field_violations = list(field_violations)
         self.metadata = dict(metadata or {})
         self.domain = domain
+        self.retry_delay = retry_delay
 
     def __str__(self) -> str:
         s = f"{self.code.name}: {self.message}"
@@ -55,7 +72,8 @@ class DoctaggerError(Exception):
     def __repr__(self) -> str:
         return (
             f"DoctaggerError({self.code.name}, {self.message!r}, reason={self.reason!r}, "
-            f"field_violations={self.field_violations!r}, metadata={self.metadata!r})"
+            f"field_violations={self.field_violations!r}, metadata={self.metadata!r}"
+            + (f", retry_delay={self.retry_delay!r})" if self.retry_delay is not None else ")")
         )
 
     @classmethod
@@ -81,7 +99,7 @@ class DoctaggerError(Exception):
 
     @classmethod
     def _with_details(cls, code, message, details) -> "DoctaggerError":
-        reason, domain, metadata, violations = "", "", {}, []
+        reason, domain, metadata, violations, retry_delay = "", "", {}, [], None
         for any_ in details:
             # Picked by type URL: the client's own error_details_pb2 decodes
             # the google.rpc messages under another package name.
@@ -92,4 +110,16 @@ class DoctaggerError(Exception):
             elif name == "google.rpc.BadRequest":
                 br = error_details_pb2.BadRequest.FromString(any_.value)
                 violations += [FieldViolation(v.field, v.description) for v in br.field_violations]
-        return cls(code, message, reason, violations, metadata, domain)
+            elif name == "google.rpc.RetryInfo":
+                d = error_details_pb2.RetryInfo.FromString(any_.value).retry_delay
+                retry_delay = max(d.seconds + d.nanos / 1e9, 0.0)
+        return cls(code, message, reason, violations, metadata, domain, retry_delay)
+
+    def retry_hint(self) -> Optional[float]:
+        """The wait, in seconds, before this call may succeed when tried
+        again, capped at MAX_RETRY_DELAY: retry_delay for QUOTA_EXCEEDED
+        (RESOURCE_EXHAUSTED) and OVERLOADED (UNAVAILABLE), None for any
+        other error (which waiting would not fix, or not by a known time)."""
+        if self.retry_delay is None or (self.code, self.reason) not in _RETRYABLE:
+            return None
+        return min(self.retry_delay, MAX_RETRY_DELAY)

@@ -11,9 +11,10 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!doctagger/rpc/error_details.proto\x12\rdoctagger.rpc\"\x96\x01\n\tErrorInfo\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0e\n\x06\x64omain\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x03(\x0b\x32&.doctagger.rpc.ErrorInfo.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x01\n\nBadRequest\x12\x42\n\x10\x66ield_violations\x18\x01 \x03(\x0b\x32(.doctagger.rpc.BadRequest.FieldViolation\x1a\x34\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!doctagger/rpc/error_details.proto\x12\rdoctagger.rpc\x1a\x1egoogle/protobuf/duration.proto\"\x96\x01\n\tErrorInfo\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0e\n\x06\x64omain\x18\x02 \x01(\t\x12\x38\n\x08metadata\x18\x03 \x03(\x0b\x32&.doctagger.rpc.ErrorInfo.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x01\n\nBadRequest\x12\x42\n\x10\x66ield_violations\x18\x01 \x03(\x0b\x32(.doctagger.rpc.BadRequest.FieldViolation\x1a\x34\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\";\n\tRetryInfo\x12.\n\x0bretry_delay\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Durationb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'doctagger._gen.doctagger.rpc.error_details_pb2', globals())
@@ -22,12 +23,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _ERRORINFO_METADATAENTRY._options = None
   _ERRORINFO_METADATAENTRY._serialized_options = b'8\001'
-  _ERRORINFO._serialized_start=53
-  _ERRORINFO._serialized_end=203
-  _ERRORINFO_METADATAENTRY._serialized_start=156
-  _ERRORINFO_METADATAENTRY._serialized_end=203
-  _BADREQUEST._serialized_start=206
-  _BADREQUEST._serialized_end=340
-  _BADREQUEST_FIELDVIOLATION._serialized_start=288
-  _BADREQUEST_FIELDVIOLATION._serialized_end=340
+  _ERRORINFO._serialized_start=85
+  _ERRORINFO._serialized_end=235
+  _ERRORINFO_METADATAENTRY._serialized_start=188
+  _ERRORINFO_METADATAENTRY._serialized_end=235
+  _BADREQUEST._serialized_start=238
+  _BADREQUEST._serialized_end=372
+  _BADREQUEST_FIELDVIOLATION._serialized_start=320
+  _BADREQUEST_FIELDVIOLATION._serialized_end=372
+  _RETRYINFO._serialized_start=374
+  _RETRYINFO._serialized_end=433
 # @@protoc_insertion_point(module_scope)
