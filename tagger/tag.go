@@ -609,19 +609,7 @@ func fillUTF16Offsets(text string, s *scratch, groups ...[]Tag) {
 	if firstAstral >= 0 {
 		// The number of astral runes before each offset, in one pass
 		// over the text from the first of them.
-		offs := s.offsets[:0]
-		for _, tags := range groups {
-			for _, tag := range tags {
-				for _, e := range tag.Evidence {
-					offs = append(offs, e.Start, e.End)
-				}
-				for _, d := range tag.Dropped {
-					offs = append(offs, d.Start, d.End, d.ExclusionStart, d.ExclusionEnd)
-				}
-			}
-		}
-		slices.Sort(offs)
-		offs = slices.Compact(offs)
+		offs := evidenceOffsets(s, groups)
 		counts := make([]int, len(offs))
 		pos, n := firstAstral, 0
 		for i, o := range offs {
@@ -656,9 +644,9 @@ func fillUTF16Offsets(text string, s *scratch, groups ...[]Tag) {
 	}
 }
 
-// fillRuneOffsets converts byte offsets to rune offsets in one pass over
-// the text (the slow path's tokens carry offsets of the normalised text).
-func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
+// evidenceOffsets is every byte offset of the evidence and exclusions of
+// groups, sorted and without repeats, in s.offsets's storage.
+func evidenceOffsets(s *scratch, groups [][]Tag) []int {
 	offs := s.offsets[:0]
 	for _, tags := range groups {
 		for _, tag := range tags {
@@ -671,7 +659,13 @@ func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
 		}
 	}
 	slices.Sort(offs)
-	offs = slices.Compact(offs)
+	return slices.Compact(offs)
+}
+
+// fillRuneOffsets converts byte offsets to rune offsets in one pass over
+// the text (the slow path's tokens carry offsets of the normalised text).
+func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
+	offs := evidenceOffsets(s, groups)
 	runes := make([]int, len(offs))
 	pos, n := 0, 0
 	for i, o := range offs {
