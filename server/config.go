@@ -60,6 +60,12 @@ type Config struct {
 	// has not read yet (fixed flow-control windows), so this bounds that
 	// memory too.
 	MaxConnections int
+	// StreamWindow is the gRPC flow-control window of a stream, in bytes
+	// (at least 64 KiB): what the server may hold of what a client sent
+	// and the handler has not read yet. A larger window carries one stream
+	// faster (far clients, few streams) and costs that much memory per
+	// stream that stops reading.
+	StreamWindow int
 	// MaxInflightCalls bounds the calls in flight over the whole server,
 	// gRPC and REST; past it a new call is refused from its headers with
 	// UNAVAILABLE (REST 503) OVERLOADED and a retry hint (0: no bound).
@@ -150,6 +156,7 @@ func DefaultConfig() Config {
 		RESTBodyTimeout:      time.Minute,
 		MaxConcurrentStreams: 256,
 		MaxConnections:       256,
+		StreamWindow:         64 << 10,
 		MaxInflightCalls:     1024,
 		MaxInflightBytes:     256 << 20,
 		ShutdownGrace:        15 * time.Second,
@@ -175,6 +182,9 @@ func (c *Config) validate() error {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must be 0 (no bound) or positive, got %d", name, v))
 		}
+	}
+	if c.StreamWindow < 64<<10 || c.StreamWindow > 1<<30 {
+		errs = append(errs, fmt.Errorf("the stream window must be from 65536 (64 KiB, HTTP/2's least) to 1073741824 bytes, got %d", c.StreamWindow))
 	}
 	positive("max document bytes", c.MaxDocumentBytes)
 	positive("max batch documents", c.MaxBatchDocuments)

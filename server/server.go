@@ -141,16 +141,16 @@ func New(cfg Config) (*Server, error) {
 		grpc.MaxRecvMsgSize(2*cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(uint32(cfg.MaxConcurrentStreams)),
-		// Fixed flow-control windows: with grpc-go's default (BDP
-		// estimation) a stream's window grows to 16 MiB, and a client that
-		// sends without waiting for results makes the server buffer that
-		// much per stream, whatever the handler reads (1,000 such streams
-		// took 2 GB; with 256 KiB windows, 630 MB). 64 KiB, the least
-		// HTTP/2 allows, bounds it to 64 MiB for the 1,024 calls of
-		// --max-inflight-calls, and still carries a stream at over
-		// 100 MB/s on a LAN (a far client opens more streams).
-		grpc.InitialWindowSize(64<<10),
-		grpc.InitialConnWindowSize(1<<20),
+		// Fixed flow-control windows (--stream-window): with grpc-go's
+		// default (BDP estimation) a stream's window grows to 16 MiB, and a
+		// client that sends without waiting for results makes the server
+		// buffer that much per stream, whatever the handler reads (1,000
+		// such streams took 2 GB; with 256 KiB windows, 630 MB). 64 KiB, the
+		// least HTTP/2 allows and the default, bounds it to 64 MiB for the
+		// 1,024 calls of --max-inflight-calls, at about a quarter of one
+		// stream's speed on loopback.
+		grpc.InitialWindowSize(int32(cfg.StreamWindow)),
+		grpc.InitialConnWindowSize(int32(max(cfg.StreamWindow, 1<<20))),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAgeGrace stays at its default, infinity: a long
 		// stream is never cut, it just gets no company on its connection.

@@ -50,6 +50,7 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 	dur(&cfg.StreamIdleTimeout, "stream-idle-timeout", "end a stream idle this long; over REST also the longest wait for each piece of a request body (0: never)")
 	dur(&cfg.RESTBodyTimeout, "rest-body-timeout", "longest time to read a whole unary REST request body (408 after it; 0: no bound)")
 	num(&cfg.MaxConnections, "max-connections", "connections accepted at once on each of the gRPC and HTTP ports; more wait to be accepted (0: no bound)")
+	num(&cfg.StreamWindow, "stream-window", "gRPC flow-control window of a stream, in bytes (64 KiB at least): larger carries one stream faster, and costs that much memory per stream that stops reading")
 	num(&cfg.MaxConcurrentStreams, "max-concurrent-streams", "calls (unary or streams) open at once on one gRPC connection (0: no bound)")
 	num(&cfg.MaxInflightCalls, "max-inflight-calls", "calls in flight over the whole server, gRPC and REST; past it new calls are refused with UNAVAILABLE and a retry hint (0: no bound)")
 	fs.Int64Var(&cfg.MaxInflightBytes, "max-inflight-bytes", cfg.MaxInflightBytes, "document text held at once over every call and stream; a request that finds no room within a second is shed with UNAVAILABLE and a retry hint (0: no bound)")
