@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -116,9 +117,9 @@ func TestRESTMessageTooLarge(t *testing.T) {
 }
 
 // TestRESTStreamLineOverMessageLimit: an NDJSON line under the line limit
-// whose gRPC message is over --max-message-bytes ends the stream like a line
-// that is too long: the lines before it are all answered, then an error line
-// names the line and the flag.
+// whose message is over --max-message-bytes fails alone under its sequence
+// number, REQUEST_TOO_LARGE naming the flag, and the stream goes on, as a
+// gRPC stream's message over the limit does.
 func TestRESTStreamLineOverMessageLimit(t *testing.T) {
 	ts := start(t, func(c *Config) {
 		c.MaxDocumentBytes = 4000
@@ -132,17 +133,25 @@ func TestRESTStreamLineOverMessageLimit(t *testing.T) {
 	fmt.Fprintf(&b, `{"document": {"id": "big", "text": %q}}`+"\n", strings.Repeat("Rừng nguyên sinh. ", 400)) // ~8 KB
 	fmt.Fprintf(&b, `{"document": {"id": "after", "text": "Đại dương"}}`+"\n")
 	code, lines := ts.ndjson(t, strings.NewReader(b.String()), nil)
-	results := 0
+	ok, failed := 0, map[string]any{}
 	for _, l := range lines {
-		if l["result"] != nil {
-			results++
+		r, _ := l["result"].(map[string]any)
+		if r == nil {
+			t.Fatalf("line %v: want only results", l)
 		}
+		if e, _ := r["error"].(map[string]any); e != nil {
+			failed = e
+			if r["sequence"] != fmt.Sprint(n+1) {
+				t.Errorf("the failed result is sequence %v, want %d", r["sequence"], n+1)
+			}
+			continue
+		}
+		ok++
 	}
-	last := lines[len(lines)-1]
-	e, _ := last["error"].(map[string]any)
-	msg, _ := e["message"].(string)
-	if code != 200 || results != n || !strings.Contains(msg, fmt.Sprintf("line %d", n+1)) || !strings.Contains(msg, "--max-message-bytes") {
-		t.Fatalf("HTTP %d, %d results of %d, last line %v; want every earlier result, then an error naming line %d and --max-message-bytes", code, results, n, last, n+1)
+	msg, _ := failed["message"].(string)
+	raw, _ := json.Marshal(failed)
+	if code != 200 || ok != n+1 || !strings.Contains(msg, "--max-message-bytes") || !strings.Contains(string(raw), "REQUEST_TOO_LARGE") {
+		t.Fatalf("HTTP %d, %d results, failed %v; want %d good results and the big line failed alone naming --max-message-bytes", code, ok, failed, n+1)
 	}
 }
 

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 
@@ -10,13 +9,13 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 	"github.com/doctagger/doctagger/internal/middleware"
 )
 
@@ -75,17 +74,16 @@ func (p *inProcess) GetRuleset(ctx context.Context, req *pb.GetRulesetRequest) (
 	return unaryCall(p, ctx, pb.TaggerService_GetRuleset_FullMethodName, req, p.svc.GetRuleset)
 }
 
-// unaryCall runs one call through the interceptors. The size check is
-// inside them, so that a request over the limit is logged and counted.
+// unaryCall runs one call through the interceptors. A request over the
+// message limit is marked as the gRPC codec marks one (wire.MarkTooLarge),
+// so that the service answers it, logged and counted, as over gRPC.
 func unaryCall[Req proto.Message, Resp any](p *inProcess, ctx context.Context, method string, req Req, handler func(context.Context, Req) (Resp, error)) (Resp, error) {
 	ctx, end := p.startCall(withMethod(ctx, method), method)
+	if n := proto.Size(req); n > p.maxMessage {
+		wire.MarkTooLarge(req, n)
+	}
 	info := &grpc.UnaryServerInfo{Server: p.svc, FullMethod: method}
 	out, err := p.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) {
-		if n := proto.Size(r.(proto.Message)); n > p.maxMessage {
-			return nil, pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "body",
-				fmt.Sprintf("the request is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents per request, or stream them through POST /v1/documents:streamTag", n, p.maxMessage),
-				map[string]string{pb.MetaBytes: fmt.Sprint(n), pb.MetaLimit: fmt.Sprint(p.maxMessage)}).Err()
-		}
 		return handler(ctx, r.(Req))
 	})
 	end(err)

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire"
 )
 
 // flushDelay is how long a result written to the NDJSON stream may wait in
@@ -192,10 +193,10 @@ func (in *ndjsonReader) decodeNext(m proto.Message) error {
 				in.readErr = lineError(in.lineNo, fmt.Sprintf("line %d: %s", in.lineNo, st.Message()))
 				return io.EOF
 			}
-			// As grpc-go would refuse a message over the limit.
+			// Over the message limit: it fails alone, under its sequence
+			// number, as a gRPC stream's message does (wire.MarkTooLarge).
 			if n := proto.Size(m); n > in.maxMsg {
-				in.readErr = lineError(in.lineNo, fmt.Sprintf("line %d is %d bytes as a gRPC message, over the limit of %d bytes (--max-message-bytes)", in.lineNo, n, in.maxMsg))
-				return io.EOF
+				wire.MarkTooLarge(m, n)
 			}
 			return nil
 		}

@@ -93,42 +93,64 @@ type Malformed struct {
 }
 
 func markMalformed(m proto.Message, why Malformed) {
-	b := protowire.AppendTag(nil, malformedField, protowire.BytesType)
+	value := "error:" + why.Err
 	if why.TooLarge > 0 {
-		b = protowire.AppendString(b, "size:"+strconv.Itoa(why.TooLarge))
-	} else {
-		b = protowire.AppendString(b, "error:"+why.Err)
+		value = "size:" + strconv.Itoa(why.TooLarge)
 	}
-	m.ProtoReflect().SetUnknown(b)
+	m.ProtoReflect().SetUnknown(appendMark(nil, malformedField, value))
+}
+
+// MarkTooLarge empties m and marks it as the codec marks a request over the
+// message limit, so that the service answers it the same way whatever
+// carried it (the REST side checks the size of what it decoded).
+func MarkTooLarge(m proto.Message, size int) {
+	proto.Reset(m)
+	markMalformed(m, Malformed{TooLarge: size})
 }
 
 // MalformedOf is why the codec could not decode m, or nil.
 func MalformedOf(m proto.Message) *Malformed {
+	marks := marks(m, malformedField)
+	if len(marks) == 0 {
+		return nil
+	}
+	kind, rest, _ := strings.Cut(marks[0], ":")
+	if kind == "size" {
+		size, _ := strconv.Atoi(rest)
+		return &Malformed{TooLarge: size}
+	}
+	return &Malformed{Err: rest}
+}
+
+// appendMark appends a marker, an unknown field num holding value.
+func appendMark(b []byte, num protowire.Number, value string) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, value)
+}
+
+// marks is the values of the markers num on m, in order.
+func marks(m proto.Message, num protowire.Number) []string {
 	if m == nil || !m.ProtoReflect().IsValid() {
 		return nil
 	}
+	var values []string
 	b := m.ProtoReflect().GetUnknown()
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil
-		}
-		if num == malformedField && typ == protowire.BytesType {
-			v, _ := protowire.ConsumeBytes(b[n:])
-			kind, rest, _ := strings.Cut(string(v), ":")
-			if kind == "size" {
-				size, _ := strconv.Atoi(rest)
-				return &Malformed{TooLarge: size}
-			}
-			return &Malformed{Err: rest}
-		}
-		l := protowire.ConsumeFieldValue(num, typ, b[n:])
+		n, typ, l := protowire.ConsumeTag(b)
 		if l < 0 {
-			return nil
+			return values
 		}
-		b = b[n+l:]
+		if n == num && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b[l:])
+			values = append(values, string(v))
+		}
+		fl := protowire.ConsumeFieldValue(n, typ, b[l:])
+		if fl < 0 {
+			return values
+		}
+		b = b[l+fl:]
 	}
-	return nil
+	return values
 }
 
 // sanitizeUTF8 rewrites the wire form b of a message of type md, replacing
@@ -202,8 +224,7 @@ func firstInvalid(s string) int {
 }
 
 func appendInvalidUTF8Mark(b []byte, f InvalidField) []byte {
-	b = protowire.AppendTag(b, invalidUTF8Field, protowire.BytesType)
-	return protowire.AppendString(b, f.Name+"@"+strconv.Itoa(f.Offset))
+	return appendMark(b, invalidUTF8Field, f.Name+"@"+strconv.Itoa(f.Offset))
 }
 
 // MarkInvalidUTF8 marks a decoded message as the codec marks its wire
@@ -220,30 +241,14 @@ func MarkInvalidUTF8(m protoreflect.Message, fields ...InvalidField) {
 // wire or in its JSON (see the package comment), in order; nil for a clean
 // message. The service fails the document (or request) they are in.
 func InvalidUTF8Fields(m proto.Message) []InvalidField {
-	if m == nil || !m.ProtoReflect().IsValid() {
-		return nil
-	}
 	var fields []InvalidField
-	b := m.ProtoReflect().GetUnknown()
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fields
+	for _, v := range marks(m, invalidUTF8Field) {
+		name, offset, _ := strings.Cut(v, "@")
+		at, err := strconv.Atoi(offset)
+		if err != nil {
+			at = -1
 		}
-		if num == invalidUTF8Field && typ == protowire.BytesType {
-			v, _ := protowire.ConsumeBytes(b[n:])
-			name, offset, _ := strings.Cut(string(v), "@")
-			at, err := strconv.Atoi(offset)
-			if err != nil {
-				at = -1
-			}
-			fields = append(fields, InvalidField{Name: name, Offset: at})
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if m < 0 {
-			return fields
-		}
-		b = b[n+m:]
+		fields = append(fields, InvalidField{Name: name, Offset: at})
 	}
 	return fields
 }
