@@ -54,3 +54,8 @@ export const badRequest: operations["tagDocument"]["responses"][400]["content"][
   details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "EMPTY_BATCH", domain: "doctagger" }],
 };
 export type Unauthenticated = operations["getRuleset"]["responses"][401]["headers"]["WWW-Authenticate"];
+// A caller over its quota, or an overloaded server, is told when to retry.
+export type QuotaExceeded = operations["tagDocument"]["responses"][429]["headers"]["Retry-After"];
+export type StreamsOverQuota = operations["streamTagDocuments"]["responses"][429]["headers"]["Retry-After"];
+export type Overloaded = operations["listThemes"]["responses"][503]["headers"]["Retry-After"];
+export type BodyTimeout = operations["batchTagDocuments"]["responses"][408]["content"]["application/json"];

@@ -314,14 +314,9 @@ func addComponents(components M) {
 		maps.Copy(r, extra)
 		return r
 	}
-	requestID := M{"X-Request-Id": M{"$ref": headers + "X-Request-Id"}}
 	resp := obj(components, "responses")
 	for name, r := range errorResponses {
-		extra := M{"headers": maps.Clone(requestID)}
-		if r.code == "401" {
-			extra["headers"].(M)["WWW-Authenticate"] = M{"$ref": headers + "WWW-Authenticate"}
-		}
-		resp[name] = jsonError(r.desc, extra)
+		resp[name] = jsonError(r.desc, M{"headers": r.responseHeaders()})
 	}
 
 	obj(components, "schemas")[streamError] = M{
@@ -344,6 +339,10 @@ func addComponents(components M) {
 	h["WWW-Authenticate"] = M{
 		"description": `Bearer realm="doctagger".`,
 		"schema":      M{"type": "string"},
+	}
+	h["Retry-After"] = M{
+		"description": "How many seconds to wait before trying the request again, as it is (the google.rpc.RetryInfo of the Status, rounded to whole seconds, at least 1).",
+		"schema":      M{"type": "integer", "minimum": 1},
 	}
 
 	p := obj(components, "parameters")
@@ -377,40 +376,69 @@ type errorResponse struct {
 	// stream is the description for the NDJSON stream, which answers the
 	// error as an NDJSON line; empty when the stream has no such answer.
 	stream string
+	// headers are the components/headers the answer has besides
+	// X-Request-Id.
+	headers []string
+}
+
+// responseHeaders are the answer's headers, as references.
+func (r errorResponse) responseHeaders() M {
+	h := M{"X-Request-Id": M{"$ref": headers + "X-Request-Id"}}
+	for _, name := range r.headers {
+		h[name] = M{"$ref": headers + name}
+	}
+	return h
 }
 
 // errorResponses are the error answers by component name. Each is a
 // google.rpc.Status; the server maps gRPC codes to HTTP as grpc-gateway
-// does, except RESOURCE_EXHAUSTED, 413 (the only thing a request exhausts
-// is a size limit), and an unsupported Content-Encoding, 415.
+// does (internal/gateway's httpStatus), except RESOURCE_EXHAUSTED, 413 (a
+// size limit) or 429 (QUOTA_EXCEEDED), an unsupported Content-Encoding,
+// 415, and a body that did not come in time, 408.
 var errorResponses = map[string]errorResponse{
 	"BadRequest": {"400",
 		"INVALID_ARGUMENT: a malformed body (bad JSON, an unknown field, a field of the wrong type, gzip that is not), a request without its document, an empty batch or one over the server's limit (--max-batch-documents, 256 by default), an unknown theme, a minScore outside [0, 1], invalid UTF-8 in TagDocument's document. The google.rpc.ErrorInfo reason says which (MALFORMED_BODY, MISSING_DOCUMENT, EMPTY_BATCH, BATCH_TOO_LARGE, UNKNOWN_THEME, INVALID_MIN_SCORE, INVALID_UTF8, …) and a google.rpc.BadRequest field violation names the field.",
 		true,
-		"INVALID_ARGUMENT before the first result: the first line is not a valid request, or too long (MALFORMED_LINE, naming the line), or the body is not the gzip its Content-Encoding says."},
+		"INVALID_ARGUMENT before the first result: the first line is not a valid request, or too long (MALFORMED_LINE, naming the line), or the body is not the gzip its Content-Encoding says.",
+		nil},
 	"Unauthenticated": {"401",
 		"UNAUTHENTICATED: the server has tokens and the request has none, or a wrong one, in its Authorization header. It is checked before the body is read.",
 		false,
-		"UNAUTHENTICATED: the server has tokens and the request has none, or a wrong one, in its Authorization header. It is checked before the body is read."},
+		"UNAUTHENTICATED: the server has tokens and the request has none, or a wrong one, in its Authorization header. It is checked before the body is read.",
+		[]string{"WWW-Authenticate"}},
+	"RequestTimeout": {"408",
+		"DEADLINE_EXCEEDED (BODY_TIMEOUT): the request body did not come in time: no byte of it for --stream-idle-timeout, or not all of it within --rest-body-timeout.",
+		true, "", nil},
 	"PayloadTooLarge": {"413",
-		"RESOURCE_EXHAUSTED: the body (as decoded) is over 2 × --max-message-bytes, or its gRPC message over --max-message-bytes (REQUEST_TOO_LARGE); or the results together are over --max-message-bytes (RESULT_TOO_LARGE: ask with omitEvidence, or send fewer documents).",
-		true, ""},
+		"RESOURCE_EXHAUSTED: the body (as decoded) is over 2 × --max-message-bytes, or its gRPC message over --max-message-bytes (REQUEST_TOO_LARGE); the gzip body inflates more than 100 times beyond its first MiB (DECOMPRESSION_BOMB); or the results together are over --max-message-bytes (RESULT_TOO_LARGE: ask with omitEvidence, or send fewer documents).",
+		true, "", nil},
 	"UnsupportedMediaType": {"415",
 		"INVALID_ARGUMENT (UNSUPPORTED_CONTENT_ENCODING): a Content-Encoding other than gzip or identity.",
 		true,
-		"INVALID_ARGUMENT (UNSUPPORTED_CONTENT_ENCODING): a Content-Encoding other than gzip or identity."},
+		"INVALID_ARGUMENT (UNSUPPORTED_CONTENT_ENCODING): a Content-Encoding other than gzip or identity.",
+		nil},
+	// Only the routes that tag documents (those with a body) count
+	// against a quota.
+	"TooManyRequests": {"429",
+		"RESOURCE_EXHAUSTED (QUOTA_EXCEEDED): the caller is over its quota of documents a second (taggerd's --quota-documents-per-second, or its line in --quota-file); the ErrorInfo names the caller and the limit. Retry the same request after Retry-After (the Status's google.rpc.RetryInfo); other callers are not affected.",
+		true,
+		"RESOURCE_EXHAUSTED (QUOTA_EXCEEDED) before the first result: the caller has as many streams open as its quota allows (--quota-streams, or its line in --quota-file). Retry after Retry-After (the Status's google.rpc.RetryInfo); a stream over the documents-per-second rate is slowed down, not refused.",
+		[]string{"Retry-After"}},
 	"Unavailable": {"503",
-		"UNAVAILABLE: the server is shutting down; retry on another instance.",
+		"UNAVAILABLE: the server is shutting down (retry on another instance), or holding as much as it may (OVERLOADED: --max-inflight-calls, --max-inflight-bytes; retry after Retry-After, the Status's google.rpc.RetryInfo, on this or another instance).",
 		false,
-		"UNAVAILABLE before the first result: the server is shutting down; retry on another instance."},
+		"UNAVAILABLE before the first result: the server is shutting down (retry on another instance), or holding as much as it may (OVERLOADED: --max-inflight-calls, --max-inflight-bytes; retry after Retry-After, the Status's google.rpc.RetryInfo). A stream shed after results ends with the same error line, its message naming the documents answered.",
+		[]string{"Retry-After"}},
 	"DeadlineExceeded": {"504",
 		"DEADLINE_EXCEEDED: the call's deadline (Grpc-Timeout) passed.",
 		false,
-		"DEADLINE_EXCEEDED before the first result: the stream's deadline (Grpc-Timeout) passed."},
+		"DEADLINE_EXCEEDED before the first result: the stream's deadline (Grpc-Timeout) passed.",
+		nil},
 	"Error": {"default",
 		"Another error, with the HTTP code of its gRPC code as grpc-gateway maps them (CANCELLED 499, INTERNAL 500, …).",
 		false,
-		"Another error before the first result, with the HTTP code of its gRPC code as grpc-gateway maps them (CANCELLED 499, INTERNAL 500, …)."},
+		"Another error before the first result, with the HTTP code of its gRPC code as grpc-gateway maps them (CANCELLED 499, INTERNAL 500, …).",
+		nil},
 }
 
 // operations fixes each operation: operationId, summary, headers, answers.
@@ -469,11 +497,8 @@ func operations(doc M) error {
 				// The stream's errors are an NDJSON error line.
 				resps[r.code] = M{
 					"description": r.stream + ` One NDJSON line {"error": Status}; the same line ends a stream that fails after results were written, with HTTP status 200.`,
-					"headers":     M{"X-Request-Id": M{"$ref": headers + "X-Request-Id"}},
+					"headers":     r.responseHeaders(),
 					"content":     M{ndjson: M{"schema": M{"$ref": schemas + streamError}}},
-				}
-				if r.code == "401" {
-					resps[r.code].(M)["headers"].(M)["WWW-Authenticate"] = M{"$ref": headers + "WWW-Authenticate"}
 				}
 			}
 		}
