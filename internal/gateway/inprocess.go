@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
-	"github.com/doctagger/doctagger/internal/wire"
 	"github.com/doctagger/doctagger/internal/middleware"
+	"github.com/doctagger/doctagger/internal/wire"
 )
 
 // inProcess serves the REST side's calls: each goes through the same

@@ -104,11 +104,6 @@ func readBody(r io.Reader) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// malformed is the error of a request body that is not a valid request.
-func malformed(reason pb.ErrorReason, field, msg string, meta map[string]string) *status.Status {
-	return pb.NewStatus(codes.InvalidArgument, reason, field, msg, meta)
-}
-
 // decodeRequest decodes one JSON request into msg. protojson alone decides
 // what is well-formed; only when it fails does it look for strings that
 // are not valid UTF-8 (rare), decode them in their valid form (U+FFFD) and
@@ -129,7 +124,7 @@ func decodeRequest(data []byte, msg proto.Message) *status.Status {
 		}
 		proto.Reset(msg)
 	}
-	return malformed(pb.ErrorReason_MALFORMED_BODY, "body", "malformed request body: "+protojsonMessage(err), nil)
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_BODY, "body", "malformed request body: "+protojsonMessage(err), nil)
 }
 
 // protojsonMessage drops protojson's "proto: " prefix and its unstable
@@ -369,7 +364,7 @@ func markInvalidStrings(m protoreflect.Message, bad []badString) *status.Status 
 		holder, field, ok := stringField(m, b.path)
 		if !ok {
 			where := "/" + joinPath(b.path)
-			return malformed(pb.ErrorReason_INVALID_UTF8, "body", fmt.Sprintf("the string at %s is not valid UTF-8", where), nil)
+			return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, "body", fmt.Sprintf("the string at %s is not valid UTF-8", where), nil)
 		}
 		wire.MarkInvalidUTF8(holder, wire.InvalidField{Name: field, Offset: b.offset})
 	}

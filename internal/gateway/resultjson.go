@@ -23,20 +23,12 @@ import (
 // messages.
 func appendResultsJSON(b []byte, m any) (out []byte, ok bool, err error) {
 	switch m := m.(type) {
-	case *pb.StreamTagDocumentsResponse:
+	case *pb.StreamTagDocumentsResponse, *pb.TagDocumentResponse: // {"result": ...}
+		r := m.(interface{ GetResult() *pb.DocumentResult }).GetResult()
 		b = append(b, '{')
-		if m.GetResult() != nil {
+		if r != nil {
 			b = append(b, `"result":`...)
-			if b, err = appendDocumentResult(b, m.Result); err != nil {
-				return nil, true, err
-			}
-		}
-		return append(b, '}'), true, nil
-	case *pb.TagDocumentResponse:
-		b = append(b, '{')
-		if m.GetResult() != nil {
-			b = append(b, `"result":`...)
-			if b, err = appendDocumentResult(b, m.Result); err != nil {
+			if b, err = appendDocumentResult(b, r); err != nil {
 				return nil, true, err
 			}
 		}

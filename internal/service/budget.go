@@ -29,7 +29,8 @@ type budget struct {
 	mu      sync.Mutex
 	max     int64
 	free    int64
-	changed chan struct{} // closed and replaced on each release
+	waiters int           // acquirers waiting for room
+	changed chan struct{} // closed and replaced on a release while some wait
 }
 
 func newBudget(max int64) *budget {
@@ -54,13 +55,20 @@ func (b *budget) acquire(ctx context.Context, n int64) bool {
 			b.mu.Unlock()
 			return true
 		}
+		b.waiters++
 		changed := b.changed
 		b.mu.Unlock()
+		var room bool
 		select {
 		case <-changed:
+			room = true
 		case <-timer.C:
-			return false
 		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		b.waiters--
+		b.mu.Unlock()
+		if !room {
 			return false
 		}
 	}
@@ -84,8 +92,10 @@ func (b *budget) release(n int64) {
 	}
 	b.mu.Lock()
 	b.free += n
-	close(b.changed)
-	b.changed = make(chan struct{})
+	if b.waiters > 0 { // a release with nobody waiting (the usual case) allocates nothing
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
 	b.mu.Unlock()
 }
 

@@ -72,21 +72,16 @@ func New(limits Limits, rules *Rules, m *Metrics, log *slog.Logger, drain <-chan
 // tracerName names the service's spans' instrumentation scope.
 const tracerName = "github.com/doctagger/doctagger/internal/service"
 
-// badRequest builds an error of the API's shape (see pb.NewStatus).
-func badRequest(code codes.Code, reason pb.ErrorReason, field, desc string, meta map[string]string) *status.Status {
-	return pb.NewStatus(code, reason, field, desc, meta)
-}
-
 // malformed is the error of a request the codec could not decode (see
 // wire.Malformed): what is named is the request, or in a stream the
 // request of that sequence number.
 func (s *Service) malformed(bad *wire.Malformed, what string) *status.Status {
 	if bad.TooLarge > 0 {
-		return badRequest(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "",
+		return pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_REQUEST_TOO_LARGE, "",
 			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-message-bytes): send fewer or smaller documents in it", what, bad.TooLarge, s.cfg.MaxMessageBytes),
 			map[string]string{pb.MetaBytes: strconv.Itoa(bad.TooLarge), pb.MetaLimit: strconv.Itoa(s.cfg.MaxMessageBytes)})
 	}
-	return badRequest(codes.InvalidArgument, pb.ErrorReason_MALFORMED_MESSAGE, "",
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_MESSAGE, "",
 		fmt.Sprintf("%s cannot be decoded as a %s: %s", what, "message of the API", bad.Err), nil)
 }
 
@@ -99,7 +94,7 @@ func (s *Service) options(l *Loaded, o *pb.TagOptions, field string) (tagger.Opt
 		IncludeUntagged: o.GetIncludeUntagged(),
 	}
 	if bad := wire.InvalidUTF8Fields(o); len(bad) > 0 {
-		return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+bad[0].Name,
+		return opts, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+bad[0].Name,
 			fmt.Sprintf("%s.%s is not valid UTF-8", field, bad[0].Name), nil)
 	}
 	for i, th := range opts.Themes {
@@ -108,14 +103,14 @@ func (s *Service) options(l *Loaded, o *pb.TagOptions, field string) (tagger.Opt
 			for _, t := range l.Tagger.Ruleset().Themes {
 				known = append(known, t.ID)
 			}
-			return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME,
+			return opts, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME,
 				fmt.Sprintf("%s.themes[%d]", field, i),
 				fmt.Sprintf("unknown theme %q in %s.themes[%d]; the ruleset %s has: %s", th, field, i, l.Tagger.Version(), strings.Join(known, ", ")),
 				map[string]string{pb.MetaTheme: th, pb.MetaKnown: strings.Join(known, ",")})
 		}
 	}
 	if opts.MinScore < 0 || opts.MinScore > 1 || opts.MinScore != opts.MinScore {
-		return opts, badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_MIN_SCORE, field+".min_score",
+		return opts, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_MIN_SCORE, field+".min_score",
 			fmt.Sprintf("%s.min_score is %v; it must be in [0, 1]", field, opts.MinScore), nil)
 	}
 	return opts, nil
@@ -129,7 +124,7 @@ func invalidUTF8(doc *pb.Document, field string, f wire.InvalidField) *status.St
 		meta[pb.MetaOffset] = strconv.Itoa(f.Offset)
 		msg = fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), f.Offset)
 	}
-	return badRequest(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+f.Name, msg, meta)
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+f.Name, msg, meta)
 }
 
 // docName names a document in error messages.
@@ -152,7 +147,7 @@ func docName(doc *pb.Document, field string) string {
 func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts tagger.Options, field string) (res *pb.DocumentResult, st *status.Status) {
 	if doc == nil {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_MISSING_DOCUMENT, field,
+		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MISSING_DOCUMENT, field,
 			field+" is required", nil)
 	}
 	if bad := wire.InvalidUTF8Fields(doc); len(bad) > 0 {
@@ -161,7 +156,7 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 	}
 	if n := len(doc.GetText()); n > s.cfg.MaxDocumentBytes {
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE, field+".text",
+		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE, field+".text",
 			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-document-bytes)", docName(doc, field), n, s.cfg.MaxDocumentBytes),
 			map[string]string{pb.MetaDocumentID: doc.GetId(), pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxDocumentBytes)})
 	}
@@ -195,7 +190,7 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 		case errors.As(err, &utf): // not reached through the codecs, which check first
 			st = invalidUTF8(doc, field, wire.InvalidField{Name: "text", Offset: utf.Offset})
 		case errors.As(err, &unk):
-			st = badRequest(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME, "options.themes", err.Error(),
+			st = pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME, "options.themes", err.Error(),
 				map[string]string{pb.MetaTheme: unk.Theme})
 		default:
 			st = status.New(codes.Internal, fmt.Sprintf("tagging %s: %v", docName(doc, field), err))
@@ -212,7 +207,7 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 	if sizeBound(doc.GetId(), out) > limit {
 		if n := proto.Size(res); n > limit {
 			s.metrics.documents.WithLabelValues(codes.ResourceExhausted.String()).Inc()
-			return nil, badRequest(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, field,
+			return nil, pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, field,
 				fmt.Sprintf("the result of %s is %d bytes, over the limit of %d bytes (--max-message-bytes less %d): set options.omit_evidence (omitEvidence over REST), or split the document", docName(doc, field), n, limit, MessageOverhead),
 				map[string]string{pb.MetaDocumentID: doc.GetId(), pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(limit)})
 		}
@@ -367,10 +362,10 @@ func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 	docs := req.GetDocuments()
 	switch n := len(docs); {
 	case n == 0:
-		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_EMPTY_BATCH, "documents",
+		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_EMPTY_BATCH, "documents",
 			"the batch is empty; send at least one document", nil).Err()
 	case n > s.cfg.MaxBatchDocuments:
-		return nil, badRequest(codes.InvalidArgument, pb.ErrorReason_BATCH_TOO_LARGE, "documents",
+		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_BATCH_TOO_LARGE, "documents",
 			fmt.Sprintf("the batch has %d documents, over the limit of %d (--max-batch-documents); split it or use StreamTagDocuments", n, s.cfg.MaxBatchDocuments),
 			map[string]string{pb.MetaDocuments: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxBatchDocuments)}).Err()
 	}
@@ -427,7 +422,7 @@ func (s *Service) BatchTagDocuments(ctx context.Context, req *pb.BatchTagDocumen
 	resp := &pb.BatchTagDocumentsResponse{Results: results}
 	// Each result fits (tagOne checks), but all of them may not.
 	if n := proto.Size(resp); n > s.cfg.MaxMessageBytes {
-		return nil, badRequest(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, "documents",
+		return nil, pb.NewStatus(codes.ResourceExhausted, pb.ErrorReason_RESULT_TOO_LARGE, "documents",
 			fmt.Sprintf("the results of the %d documents are %d bytes, over the limit of %d bytes (--max-message-bytes): send fewer documents per batch, set options.omit_evidence (omitEvidence over REST), or use StreamTagDocuments", len(docs), n, s.cfg.MaxMessageBytes),
 			map[string]string{pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxMessageBytes)}).Err()
 	}
