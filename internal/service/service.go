@@ -82,7 +82,7 @@ func (s *Service) malformed(bad *wire.Malformed, what string) *status.Status {
 			map[string]string{pb.MetaBytes: strconv.Itoa(bad.TooLarge), pb.MetaLimit: strconv.Itoa(s.cfg.MaxMessageBytes)})
 	}
 	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_MESSAGE, "",
-		fmt.Sprintf("%s cannot be decoded as a %s: %s", what, "message of the API", bad.Err), nil)
+		fmt.Sprintf("%s cannot be decoded as a message of the API: %s", what, bad.Err), nil)
 }
 
 // options converts and checks the request options against the ruleset l.
@@ -162,7 +162,7 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("panic while tagging a document", "document", doc.GetId(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.log.ErrorContext(ctx, "panic while tagging a document", "document", doc.GetId(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			s.metrics.documents.WithLabelValues(codes.Internal.String()).Inc()
 			res, st = nil, status.New(codes.Internal, fmt.Sprintf("internal error while tagging %s", docName(doc, field)))
 		}
