@@ -18,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/doctagger/doctagger/internal/middleware"
 	"github.com/doctagger/doctagger/server"
 	"github.com/doctagger/doctagger/web"
 )
@@ -518,6 +521,62 @@ func TestPlaygroundAuthInChromium(t *testing.T) {
 	}
 	if len(st.Spans) != 1 || st.Spans[0].Text != "bệnh án điện tử" {
 		t.Errorf("spans %+v", st.Spans)
+	}
+	checkNoProblems(t, ctx)
+}
+
+// A caller over its quota is told when to try again (429 QUOTA_EXCEEDED,
+// Retry-After).
+func TestPlaygroundQuotaInChromium(t *testing.T) {
+	// One document, then one each 100 s.
+	base := startServer(t, func(c *server.Config) { c.Quota = middleware.Quota{DocumentsPerSecond: 0.01, Burst: 1} })
+	ctx := newBrowser(t)
+	step(t, ctx, "open the page", 30*time.Second,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#theme-list input[type=checkbox]`)),
+	)
+	text := "Bệnh viện triển khai bệnh án điện tử."
+	if st := pasteAndTag(t, ctx, "within the quota", text); st.Error != "" || strings.Join(st.Tagged, ",") != "ehealth" {
+		t.Fatalf("within the quota: tagged %v, error %q", st.Tagged, st.Error)
+	}
+	st := pasteAndTag(t, ctx, "over the quota", text)
+	for _, want := range []string{"429", "QUOTA_EXCEEDED", "quota"} {
+		if !strings.Contains(st.Error, want) {
+			t.Errorf("over-quota error %q lacks %q", st.Error, want)
+		}
+	}
+	m := regexp.MustCompile(`try again in (\d+) s`).FindStringSubmatch(st.Error)
+	if m == nil {
+		t.Fatalf("over-quota error %q does not say when to try again", st.Error)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 90 || n > 100 {
+		t.Errorf("try again in %d s, want the Retry-After of the quota's next document (about 100 s)", n)
+	}
+	checkNoProblems(t, ctx)
+}
+
+// A result over the message limit (413 RESULT_TOO_LARGE) is an error, and
+// its limit, a message's, is not taken for the document limit that the
+// counter shows.
+func TestPlaygroundResultTooLargeInChromium(t *testing.T) {
+	base := startServer(t, func(c *server.Config) { c.MaxMessageBytes = maxDoc + 1024 })
+	ctx := newBrowser(t)
+	step(t, ctx, "open the page", 30*time.Second,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#theme-list input[type=checkbox]`)),
+	)
+	text := strings.Repeat("Trí tuệ nhân tạo, chip bán dẫn. ", 35)
+	if len(text) > maxDoc {
+		t.Fatalf("the text is %d bytes, over the document limit", len(text))
+	}
+	st := pasteAndTag(t, ctx, "result too large", text)
+	for _, want := range []string{"413", "RESULT_TOO_LARGE"} {
+		if !strings.Contains(st.Error, want) {
+			t.Errorf("error %q lacks %q", st.Error, want)
+		}
+	}
+	if count := value(t, ctx, "counter", 10*time.Second, chromedp.Text(chromedp.ID("text-count"))); strings.Contains(count, "/") {
+		t.Errorf("counter %q shows a document limit learned from RESULT_TOO_LARGE", count)
 	}
 	checkNoProblems(t, ctx)
 }

@@ -43,6 +43,7 @@
       errInvalid: "Dữ liệu không hợp lệ", errAuth: "Cần xác thực: nhập token ở phần Tuỳ chọn rồi thử lại.",
       errForbidden: "Không có quyền.", errNetwork: "Không kết nối được tới máy chủ.",
       errTimeout: "Máy chủ không trả lời kịp (hết {s} giây).", errServer: "Lỗi máy chủ",
+      errQuota: "Bạn đã vượt hạn mức của mình: thử lại sau {s} giây.", errOverloaded: "Máy chủ đang quá tải: thử lại sau {s} giây.",
       errThemes: "Không tải được danh sách chủ đề.", httpStatus: "HTTP {code}",
     },
     en: {
@@ -75,6 +76,7 @@
       errInvalid: "Invalid input", errAuth: "Authentication required: enter a token under Options and try again.",
       errForbidden: "Permission denied.", errNetwork: "Cannot reach the server.",
       errTimeout: "The server did not answer in time ({s} s).", errServer: "Server error",
+      errQuota: "You are over your quota: try again in {s} s.", errOverloaded: "The server is overloaded: try again in {s} s.",
       errThemes: "Could not load the themes.", httpStatus: "HTTP {code}",
     },
   };
@@ -147,13 +149,15 @@
     return h;
   }
 
-  // ApiError carries an HTTP status and a google.rpc.Status body.
+  // ApiError carries an HTTP status, a google.rpc.Status body and the
+  // Retry-After header (seconds; 0 without one).
   class ApiError extends Error {
-    constructor(http, status, network) {
+    constructor(http, status, network, retryAfter) {
       super((status && status.message) || "HTTP " + http);
       this.http = http;
       this.status = status || {};
       this.network = network || "";
+      this.retryAfter = retryAfter || 0;
     }
   }
 
@@ -182,7 +186,7 @@
     }
     if (!resp.ok) {
       const st = data && typeof data === "object" && "code" in data ? data : { message: raw.trim().slice(0, 500) };
-      throw new ApiError(resp.status, st);
+      throw new ApiError(resp.status, st, "", Number(resp.headers.get("Retry-After")) || 0);
     }
     return data;
   }
@@ -300,7 +304,9 @@
       title = `${t("errTitle")} · ${t("httpStatus", { code: e.http })}`;
       if (reason === "DOCUMENT_TOO_LARGE" || e.http === 413) {
         const md = (info && info.metadata) || {};
-        if (md.limit) {
+        // Only DOCUMENT_TOO_LARGE's limit is the document's (the counter's):
+        // REQUEST_TOO_LARGE and RESULT_TOO_LARGE name message limits.
+        if (reason === "DOCUMENT_TOO_LARGE" && md.limit) {
           knownLimit = Number(md.limit) || knownLimit;
           updateCount();
           lead = t("errTooLarge", { bytes: Number(md.bytes).toLocaleString(lang), limit: Number(md.limit).toLocaleString(lang) });
@@ -312,6 +318,9 @@
         const opts = document.querySelector("details.options");
         opts.open = true;
         $("opt-token").focus();
+      } else if (reason === "QUOTA_EXCEEDED" || reason === "OVERLOADED") {
+        // 429 or 503 with Retry-After: the same text will do, later.
+        lead = t(reason === "QUOTA_EXCEEDED" ? "errQuota" : "errOverloaded", { s: e.retryAfter || 1 });
       } else if (e.http === 403) {
         lead = t("errForbidden");
       } else if (e.http === 400) {
