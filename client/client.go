@@ -37,7 +37,6 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -100,10 +99,6 @@ func (d Document) options(call *pb.TagOptions) *pb.TagOptions {
 	return call
 }
 
-// errorDomain is the google.rpc.ErrorInfo domain of the service's errors,
-// which the client's own errors for a document share.
-const errorDomain = "doctagger"
-
 // checkStrings fails a document whose id, text or language, proto3
 // strings, is not valid UTF-8: grpc-go would refuse to marshal its request
 // (INTERNAL "error while marshaling"), which no retry can fix. The status
@@ -126,21 +121,14 @@ func (d Document) checkStrings(name func() string, field string) *status.Status 
 }
 
 func invalidUTF8Status(msg, field, id string, offset int) *status.Status {
-	st := status.New(codes.InvalidArgument, msg)
 	meta := map[string]string{}
 	if id != "" && utf8.ValidString(id) {
-		meta["documentId"] = id
+		meta[pb.MetaDocumentID] = id
 	}
 	if offset >= 0 {
-		meta["offset"] = strconv.Itoa(offset)
+		meta[pb.MetaOffset] = strconv.Itoa(offset)
 	}
-	if d, err := st.WithDetails(
-		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg}}},
-		&errdetails.ErrorInfo{Reason: pb.ErrorReason_INVALID_UTF8.String(), Domain: errorDomain, Metadata: meta},
-	); err == nil {
-		st = d
-	}
-	return st
+	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field, msg, meta)
 }
 
 // failedResult is the result of a document failed before being sent. Its
@@ -744,17 +732,11 @@ type batchPart struct {
 // batchLimit is the server's batch limit named by its BATCH_TOO_LARGE
 // error.
 func batchLimit(err error) (int, bool) {
-	st := status.Convert(err)
-	if st.Code() != codes.InvalidArgument {
+	if status.Code(err) != codes.InvalidArgument || pb.ReasonOf(err) != pb.ErrorReason_BATCH_TOO_LARGE {
 		return 0, false
 	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == pb.ErrorReason_BATCH_TOO_LARGE.String() {
-			n, err := strconv.Atoi(info.GetMetadata()["limit"])
-			return n, err == nil && n > 0
-		}
-	}
-	return 0, false
+	n, perr := strconv.Atoi(pb.ErrorInfoOf(err).GetMetadata()[pb.MetaLimit])
+	return n, perr == nil && n > 0
 }
 
 // splitBySize cuts docs, in order, into batches whose request is at most

@@ -19,7 +19,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -667,13 +666,11 @@ func errorLine(line []byte, unmarshal protojson.UnmarshalOptions) (*spb.Status, 
 // malformedLine is the line (from 1) named by a MALFORMED_LINE error of
 // the NDJSON stream.
 func malformedLine(err error) (int, bool) {
-	for _, d := range status.Convert(err).Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == pb.ErrorReason_MALFORMED_LINE.String() {
-			n, err := strconv.Atoi(info.GetMetadata()["line"])
-			return n, err == nil
-		}
+	if pb.ReasonOf(err) != pb.ErrorReason_MALFORMED_LINE {
+		return 0, false
 	}
-	return 0, false
+	n, perr := strconv.Atoi(pb.ErrorInfoOf(err).GetMetadata()[pb.MetaLine])
+	return n, perr == nil
 }
 
 func transportError(ctx context.Context, err error) error {

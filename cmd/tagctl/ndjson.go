@@ -14,7 +14,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -139,14 +138,8 @@ func cmpOr(s, def string) string {
 // with the reason the server gives such a line of its NDJSON stream, and
 // the line in the metadata.
 func lineStatus(reason pb.ErrorReason, name string, lineNo int, msg string) *status.Status {
-	st := status.New(codes.InvalidArgument, msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{
-		Reason: reason.String(), Domain: "doctagger",
-		Metadata: map[string]string{"file": strings.ToValidUTF8(name, "\uFFFD"), "line": strconv.Itoa(lineNo)},
-	}); err == nil {
-		st = d
-	}
-	return st
+	return pb.NewStatus(codes.InvalidArgument, reason, "", msg,
+		map[string]string{"file": strings.ToValidUTF8(name, "\uFFFD"), pb.MetaLine: strconv.Itoa(lineNo)})
 }
 
 // topLevel splits a JSON object into its keys and raw values, refusing a
