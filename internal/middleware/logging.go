@@ -50,20 +50,16 @@ func (l Logging) options() []logging.Option {
 		logging.WithLevels(func(code codes.Code) logging.Level { return logging.Level(LogLevel(code, l.AccessLog)) }),
 		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey, logging.MethodTypeFieldKey),
 		logging.WithDurationField(func(d time.Duration) logging.Fields { return durationField(d) }),
-		logging.WithFieldsFromContextAndCallMeta(func(ctx context.Context, _ interceptors.CallMeta) logging.Fields {
-			return callFields(ctx)
-		}),
 	}
 }
 
-// callFields are the call's fields of its log line, read when the line is
-// written (the counts and the caller are known by then).
-func callFields(ctx context.Context) logging.Fields {
-	call := CallOf(ctx)
-	if call == nil {
-		return nil
-	}
-	f := logging.Fields{"request_id", call.RequestID, "transport", call.Transport}
+// appendCallFields appends to f the call's fields of its log line. The
+// logger adds them, once, when the line is written and its level is on
+// (the counts and the caller are known by then): the library's
+// WithFieldsFromContextAndCallMeta would build them at the start of the
+// call as well as at its end, whatever the level.
+func appendCallFields(f []any, ctx context.Context, call *Call) []any {
+	f = append(f, "request_id", call.RequestID, "transport", call.Transport)
 	if name := call.Caller(); name != "" {
 		f = append(f, "caller", name)
 	}
@@ -76,11 +72,23 @@ func callFields(ctx context.Context) logging.Fields {
 	return f
 }
 
+// maxCallFields is the most appendCallFields appends.
+const maxCallFields = 14
+
 func (l Logging) logger() logging.Logger {
 	return logging.LoggerFunc(func(ctx context.Context, level logging.Level, msg string, fields ...any) {
 		lvl := slog.Level(level)
-		if call := CallOf(ctx); lvl == slog.LevelInfo && call != nil && strings.HasPrefix(call.Method, "/grpc.health.v1.Health/") {
+		call := CallOf(ctx)
+		if lvl == slog.LevelInfo && call != nil && strings.HasPrefix(call.Method, "/grpc.health.v1.Health/") {
 			lvl = slog.LevelDebug // probes every few seconds: not access worth logging
+		}
+		if !l.Log.Enabled(ctx, lvl) {
+			return
+		}
+		if call != nil {
+			// The call's fields first, as the library puts those of
+			// WithFieldsFromContextAndCallMeta.
+			fields = append(appendCallFields(make([]any, 0, maxCallFields+len(fields)), ctx, call), fields...)
 		}
 		l.Log.Log(ctx, lvl, msg, fields...)
 	})
