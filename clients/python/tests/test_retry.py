@@ -91,29 +91,36 @@ class StreamQuotaTest(unittest.TestCase):
     after a second) until the first ends; the client opens it again then
     and sends the documents the refused one took."""
 
-    def test_refused_stream_is_reopened(self):
-        server = Taggerd("--quota-streams=1").start()
-        self.addCleanup(server.stop)
-        # A stream holding the caller's only one, open until released.
+    def setUp(self):
+        self.server = Taggerd("--quota-streams=1").start()
+        self.addCleanup(self.server.stop)
+
+    def hold_stream(self) -> threading.Event:
+        """Opens a stream holding the caller's only one, open until the
+        event returned is set."""
         release = threading.Event()
+        self.addCleanup(release.set)
 
         def hold():
             yield tagger_pb2.StreamTagDocumentsRequest(document=tagger_pb2.Document(id="h", text=EHEALTH))
             release.wait(10)
 
-        channel = grpc.insecure_channel(server.target)
+        channel = grpc.insecure_channel(self.server.target)
         self.addCleanup(channel.close)
         holder = tagger_pb2_grpc.TaggerServiceStub(channel).StreamTagDocuments(hold(), timeout=10)
         self.addCleanup(holder.cancel)
         self.assertEqual(next(holder).result.document_id, "h")  # open and counted
+        return release
 
+    def test_refused_stream_is_reopened(self):
+        release = self.hold_stream()
         waits = []
 
         def on_retry(e, delay):
             waits.append((e.code, e.reason, delay))
             release.set()  # the first stream ends during the wait
 
-        with Client(server.target, on_retry=on_retry) as c:
+        with Client(self.server.target, on_retry=on_retry) as c:
             docs = [(f"s{i}", EHEALTH) for i in range(5)]
             results = list(c.stream(docs, timeout=8))
         self.assertEqual(waits, [(grpc.StatusCode.RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED", 1.0)])
@@ -124,21 +131,8 @@ class StreamQuotaTest(unittest.TestCase):
             self.assertEqual(r.themes, ["ehealth"])
 
     def test_refused_stream_without_retries_raises(self):
-        server = Taggerd("--quota-streams=1").start()
-        self.addCleanup(server.stop)
-        channel = grpc.insecure_channel(server.target)
-        self.addCleanup(channel.close)
-        release = threading.Event()
-        self.addCleanup(release.set)
-
-        def hold():
-            yield tagger_pb2.StreamTagDocumentsRequest(document=tagger_pb2.Document(id="h", text=EHEALTH))
-            release.wait(10)
-
-        holder = tagger_pb2_grpc.TaggerServiceStub(channel).StreamTagDocuments(hold(), timeout=10)
-        self.addCleanup(holder.cancel)
-        next(holder)
-        with Client(server.target, max_retries=0) as c:
+        self.hold_stream()
+        with Client(self.server.target, max_retries=0) as c:
             with self.assertRaises(DoctaggerError) as cm:
                 list(c.stream([EHEALTH], timeout=5))
         self.assertEqual(cm.exception.reason, "QUOTA_EXCEEDED")
