@@ -348,16 +348,14 @@ class _Run:
                     r.sequence = n
         return Result.from_proto(r)
 
-    def stop(self) -> List[Tuple[int, tagger_pb2.Document]]:
+    def stop(self) -> None:
         """Ends this stream's reading; gives the documents it sent and got
-        no result for back to the feed, and returns them."""
+        no result for back to the feed."""
         with self.feed.lock:
             if self.stopped:
-                return []
+                return
             self.stopped = True
-            left = [d for k, d in enumerate(self.sent, 1) if k not in self._done]
-            self.feed.give_back(left)
-            return left
+            self.feed.give_back(d for k, d in enumerate(self.sent, 1) if k not in self._done)
 
 
 def _options(themes, omit_evidence, min_score, include_untagged) -> tagger_pb2.TagOptions:
