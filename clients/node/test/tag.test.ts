@@ -3,9 +3,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createClient, DoctaggerError, type DoctaggerClient } from "../src/index.js";
+import { createClient, DoctaggerError, DropReason, type DoctaggerClient } from "../src/index.js";
 import { startServer, type Server } from "./server.js";
-import { AI_WEAK_CHIP, CHIP_AI, DEFAULT_THEMES, DRONES, EMOJI_AI, PLAIN, themesOf } from "./texts.js";
+import { AI_WEAK_CHIP, CHIP_AI, DEFAULT_THEMES, DRONES, DROPPED, EMOJI_AI, PLAIN, themesOf } from "./texts.js";
 
 let server: Server;
 let client: DoctaggerClient;
@@ -54,6 +54,25 @@ test("tag: a lone surrogate is sent as U+FFFD (one UTF-16 unit too): offsets sti
   for (const e of r.tags.flatMap((t) => t.evidence)) {
     assert.equal(text.slice(e.utf16Start, e.utf16End), e.text);
   }
+});
+
+test("tag: dropped matches say why (DropReason), exclusions where (UTF-16 offsets)", async () => {
+  const r = await client.tag(DROPPED, { includeUntagged: true });
+  assert.deepEqual(themesOf(r.tags), ["semiconductors"]);
+  const untagged = new Map(r.untagged.map((t) => [t.theme, t]));
+  const ai = untagged.get("ai")?.dropped ?? [];
+  assert.ok(ai.length > 0, "ai: no dropped match");
+  for (const d of ai) {
+    assert.equal(d.reason, DropReason.UNSUPPORTED);
+    assert.equal(DROPPED.slice(d.evidence!.utf16Start, d.evidence!.utf16End), d.evidence!.text);
+  }
+  const [drone, ...more] = untagged.get("drones")?.dropped ?? [];
+  assert.equal(more.length, 0);
+  assert.equal(drone?.reason, DropReason.EXCLUDED);
+  assert.equal(drone.exclusion, "nhac-drone");
+  assert.equal(drone.exclusionText, "nhạc drone");
+  assert.equal(DROPPED.slice(drone.exclusionUtf16Start, drone.exclusionUtf16End), drone.exclusionText);
+  assert.equal(drone.exclusionUtf16Start - drone.exclusionRuneStart, 1); // the emoji
 });
 
 test("tag: a plain string, languageCode en gives English labels, options", async () => {

@@ -10,6 +10,14 @@ export const CHIP_AI = "Nhà máy đóng gói chip bán dẫn mới ở Bắc Ni
 /** Tags "ai"; "semiconductors" matches ("chip") but stays under its threshold. */
 export const AI_WEAK_CHIP = "Một ứng dụng trí tuệ nhân tạo mới chạy ngay trên chip của điện thoại, giúp dịch tiếng nói khi không có mạng.";
 
+/**
+ * Tags "semiconductors"; under their threshold, "ai" has weak terms no strong
+ * term supports (DROP_REASON_UNSUPPORTED) and "drones" a match its exclusion
+ * "nhac-drone" cancels (DROP_REASON_EXCLUDED). The emoji makes byte, rune and
+ * UTF-16 offsets all differ.
+ */
+export const DROPPED = "🎧 Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone.";
+
 /** Tags "drones". */
 export const DRONES = "Thử nghiệm máy bay không người lái giao hàng cho các xã vùng cao được mở rộng sang mùa mưa.";
 

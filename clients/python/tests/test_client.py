@@ -15,6 +15,7 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from doctagger import Client, DoctaggerError, FieldViolation  # noqa: E402
+from doctagger.pb import tagger_pb2  # noqa: E402
 from taggerd import Taggerd  # noqa: E402
 
 # Sentences written for these tests.
@@ -22,6 +23,11 @@ AI = "Một công ty khởi nghiệp ở Đà Nẵng giới thiệu mô hình ng
 CHIPS = "Hãng sản xuất chip của Đài Loan mở rộng nhà máy để làm vi mạch cho máy chủ trí tuệ nhân tạo."
 DRONES = "Nông dân ở An Giang thuê máy bay không người lái để phun thuốc cho ruộng lúa."
 EHEALTH = "Bệnh viện tỉnh bắt đầu dùng bệnh án điện tử thay cho hồ sơ giấy từ tháng này."
+# Tags semiconductors; under their threshold, ai has weak terms no strong
+# term supports (DROP_REASON_UNSUPPORTED) and drones a match its exclusion
+# nhac-drone cancels (DROP_REASON_EXCLUDED). The emoji makes byte, rune and
+# UTF-16 offsets all differ.
+DROPPED = "🎧 Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone."
 NOTHING = "Chiều nay trời mưa nhẹ, người đi bộ ven hồ mang theo ô."
 # Emoji outside the BMP before the match: 4 UTF-8 bytes, 1 code point and
 # 2 UTF-16 units each, so the three kinds of offsets all differ.
@@ -80,6 +86,24 @@ class OpenServerTest(unittest.TestCase):
         self.assertNotEqual(EMOJI[ev.start:ev.end], ev.text)
         self.assertEqual(ev.utf16_start, ev.rune_start + 2)
         check_evidence(self, EMOJI, r)
+
+    def test_dropped_matches(self):
+        r = self.client.tag(DROPPED, include_untagged=True)
+        self.assertEqual(r.themes, ["semiconductors"])
+        untagged = {t.theme: t for t in r.untagged}
+        ai = untagged["ai"].dropped
+        self.assertTrue(ai)
+        for d in ai:
+            self.assertEqual(d.reason, tagger_pb2.DROP_REASON_UNSUPPORTED)
+            self.assertEqual(DROPPED[d.evidence.rune_start:d.evidence.rune_end], d.evidence.text)
+        [drone] = untagged["drones"].dropped
+        self.assertEqual(drone.reason, tagger_pb2.DROP_REASON_EXCLUDED)
+        self.assertEqual((drone.exclusion, drone.exclusion_text), ("nhac-drone", "nhạc drone"))
+        self.assertEqual(DROPPED[drone.exclusion_rune_start:drone.exclusion_rune_end], drone.exclusion_text)
+        self.assertEqual(DROPPED.encode()[drone.exclusion_start:drone.exclusion_end].decode(), drone.exclusion_text)
+        utf16 = DROPPED.encode("utf-16-le")
+        self.assertEqual(utf16[2 * drone.exclusion_utf16_start:2 * drone.exclusion_utf16_end].decode("utf-16-le"),
+                         drone.exclusion_text)
 
     def test_options(self):
         r = self.client.tag(CHIPS, themes=["semiconductors"], language_code="en", omit_evidence=True)
