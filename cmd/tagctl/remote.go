@@ -140,13 +140,6 @@ func (r *remote) open() (tagService, error) {
 		opts = append(opts, client.WithGzip())
 	}
 	if tok != "" {
-		if !r.useTLS() && !r.tokenPlaintext {
-			// Said here with the flags: the client's error names its options.
-			if r.rest != "" {
-				return nil, errors.New("a bearer token needs an https:// URL; use --token-plaintext to send it in the clear")
-			}
-			return nil, errors.New("a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext to send it in the clear")
-		}
 		opts = append(opts, client.WithBearerToken(tok))
 		if r.tokenPlaintext {
 			opts = append(opts, client.WithTokenOverPlaintext())
@@ -161,7 +154,13 @@ func (r *remote) open() (tagService, error) {
 	} else {
 		s, err = client.New(r.addr, opts...)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, client.ErrTokenNeedsTLS) && r.rest != "":
+		// Said with the flags: the client's error names its options.
+		return nil, errors.New("a bearer token needs an https:// URL; use --token-plaintext to send it in the clear")
+	case errors.Is(err, client.ErrTokenNeedsTLS):
+		return nil, errors.New("a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext to send it in the clear")
+	case err != nil:
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "client: "))
 	}
 	return s, nil

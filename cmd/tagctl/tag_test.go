@@ -168,6 +168,12 @@ func TestTagREST(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "needs an https:// URL") {
 		t.Fatalf("token over http: exit %d: %s", code, stderr)
 	}
+	// --tls does not make an http:// URL secure: the same error, naming
+	// the flags (not the client's options).
+	code, _, stderr = runTagctl(t, "tag", "--rest", srv.HTTPURL(), "--tls", "--token", "tok", input)
+	if code != 1 || !strings.Contains(stderr, "tagctl tag: a bearer token needs an https:// URL; use --token-plaintext") {
+		t.Fatalf("token over http with --tls: exit %d: %s", code, stderr)
+	}
 	// Over gRPC too, naming the flags (not the client's options).
 	code, _, stderr = runTagctl(t, "tag", "--addr", srv.Addr(), "--token", "tok", input)
 	if code != 1 || !strings.Contains(stderr, "tagctl tag: a bearer token needs TLS (--tls, --ca or --cert); use --token-plaintext") {
