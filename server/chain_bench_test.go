@@ -19,11 +19,21 @@ import (
 // allocations, about 80 of them the logging interceptor's fields, which it
 // builds whatever the level).
 func BenchmarkUnaryChain(b *testing.B) {
-	for _, access := range []bool{true, false} {
-		b.Run(map[bool]string{true: "access", false: "noaccess"}[access], func(b *testing.B) {
+	for _, tc := range []struct {
+		name         string
+		access, auth bool
+	}{{"access", true, false}, {"noaccess", false, false}, {"auth-quota", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
 			cfg := DefaultConfig()
-			cfg.AccessLog = access
+			cfg.AccessLog = tc.access
 			cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+			md := metadata.Pairs("x-request-id", "abc")
+			if tc.auth {
+				// A named caller, and a rate it never reaches.
+				cfg.AuthTokens = []string{"team-a: s3cret"}
+				cfg.Quota.DocumentsPerSecond = 1e9
+				md.Set("authorization", "Bearer s3cret")
+			}
 			s, err := New(cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -31,11 +41,15 @@ func BenchmarkUnaryChain(b *testing.B) {
 			req := &pb.TagDocumentRequest{Document: doc("a", sentence)}
 			resp := &pb.TagDocumentResponse{Result: &pb.DocumentResult{RulesetVersion: "x", Tags: []*pb.Tag{{}}}}
 			info := &grpc.UnaryServerInfo{FullMethod: pb.TaggerService_TagDocument_FullMethodName}
-			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-request-id", "abc"))
+			ctx := metadata.NewIncomingContext(context.Background(), md)
 			ctx = grpc.NewContextWithServerTransportStream(ctx, benchStream{})
+			handler := func(ctx context.Context, r any) (any, error) { return resp, nil }
+			if _, err := s.unary(ctx, req, info, handler); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
-				s.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) { return resp, nil })
+				s.unary(ctx, req, info, handler)
 			}
 		})
 	}
