@@ -116,10 +116,8 @@ func (a *Auth) checkContext(ctx context.Context, method string) (string, error) 
 		return Anonymous, nil
 	}
 	var value string
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get("authorization"); len(v) > 0 {
-			value = v[0]
-		}
+	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
+		value = v[0]
 	}
 	return a.Caller(value)
 }

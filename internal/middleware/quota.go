@@ -138,6 +138,11 @@ func newLimiter(q Quota) *rate.Limiter {
 func (q *Quotas) caller(name string) *callerQuota {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.callerLocked(name)
+}
+
+// callerLocked is caller, under q.mu.
+func (q *Quotas) callerLocked(name string) *callerQuota {
 	c := q.callers[name]
 	if c == nil {
 		qq := q.cfg.For(name)
@@ -148,10 +153,9 @@ func (q *Quotas) caller(name string) *callerQuota {
 }
 
 func (q *Quotas) limiter(name string) *rate.Limiter {
-	c := q.caller(name)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return c.limiter
+	return q.callerLocked(name).limiter
 }
 
 // QuotaExceeded is the error of a call over its caller's quota.
