@@ -124,6 +124,11 @@ func TestRESTGzipBody(t *testing.T) {
 	if raw, _ := json.Marshal(m); code != 415 || !strings.Contains(string(raw), "UNSUPPORTED_CONTENT_ENCODING") || h.Get("Accept-Encoding") != "gzip" {
 		t.Fatalf("br: HTTP %d %s", code, raw)
 	}
+	// The same bomb as an NDJSON stream: the same answer, not a malformed line.
+	code, out = ts.ndjson(t, strings.NewReader(bomb), gz)
+	if raw, _ := json.Marshal(out); code != 413 || len(out) != 1 || !strings.Contains(string(raw), "DECOMPRESSION_BOMB") {
+		t.Fatalf("NDJSON gzip bomb: HTTP %d %s", code, raw)
+	}
 	code, out = ts.ndjson(t, strings.NewReader(`{}`), map[string]string{"Content-Encoding": "zstd"})
 	if code != 415 || len(out) != 1 || out[0]["error"] == nil {
 		t.Fatalf("NDJSON zstd: HTTP %d %v", code, out)

@@ -186,6 +186,9 @@ func (in *ndjsonReader) decodeNext(m proto.Message) error {
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			in.readErr = lineError(in.lineNo, fmt.Sprintf("reading line %d of the request body: %v", in.lineNo, err))
+			if errors.Is(err, wire.ErrDecompressionBomb) {
+				in.readErr = bodyError(err) // as for a unary body: 413 DECOMPRESSION_BOMB
+			}
 			return io.EOF
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
