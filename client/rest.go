@@ -607,15 +607,20 @@ func (a *restAnswer) read(ctx context.Context, body io.Reader) (rest []*restEntr
 		if len(line) == 0 {
 			continue
 		}
-		if st, ok := errorLine(line, unmarshal); ok {
-			err := status.ErrorProto(st)
-			if a.failLine(err) {
-				return a.remaining(), true, nil
-			}
-			return a.remaining(), progressed, err
-		}
+		// A result line is parsed once; only a line that is not one is
+		// looked at again as an {"error": Status} line.
 		msg := new(pb.StreamTagDocumentsResponse)
-		if uerr := unmarshal.Unmarshal(line, msg); uerr != nil {
+		uerr := unmarshal.Unmarshal(line, msg)
+		if uerr != nil || msg.GetResult() == nil {
+			if st, ok := errorLine(line, unmarshal); ok {
+				err := status.ErrorProto(st)
+				if a.failLine(err) {
+					return a.remaining(), true, nil
+				}
+				return a.remaining(), progressed, err
+			}
+		}
+		if uerr != nil {
 			return a.remaining(), progressed, status.Errorf(codes.Internal, "malformed result line from the server: %v", uerr)
 		}
 		res := msg.GetResult()

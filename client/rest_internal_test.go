@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -59,6 +61,54 @@ func TestJSONText(t *testing.T) {
 	} {
 		if got := jsonText(s); string(got) != want {
 			t.Errorf("jsonText(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestRESTAnswerRead: the lines of an NDJSON answer give each document its
+// result; an error line naming a line (MALFORMED_LINE) fails that document
+// alone and leaves the others to resend; another error line, a line that
+// is not JSON or a sequence out of range ends the answer with its error.
+func TestRESTAnswerRead(t *testing.T) {
+	chunk := func() []*restEntry {
+		return []*restEntry{{index: 10, doc: Document{ID: "a"}}, {index: 11, doc: Document{ID: "b"}}, {index: 12, doc: Document{ID: "c"}}}
+	}
+	read := func(body string) ([]Result, []*restEntry, bool, error) {
+		var got []Result
+		a := &restAnswer{peer: "p", chunk: chunk(), answered: make([]bool, 3), emit: func(r Result) bool { got = append(got, r); return true }}
+		rest, progressed, err := a.read(t.Context(), strings.NewReader(body))
+		return got, rest, progressed, err
+	}
+	result := `{"result":{"sequence":2,"documentId":"b","tags":[{"theme":"ai","score":0.9}],"rulesetVersion":"v1","words":3}}`
+
+	got, rest, progressed, err := read(result + "\n\n" + `{"result":{"sequence":1,"error":{"code":3,"message":"bad"}}}` + "\n" + `{"result":{"sequence":3}}`)
+	if err != nil || !progressed || len(rest) != 0 || len(got) != 3 {
+		t.Fatalf("all answered: %v %v %v %v", got, rest, progressed, err)
+	}
+	if got[0].Index != 11 || got[0].ID != "b" || got[0].Tags[0].GetTheme() != "ai" || got[0].RulesetVersion != "v1" || got[0].Words != 3 || got[0].Peer != "p" || got[0].Err != nil {
+		t.Errorf("result line: %+v", got[0])
+	}
+	if status.Code(got[1].Err) != codes.InvalidArgument || got[1].ID != "a" {
+		t.Errorf("failed document: %+v", got[1])
+	}
+
+	malformed := pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_MALFORMED_LINE, "", "line 3 is too long", map[string]string{pb.MetaLine: "3"})
+	errLine, _ := protojson.Marshal(malformed.Proto())
+	got, rest, progressed, err = read(result + "\n" + `{"error":` + string(errLine) + "}\n")
+	if err != nil || !progressed || len(rest) != 1 || rest[0].doc.ID != "a" || len(got) != 2 || got[1].ID != "c" || pb.ReasonOf(got[1].Err) != pb.ErrorReason_MALFORMED_LINE {
+		t.Errorf("MALFORMED_LINE: %v %v %v %v", got, rest, progressed, err)
+	}
+
+	for body, want := range map[string]codes.Code{
+		result + "\n" + `{"error":{"code":8,"message":"shed"}}`: codes.ResourceExhausted,
+		result + "\nnot json":       codes.Internal,
+		`{"result":{"sequence":4}}`: codes.Internal,
+		result + "\n" + result:      codes.Internal,
+		result:                      codes.Unavailable, // ended with a and c unanswered
+	} {
+		_, rest, _, err := read(body)
+		if status.Code(err) != want || len(rest) == 0 {
+			t.Errorf("%q: got %v with %d left, want %v", body, err, len(rest), want)
 		}
 	}
 }
