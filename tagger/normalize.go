@@ -253,11 +253,17 @@ const (
 // stops with scanNotNFC at the first rune that may make the text non-NFC
 // (the caller then normalises and scans again). It stops with
 // scanInvalidUTF8 (and the offset) at the first invalid byte sequence.
-func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
+// astral is the offset of the first rune outside the Basic Multilingual
+// Plane (four bytes in UTF-8, two code units in UTF-16), or -1 if the text
+// scanned has none: such runes never take wordRun's path (nor are they
+// clsIgnore, skipped by wordAfterIgnorables), so noting them costs the hot
+// loop nothing.
+func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at, astral int) {
 	var (
 		gap   uint8
 		extra int32 // continuation bytes so far: rune offset = byte offset - extra
 	)
+	astral = -1
 	n := len(text)
 	for i := 0; i < n; {
 		// Between tokens: gather what separates them.
@@ -270,7 +276,10 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		} else {
 			info, size, status := readRune(text, i, checkNFC)
 			if status != scanOK {
-				return toks, status, i
+				return toks, status, i, astral
+			}
+			if size == utf8.UTFMax && astral < 0 {
+				astral = i
 			}
 			if info.class != clsWord {
 				gap |= gapFlag(info.class)
@@ -294,7 +303,10 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 			// A rune wordRun leaves to the careful path.
 			info, size, status := readRune(text, i, checkNFC)
 			if status != scanOK {
-				return toks, status, i
+				return toks, status, i, astral
+			}
+			if size == utf8.UTFMax && astral < 0 {
+				astral = i
 			}
 			if info.class != clsWord {
 				if info.class == clsIgnore {
@@ -332,7 +344,19 @@ func scan(text string, toks []token, checkNFC bool) ([]token, scanStatus, int) {
 		})
 		gap = 0
 	}
-	return toks, scanOK, 0
+	return toks, scanOK, 0, astral
+}
+
+// indexAstral is the offset of the first rune outside the Basic
+// Multilingual Plane in text (led by a byte of 0xF0 or more in UTF-8),
+// plus base, or -1 if there is none.
+func indexAstral(text string, base int) int {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0xF0 {
+			return base + i
+		}
+	}
+	return -1
 }
 
 // wordRun reads the word runes at text[i:] that need no call, hashing

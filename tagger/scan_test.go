@@ -108,7 +108,7 @@ func checkScan(t *testing.T, text string) {
 	t.Helper()
 	for _, checkNFC := range []bool{true, false} {
 		wantToks, wantStatus, wantAt := referenceScan(text, checkNFC)
-		gotToks, gotStatus, gotAt := scan(text, nil, checkNFC)
+		gotToks, gotStatus, gotAt, _ := scan(text, nil, checkNFC)
 		if gotStatus != wantStatus || gotAt != wantAt {
 			t.Fatalf("scan(%q, %v): status %d at %d, want %d at %d", text, checkNFC, gotStatus, gotAt, wantStatus, wantAt)
 		}

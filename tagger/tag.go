@@ -80,7 +80,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	// Fast path: the text is NFC (nearly all real text is) and is scanned
 	// in place. Otherwise scan its NFC form and map offsets back.
 	work := text
-	toks, status, at := scan(text, s.toks[:0], true)
+	toks, status, at, astral := scan(text, s.toks[:0], true)
 	slow := false
 	switch status {
 	case scanInvalidUTF8:
@@ -98,7 +98,12 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 			}
 		}
 		work = s.normalize(text)
-		toks, _, _ = scan(work, toks[:0], false)
+		toks, _, _, _ = scan(work, toks[:0], false)
+		// Runes outside the BMP in the original text, for the UTF-16
+		// offsets (normalisation may map some to the BMP).
+		if astral < 0 {
+			astral = indexAstral(text[at:], at)
+		}
 		slow = true
 	}
 	s.toks = toks
@@ -125,7 +130,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 		fillRuneOffsets(text, s, res.Tags, res.Untagged)
 	}
 	if !opts.OmitEvidence {
-		fillUTF16Offsets(text, s, res.Tags, res.Untagged)
+		fillUTF16Offsets(text, astral, s, res.Tags, res.Untagged)
 	}
 	return res, nil
 }
@@ -596,15 +601,9 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 // offsets. They differ only after a character outside the Basic
 // Multilingual Plane (an emoji), two UTF-16 code units for one rune, which
 // UTF-8 writes as four bytes led by a byte of 0xF0 or more: most texts have
-// none, and then the offsets are the rune offsets.
-func fillUTF16Offsets(text string, s *scratch, groups ...[]Tag) {
-	firstAstral := -1
-	for i := 0; i < len(text); i++ {
-		if text[i] >= 0xF0 {
-			firstAstral = i
-			break
-		}
-	}
+// none (firstAstral, the offset of the first, is -1), and then the offsets
+// are the rune offsets.
+func fillUTF16Offsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	extra := func(int) int { return 0 }
 	if firstAstral >= 0 {
 		// The number of astral runes before each offset, in one pass

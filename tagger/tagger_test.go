@@ -220,6 +220,9 @@ func TestUTF16Offsets(t *testing.T) {
 	for _, text := range []string{
 		"🚀🇻🇳 Ứng dụng trí tuệ nhân tạo 🤖 trong y tế số 𝔸.",
 		norm.NFD.String("🚀🇻🇳 Ứng dụng trí tuệ nhân tạo 🤖 trong y tế số 𝔸."),
+		// The first emoji after the first rune that is not NFC: the
+		// scanner stopped before it.
+		norm.NFD.String("Ứng dụng 🤖 trí tuệ nhân tạo trong y tế số."),
 		"Căn cước 🪪 gắn chip 😀 đã cấp; ngành chip bán dẫn 💡 tăng tốc.",
 	} {
 		res, err := tg.Tag(text, Options{IncludeUntagged: true})
@@ -241,6 +244,13 @@ func TestUTF16Offsets(t *testing.T) {
 			t.Errorf("%q: no evidence after an emoji: %+v", text, res)
 		}
 	}
+	// An emoji only after the evidence: the offsets are the rune offsets.
+	text := "Ứng dụng trí tuệ nhân tạo trong y tế số 🤖."
+	res, err := tg.Tag(text, Options{IncludeUntagged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEvidence(t, text, res)
 }
 
 func TestNFDOffsetsPointIntoOriginal(t *testing.T) {
