@@ -157,13 +157,15 @@ var callerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // tokens). A bearer token holds no space, so ": " cannot be part of one.
 func ParseToken(entry string, n int) (Token, error) {
 	entry = strings.TrimSpace(entry)
+	// "name:" (its blanks trimmed, here or by the caller): a caller whose
+	// token was left out, not the token "name:".
+	if name, ok := strings.CutSuffix(entry, ":"); ok && callerName.MatchString(name) {
+		return Token{}, fmt.Errorf("caller %s has an empty token", name)
+	}
 	if i := strings.Index(entry, ":"); i >= 0 && i+1 < len(entry) && (entry[i+1] == ' ' || entry[i+1] == '\t') {
 		name, tok := strings.TrimSpace(entry[:i]), strings.TrimSpace(entry[i+1:])
 		if !callerName.MatchString(name) {
 			return Token{}, fmt.Errorf("caller name %q: want letters, digits, '.', '_' or '-' (at most 64)", name)
-		}
-		if tok == "" {
-			return Token{}, fmt.Errorf("caller %s has an empty token", name)
 		}
 		return Token{Name: name, Token: tok}, nil
 	}

@@ -80,3 +80,67 @@ func TestTakeDocuments(t *testing.T) {
 		t.Error("a batch over the burst never passes")
 	}
 }
+
+// TestQuotaFileErrors: a missing file, a bad caller name, negative limits
+// and a second document are errors naming the file.
+func TestQuotaFileErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.yaml")
+	if _, err := ReadQuotaFile(p, Quota{}); err == nil || !strings.Contains(err.Error(), "reading the quota file") {
+		t.Errorf("missing file: %v", err)
+	}
+	for content, want := range map[string]string{
+		"callers:\n  \"bad name\": {streams: 1}\n":  `caller name "bad name"`,
+		"callers:\n  batch: {burst: -1}\n":          "caller batch: negative limit",
+		"default: {documents_per_second: -1}\n":     "default: negative limit",
+		"default: {streams: x}\n":                   "quota file",
+		"default: {streams: 1}\n---\ndefault: {}\n": "", // the first document only
+	} {
+		os.WriteFile(p, []byte(content), 0o600)
+		_, err := ReadQuotaFile(p, Quota{})
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", content, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%q: %v, want an error with %q and the file's name", content, err, want)
+		}
+	}
+}
+
+// TestParseTokenErrors: a caller name the metrics and logs cannot carry,
+// or a name without a token ("team: ", which ReadTokens trims to "team:",
+// was the accepted token "team:"), is refused; a plain token is named by
+// its place.
+func TestParseTokenErrors(t *testing.T) {
+	for entry, want := range map[string]string{
+		"bad name: tok":                   `caller name "bad name"`,
+		"-dash: tok":                      `caller name "-dash"`,
+		strings.Repeat("n", 65) + ": tok": "at most 64",
+		"team: ":                          "caller team has an empty token",
+		"team:\t \t":                      "caller team has an empty token",
+		"team:":                           "caller team has an empty token",
+		"plain:with-colon":                "",
+		"bad name:":                       "", // not a caller's name: a plain token
+	} {
+		tok, err := ParseToken(entry, 3)
+		if want == "" {
+			if err != nil || tok.Name != "token-3" {
+				t.Errorf("%q: %+v %v, want the plain token token-3", entry, tok, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %+v %v, want an error with %q", entry, tok, err, want)
+		}
+	}
+	if _, err := ReadTokens(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("missing token file accepted")
+	}
+	p := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(p, []byte("# only a comment\n\n"), 0o600)
+	if _, err := ReadTokens(p); err == nil || !strings.Contains(err.Error(), "has no token") {
+		t.Errorf("token file without a token: %v", err)
+	}
+}
