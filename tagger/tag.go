@@ -126,11 +126,8 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 		}
 	}
 	res.Tags, res.Untagged = t.score(text, s, wanted, opts, where)
-	if slow && !opts.OmitEvidence {
-		fillRuneOffsets(text, s, res.Tags, res.Untagged)
-	}
 	if !opts.OmitEvidence {
-		fillUTF16Offsets(text, astral, s, res.Tags, res.Untagged)
+		fillOffsets(text, slow, astral, s, res.Tags, res.Untagged)
 	}
 	return res, nil
 }
@@ -597,46 +594,66 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 	return t.terms[term].weight * rep
 }
 
-// fillUTF16Offsets sets the UTF-16 offsets of the evidence from its rune
-// offsets. They differ only after a character outside the Basic
-// Multilingual Plane (an emoji), two UTF-16 code units for one rune, which
-// UTF-8 writes as four bytes led by a byte of 0xF0 or more: most texts have
-// none (firstAstral, the offset of the first, is -1), and then the offsets
-// are the rune offsets.
-func fillUTF16Offsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
-	extra := func(int) int { return 0 }
-	if firstAstral >= 0 {
-		// The number of astral runes before each offset, in one pass
-		// over the text from the first of them.
-		offs := evidenceOffsets(s, groups)
-		counts := make([]int, len(offs))
-		pos, n := firstAstral, 0
+// fillOffsets sets the rune offsets of the evidence from its byte offsets
+// when runes is set (the slow path's tokens carry offsets of the
+// normalised text), and its UTF-16 offsets from its rune offsets. Those
+// differ only after a character outside the Basic Multilingual Plane (an
+// emoji), two UTF-16 code units for one rune, which UTF-8 writes as four
+// bytes led by a byte of 0xF0 or more: most texts have none (firstAstral,
+// the offset of the first, is -1), and then they are the rune offsets.
+// Otherwise both counts come from one pass over the text.
+func fillOffsets(text string, runes bool, firstAstral int, s *scratch, groups ...[]Tag) {
+	type count struct{ runes, astral int }
+	var (
+		offs   []int
+		counts []count
+	)
+	if runes || firstAstral >= 0 {
+		offs = evidenceOffsets(s, groups)
+		s.offsets = offs
+		counts = make([]count, len(offs))
+		pos, c := 0, count{}
 		for i, o := range offs {
-			for ; pos < o; pos++ {
-				if text[pos] >= 0xF0 {
-					n++
+			if runes {
+				c.runes += utf8.RuneCountInString(text[pos:o])
+			}
+			if firstAstral >= 0 {
+				for b := max(pos, firstAstral); b < o; b++ {
+					if text[b] >= 0xF0 {
+						c.astral++
+					}
 				}
 			}
-			counts[i] = n
+			pos = o
+			counts[i] = c
 		}
-		s.offsets = offs
-		extra = func(b int) int {
-			i, _ := slices.BinarySearch(offs, b)
-			return counts[i]
+	}
+	// at gives the rune and UTF-16 offsets of byte offset b, whose rune
+	// offset r the tokens gave when runes is not set.
+	at := func(b, r int) (int, int) {
+		if counts == nil {
+			return r, r
 		}
+		i, _ := slices.BinarySearch(offs, b)
+		if runes {
+			r = counts[i].runes
+		}
+		return r, r + counts[i].astral
 	}
 	for _, tags := range groups {
 		for _, tag := range tags {
 			for i := range tag.Evidence {
 				e := &tag.Evidence[i]
-				e.UTF16Start, e.UTF16End = e.RuneStart+extra(e.Start), e.RuneEnd+extra(e.End)
+				e.RuneStart, e.UTF16Start = at(e.Start, e.RuneStart)
+				e.RuneEnd, e.UTF16End = at(e.End, e.RuneEnd)
 			}
 			for i := range tag.Dropped {
 				d := &tag.Dropped[i]
-				d.UTF16Start, d.UTF16End = d.RuneStart+extra(d.Start), d.RuneEnd+extra(d.End)
+				d.RuneStart, d.UTF16Start = at(d.Start, d.RuneStart)
+				d.RuneEnd, d.UTF16End = at(d.End, d.RuneEnd)
 				if d.Reason == DropExcluded {
-					d.ExclusionUTF16Start = d.ExclusionRuneStart + extra(d.ExclusionStart)
-					d.ExclusionUTF16End = d.ExclusionRuneEnd + extra(d.ExclusionEnd)
+					d.ExclusionRuneStart, d.ExclusionUTF16Start = at(d.ExclusionStart, d.ExclusionRuneStart)
+					d.ExclusionRuneEnd, d.ExclusionUTF16End = at(d.ExclusionEnd, d.ExclusionRuneEnd)
 				}
 			}
 		}
@@ -659,37 +676,4 @@ func evidenceOffsets(s *scratch, groups [][]Tag) []int {
 	}
 	slices.Sort(offs)
 	return slices.Compact(offs)
-}
-
-// fillRuneOffsets converts byte offsets to rune offsets in one pass over
-// the text (the slow path's tokens carry offsets of the normalised text).
-func fillRuneOffsets(text string, s *scratch, groups ...[]Tag) {
-	offs := evidenceOffsets(s, groups)
-	runes := make([]int, len(offs))
-	pos, n := 0, 0
-	for i, o := range offs {
-		n += utf8.RuneCountInString(text[pos:o])
-		pos = o
-		runes[i] = n
-	}
-	s.offsets = offs
-	runeAt := func(b int) int {
-		i, _ := slices.BinarySearch(offs, b)
-		return runes[i]
-	}
-	for _, tags := range groups {
-		for _, tag := range tags {
-			for i := range tag.Evidence {
-				e := &tag.Evidence[i]
-				e.RuneStart, e.RuneEnd = runeAt(e.Start), runeAt(e.End)
-			}
-			for i := range tag.Dropped {
-				d := &tag.Dropped[i]
-				d.RuneStart, d.RuneEnd = runeAt(d.Start), runeAt(d.End)
-				if d.Reason == DropExcluded {
-					d.ExclusionRuneStart, d.ExclusionRuneEnd = runeAt(d.ExclusionStart), runeAt(d.ExclusionEnd)
-				}
-			}
-		}
-	}
 }
