@@ -226,7 +226,8 @@ const restChunk = 200
 // o.Streams requests run at once (default 4), each of o.Window/o.Streams
 // documents (default 200). A document whose line the server cannot take
 // (MALFORMED_LINE: over its line limit) fails alone and the others of its
-// request are sent again. Unlike the gRPC client, text that is not valid
+// request are sent again. A document whose own Options hold a theme name
+// that is not valid UTF-8 fails alone, unsent. Unlike the gRPC client, text that is not valid
 // UTF-8 is sent as it is, for the server to fail that document with the
 // offset. Result.Peer is the base URL; o.Stats counts requests as streams.
 func (c *REST) TagStream(parent context.Context, docs iter.Seq[Document], o StreamOptions) iter.Seq[Result] {
@@ -336,8 +337,19 @@ func (r *restRun) chunk(docs iter.Seq[Document], size int) {
 		}
 	}
 	for d := range docs {
-		chunk = append(chunk, &restEntry{index: index, doc: d})
+		e := &restEntry{index: index, doc: d}
 		index++
+		if d.Options != nil {
+			// As TagStream does: options that cannot be encoded fail their
+			// document alone, unsent (in a request, they would fail it all).
+			if err := checkOptions(d.Options, fmt.Sprintf("document %d: ", e.index)); err != nil {
+				if !r.emit(Result{Index: e.index, ID: d.ID, Err: err}) {
+					return
+				}
+				continue
+			}
+		}
+		chunk = append(chunk, e)
 		if len(chunk) == size && !send() {
 			return
 		}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	pb "github.com/doctagger/doctagger/api/tagger/v1"
 	"github.com/doctagger/doctagger/client"
 	"github.com/doctagger/doctagger/client/clienttest"
 	"github.com/doctagger/doctagger/server"
@@ -135,5 +137,43 @@ func TestRESTLikeGRPC(t *testing.T) {
 	}
 	if _, err := client.NewREST("https://x", client.WithTLS(client.TLS{CertFile: "c.pem"})); !errors.Is(err, client.ErrCertWithoutKey) {
 		t.Errorf("a certificate without its key: %v", err)
+	}
+}
+
+// TestRESTTagStreamBadDocumentOptions: over REST as over gRPC, a document
+// whose own Options hold a theme name that is not valid UTF-8 fails alone,
+// unsent, with INVALID_ARGUMENT; the others are tagged (it used to fail the
+// request it was in as permanent, and so the whole job).
+func TestRESTTagStreamBadDocumentOptions(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	rc, err := client.NewREST(srv.HTTPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	const n = 20
+	docs := func(yield func(client.Document) bool) {
+		for i := range n {
+			d := client.Document{ID: fmt.Sprintf("doc-%06d", i), Text: "trí tuệ nhân tạo"}
+			if i == 7 {
+				d.Options = &pb.TagOptions{Themes: []string{"\xff"}}
+			}
+			if !yield(d) {
+				return
+			}
+		}
+	}
+	got := collect(t, rc.TagStream(context.Background(), docs, client.StreamOptions{Streams: 2, Window: 10, FailAfter: 5 * time.Second}), n)
+	for i := range n {
+		r := got[fmt.Sprintf("doc-%06d", i)]
+		if i == 7 {
+			if status.Code(r.Err) != codes.InvalidArgument || !strings.Contains(r.Err.Error(), "document 7: options.themes[0] is not valid UTF-8") || r.Attempts != 0 || r.Index != 7 {
+				t.Errorf("document 7 (options not valid UTF-8): want INVALID_ARGUMENT, not sent; got %+v", r)
+			}
+			continue
+		}
+		if r.Err != nil || len(r.Tags) == 0 {
+			t.Errorf("document %d: %v %v", i, r.Tags, r.Err)
+		}
 	}
 }
