@@ -3,7 +3,9 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"sync"
@@ -64,9 +66,9 @@ func ReadQuotaFile(path string, defaults Quota) (QuotaConfig, error) {
 		return QuotaConfig{}, fmt.Errorf("reading the quota file: %w", err)
 	}
 	cfg := QuotaConfig{Default: defaults}
-	dec := yaml.NewDecoder(bytesReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
 		return QuotaConfig{}, fmt.Errorf("quota file %s: %w", path, err)
 	}
 	for name, q := range cfg.Callers {
@@ -272,5 +274,3 @@ func (s *throttledStream) RecvMsg(m any) error {
 	}
 	return nil
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
