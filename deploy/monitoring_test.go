@@ -1,10 +1,8 @@
 package deploy
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"os"
@@ -13,8 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/doctagger/doctagger/client/clienttest"
 	"github.com/doctagger/doctagger/internal/middleware"
 	"github.com/doctagger/doctagger/server"
 )
@@ -328,35 +326,13 @@ func metricNames(expr string) []string {
 // and is given a REST call that tags and one refused over its quota.
 func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	// One document now, the next in about 17 minutes.
-	cfg.Quota = middleware.Quota{DocumentsPerSecond: 0.001, Burst: 1}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the server did not stop")
-		}
-	}()
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server is not ready")
-	}
+	srv := clienttest.Start(t, func(cfg *server.Config) {
+		cfg.Registry = nil // the server's own: with the Go and process collectors
+		// One document now, the next in about 17 minutes.
+		cfg.Quota = middleware.Quota{DocumentsPerSecond: 0.001, Burst: 1}
+	})
 	tag := func(want int) {
-		resp, err := http.Post("http://"+srv.HTTPAddr().String()+"/v1/documents:tag", "application/json",
+		resp, err := http.Post(srv.HTTPURL()+"/v1/documents:tag", "application/json",
 			strings.NewReader(`{"document": {"id": "a1", "text": "Chính phủ đầu tư vào trí tuệ nhân tạo và chip bán dẫn."}}`))
 		if err != nil {
 			t.Fatal(err)
@@ -370,20 +346,20 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	tag(http.StatusOK)
 	tag(http.StatusTooManyRequests)
 
-	mfs, err := srv.Registry().Gather()
+	// The names as scraped: a histogram x comes as x_bucket, x_sum, x_count.
+	resp, err := http.Get(srv.HTTPURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s, %v", resp.Status, err)
+	}
 	names := map[string]bool{}
-	for _, mf := range mfs {
-		n := mf.GetName()
-		switch mf.GetType().String() { // not client_model's constants: go.mod has it indirect
-		case "HISTOGRAM", "GAUGE_HISTOGRAM":
-			names[n+"_bucket"], names[n+"_sum"], names[n+"_count"] = true, true, true
-		case "SUMMARY":
-			names[n], names[n+"_sum"], names[n+"_count"] = true, true, true
-		default:
-			names[n] = true
+	for line := range strings.Lines(string(body)) {
+		if i := strings.IndexAny(line, "{ "); i > 0 && line[0] != '#' {
+			names[line[:i]] = true
 		}
 	}
 	for _, n := range []string{"doctagger_tags_total", "doctagger_calls_total", "doctagger_caller_documents_total", "doctagger_quota_exceeded_total"} {
