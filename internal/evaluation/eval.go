@@ -5,6 +5,7 @@
 package evaluation
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 	seen := map[string]int{}
 	err := corpus.EachLine(goldPath, func(n int, line []byte) error {
 		var d GoldDoc
-		dec := json.NewDecoder(strings.NewReader(string(line)))
+		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&d); err != nil {
 			return fmt.Errorf("%s:%d: %w", goldPath, n, err)
