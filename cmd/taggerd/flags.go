@@ -20,11 +20,11 @@ var (
 	errVersion = errors.New("version requested")
 )
 
-// Each flag has an environment twin (internal/envflag): --grpc-addr is
+// Each flag has an environment twin (envflag.Name): --grpc-addr is
 // DOCTAGGER_GRPC_ADDR. A flag given on the command line wins over its twin.
-const envPrefix = envflag.Prefix
 
-var envName = envflag.Name
+// envTokens holds the accepted tokens: a twin without a flag.
+var envTokens = envflag.Name("auth-tokens")
 
 // parseFlags maps flags and environment variables one-to-one onto server.Config.
 // --version prints to stdout and returns errVersion.
@@ -87,9 +87,9 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 				fmt.Fprintf(stderr, "  --version\n      %s\n", f.Usage)
 				return
 			}
-			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+			fmt.Fprintf(stderr, "  --%s (env %s, default %q)\n      %s\n", f.Name, envflag.Name(f.Name), f.DefValue, f.Usage)
 		})
-		fmt.Fprintf(stderr, "  (env %sAUTH_TOKENS)\n      accepted bearer tokens, comma-separated; enables authentication (no flag, to keep tokens out of ps)\n", envPrefix)
+		fmt.Fprintf(stderr, "  (env %s)\n      accepted bearer tokens, comma-separated; enables authentication (no flag, to keep tokens out of ps)\n", envTokens)
 	}
 
 	if err := fs.Parse(args); err != nil {
@@ -109,7 +109,7 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %q (see --help)", fs.Args())
 	}
-	if v, ok := lookupEnv(envPrefix + "AUTH_TOKENS"); ok {
+	if v, ok := lookupEnv(envTokens); ok {
 		for _, t := range strings.Split(v, ",") {
 			if t = strings.TrimSpace(t); t != "" {
 				cfg.AuthTokens = append(cfg.AuthTokens, t)
@@ -118,7 +118,7 @@ func parseFlags(args []string, lookupEnv func(string) (string, bool), stdout, st
 		// Set but empty (a Secret whose key is empty, say) would quietly
 		// turn authentication off: refuse instead. Unset it to run open.
 		if len(cfg.AuthTokens) == 0 {
-			return cfg, fmt.Errorf("%sAUTH_TOKENS is set but holds no token: authentication would be off; unset it to run without authentication", envPrefix)
+			return cfg, fmt.Errorf("%s is set but holds no token: authentication would be off; unset it to run without authentication", envTokens)
 		}
 	}
 
