@@ -118,7 +118,8 @@ func NewQuotas(cfg QuotaConfig, reg prometheus.Registerer) *Quotas {
 	return q
 }
 
-// Set replaces the quotas (a reload). Rates and open streams start over.
+// Set replaces the quotas (a reload). Rates start over (a full bucket);
+// the streams open stay counted.
 func (q *Quotas) Set(cfg QuotaConfig) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
