@@ -207,10 +207,7 @@ func runTag(cmd *cobra.Command, f *tagFlags, inputs []string, stdout, stderr io.
 			so.Streams = runtime.GOMAXPROCS(0)
 		}
 	case f.rest != "":
-		mode = "rest"
-		if so.Window == 0 {
-			so.Window = 200 * so.Streams // documents per request: 200
-		}
+		mode = "rest" // without --window, 200 documents per request (the client's default)
 	default:
 		so.Stats = &stats
 	}
