@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -397,22 +396,14 @@ func (r *restRun) tagChunk(chunk []*restEntry) {
 		}
 		chunk = r.dropSpent(chunk, err)
 		if time.Since(time.Unix(0, r.lastGood.Load())) > r.o.FailAfter {
-			err = status.Errorf(status.Code(err), "no document answered for %s: %v", r.o.FailAfter, status.Convert(err).Message())
+			err = unansweredError(r.o.FailAfter, err)
 			r.setFatal(err)
 			failAll(chunk, err, r.emit)
 			return
 		}
 		r.stats.Resent.Add(int64(len(chunk)))
 		failures++
-		d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
-		d = time.Duration(rand.Int64N(int64(d)) + 1)
-		if hint, ok := RetryDelay(err); ok { // 429 QUOTA_EXCEEDED, 503 OVERLOADED: as the server asks
-			d = hint
-		}
-		select {
-		case <-time.After(d):
-		case <-r.ctx.Done():
-		}
+		sleep(r.ctx, backoff(failures, err)) // 429 QUOTA_EXCEEDED, 503 OVERLOADED: as the server asks
 	}
 }
 
@@ -423,7 +414,7 @@ func (r *restRun) dropSpent(chunk []*restEntry, err error) []*restEntry {
 	for _, e := range chunk {
 		if e.attempts >= r.o.MaxAttempts {
 			r.emit(Result{Index: e.index, ID: e.doc.ID, Attempts: e.attempts,
-				Err: status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", e.attempts, status.Convert(err).Message())})
+				Err: spentError(e.attempts, err)})
 			continue
 		}
 		keep = append(keep, e)

@@ -460,10 +460,7 @@ func (r *streamRun) worker() {
 				e.attempts = max(e.attempts-1, 0)
 			}
 			failures, failingSince = 0, time.Time{}
-			select {
-			case <-time.After(hint):
-			case <-r.ctx.Done():
-			}
+			sleep(r.ctx, hint)
 			continue
 		}
 		r.stats.Broken.Add(1)
@@ -490,7 +487,7 @@ func (r *streamRun) worker() {
 		keep := queue[:0]
 		for _, e := range queue {
 			if e.attempts >= r.o.MaxAttempts {
-				r.emit(r.failed(e, status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", e.attempts, status.Convert(err).Message())))
+				r.emit(r.failed(e, spentError(e.attempts, err)))
 				continue
 			}
 			keep = append(keep, e)
@@ -500,10 +497,7 @@ func (r *streamRun) worker() {
 		if progressed {
 			failures, failingSince = 0, time.Time{}
 			if hint, ok := RetryDelay(err); ok { // shed, or over quota: as the server asks
-				select {
-				case <-time.After(hint):
-				case <-r.ctx.Done():
-				}
+				sleep(r.ctx, hint)
 			}
 			continue // another replica is likely ready: reopen at once
 		}
@@ -512,21 +506,45 @@ func (r *streamRun) worker() {
 		}
 		failures++
 		if time.Since(failingSince) >= r.o.FailAfter {
-			r.giveUp(queue, status.Errorf(status.Code(err), "no document answered for %s: %v", r.o.FailAfter, status.Convert(err).Message()))
+			r.giveUp(queue, unansweredError(r.o.FailAfter, err))
 			return
 		}
-		// Exponential backoff with full jitter: 50 ms, 100 ms, ... 5 s;
-		// or the server's retry hint (over quota, overloaded).
-		d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
-		d = time.Duration(rand.Int64N(int64(d)) + 1)
-		if hint, ok := RetryDelay(err); ok {
-			d = hint
-		}
-		select {
-		case <-time.After(d):
-		case <-r.ctx.Done():
-		}
+		sleep(r.ctx, backoff(failures, err))
 	}
+}
+
+// backoff is how long to wait before trying again after the failures-th
+// failure in a row, with err: exponential backoff with full jitter (50 ms,
+// 100 ms, ... 5 s), or the server's retry hint (over quota, overloaded).
+// The gRPC and the REST streams share it.
+func backoff(failures int, err error) time.Duration {
+	if hint, ok := RetryDelay(err); ok {
+		return hint
+	}
+	d := min(50*time.Millisecond<<min(failures-1, 7), 5*time.Second)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// spentError is the error of a document sent attempts times without an
+// answer, err the error of the last try.
+func spentError(attempts int, err error) error {
+	return status.Errorf(status.Code(err), "no answer after %d attempts; last: %v", attempts, status.Convert(err).Message())
+}
+
+// unansweredError is the error a job gives up with when no document was
+// answered for failAfter, err the error of the last try.
+func unansweredError(failAfter time.Duration, err error) error {
+	return status.Errorf(status.Code(err), "no document answered for %s: %v", failAfter, status.Convert(err).Message())
 }
 
 // giveUp fails the job with err: this worker's documents now, the others'
