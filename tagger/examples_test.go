@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -133,5 +134,28 @@ func TestDeployRulesAreDefault(t *testing.T) {
 	}
 	if !bytes.Equal(data, rules.Default) {
 		t.Error("deploy/rules.yaml differs from rules/default.yaml: cp rules/default.yaml deploy/rules.yaml")
+	}
+}
+
+// TestExamplesInvalidText: an example the tagger refuses (the loader
+// cannot produce one; a ruleset built in code can) fails with the error,
+// and the other examples still run.
+func TestExamplesInvalidText(t *testing.T) {
+	rs, err := ParseRuleset("t.yaml", []byte("themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha]\n    examples: {tagged: [alpha beta]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Themes[0].Examples = append(rs.Themes[0].Examples, Example{Text: "alpha \xff", Tagged: true})
+	tg, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tg.TestExamples()
+	if len(got) != 2 || !got[0].Passed || got[0].Err != nil {
+		t.Fatalf("results %+v, want the valid example first, passed", got)
+	}
+	var bad *InvalidUTF8Error
+	if r := got[1]; r.Passed || !errors.As(r.Err, &bad) || bad.Offset != 6 || r.Tag != nil {
+		t.Errorf("invalid example: %+v, want it failed with an *InvalidUTF8Error at 6", r)
 	}
 }
