@@ -9,8 +9,9 @@ import (
 // The rule file's format as Go types, for the JSON Schema only: the loader
 // reads YAML nodes itself (to report every problem with its line), and a
 // test holds its key lists to these types. Field tags: json names the key,
-// doc describes it, schema adds constraints (min, max, enum, string: a
-// plain string is also accepted for the whole object).
+// doc describes it, schema adds constraints (required, min, max,
+// exclusiveMin, minItems, minLength, pattern, enum); stringForms lists the
+// types a plain string may stand for.
 type (
 	fileRuleset struct {
 		Name        string       `json:"name" doc:"A free-form name of the ruleset."`
