@@ -105,16 +105,18 @@ func (d Document) options(call *pb.TagOptions) *pb.TagOptions {
 // is the one the server gives such a document (INVALID_ARGUMENT, reason
 // INVALID_UTF8, a BadRequest naming field.text, .id or .language_code, and
 // for the text the offset in the ErrorInfo metadata), except for its
-// message, where name is the document ("document", "document 3").
-func (d Document) checkStrings(name func() string, field string) *status.Status {
+// message, where name is the document ("document", "document 3"), and
+// the field, under field ("document", "documents[3]"). name and field are
+// called only for a document that fails (not per document of a batch).
+func (d Document) checkStrings(name, field func() string) *status.Status {
 	if offset, bad := invalidUTF8(d.Text); bad {
 		return invalidUTF8Status(fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset),
-			field+".text", d.ID, offset)
+			field()+".text", d.ID, offset)
 	}
 	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language_code", d.Language}} {
 		if offset, bad := invalidUTF8(f.value); bad {
 			return invalidUTF8Status(fmt.Sprintf("%s: %s is not valid UTF-8 (byte offset %d)", name(), f.field, offset),
-				field+"."+f.field, d.ID, -1)
+				field()+"."+f.field, d.ID, -1)
 		}
 	}
 	return nil
@@ -591,7 +593,8 @@ func (c *Client) Tag(ctx context.Context, doc Document, opts *pb.TagOptions) (*p
 	if err := checkOptions(opts, ""); err != nil {
 		return nil, err
 	}
-	if st := doc.checkStrings(func() string { return "document" }, "document"); st != nil {
+	document := func() string { return "document" }
+	if st := doc.checkStrings(document, document); st != nil {
 		return nil, st.Err()
 	}
 	ctx, cancel := c.callCtx(ctx)
@@ -658,7 +661,7 @@ func (c *Client) TagBatch(ctx context.Context, docs []Document, opts *pb.TagOpti
 		return nil
 	}
 	for i, d := range docs {
-		if st := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }, fmt.Sprintf("documents[%d]", i)); st != nil {
+		if st := d.checkStrings(func() string { return fmt.Sprintf("document %d", i) }, func() string { return fmt.Sprintf("documents[%d]", i) }); st != nil {
 			out[i] = failedResult(d, st)
 			continue
 		}

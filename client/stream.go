@@ -338,7 +338,7 @@ func (r *streamRun) feed(source func(context.Context, func(Document) bool)) {
 // sent, or nil.
 func (r *streamRun) unsendable(d Document, e *entry) error {
 	name := func() string { return fmt.Sprintf("document %d", e.index) }
-	if st := d.checkStrings(name, "document"); st != nil {
+	if st := d.checkStrings(name, func() string { return "document" }); st != nil {
 		// Its request cannot be encoded: sending it would
 		// break every stream it is sent on. Fail it alone.
 		return st.Err()
