@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -119,12 +120,12 @@ func (d *ruleDiff) compare(o, n tagger.Result) []string {
 		}
 		lines = append(lines, fmt.Sprintf("  %s%s  score %.4f -> %.4f", sign, th, score(ot), score(nt)))
 		oldEv, newEv := evidenceSet(ot), evidenceSet(nt)
-		for _, k := range sortedKeys(newEv) {
+		for _, k := range slices.Sorted(maps.Keys(newEv)) {
 			if _, ok := oldEv[k]; !ok {
 				lines = append(lines, "      + "+newEv[k])
 			}
 		}
-		for _, k := range sortedKeys(oldEv) {
+		for _, k := range slices.Sorted(maps.Keys(oldEv)) {
 			if _, ok := newEv[k]; !ok {
 				lines = append(lines, "      - "+oldEv[k])
 			}
@@ -172,15 +173,6 @@ func evidenceSet(t *tagger.Tag) map[string]string {
 		m[fmt.Sprintf("%012d %s dropped", dr.Start, dr.Term)] = fmt.Sprintf("%-28s %q at %d (%s)", dr.Term, dr.Text, dr.Start, why)
 	}
 	return m
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // eachDoc calls fn for every {id, text} line of a JSONL file (.gz allowed).
