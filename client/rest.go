@@ -230,18 +230,11 @@ const restChunk = 200
 // UTF-8 is sent as it is, for the server to fail that document with the
 // offset. Result.Peer is the base URL; o.Stats counts requests as streams.
 func (c *REST) TagStream(parent context.Context, docs iter.Seq[Document], o StreamOptions) iter.Seq[Result] {
-	if o.Streams <= 0 {
-		o.Streams = 4
-	}
+	window := o.Window
+	o = streamDefaults(o) // as over gRPC; with a Window, no more requests than documents in it
 	chunkSize := restChunk
-	if o.Window > 0 {
-		chunkSize = max(1, o.Window/o.Streams)
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 5
-	}
-	if o.FailAfter <= 0 {
-		o.FailAfter = 30 * time.Second
+	if window > 0 {
+		chunkSize = o.Window / o.Streams
 	}
 	stats := o.Stats
 	if stats == nil {

@@ -1,9 +1,16 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc/codes"
@@ -110,5 +117,47 @@ func TestRESTAnswerRead(t *testing.T) {
 		if status.Code(err) != want || len(rest) == 0 {
 			t.Errorf("%q: got %v with %d left, want %v", body, err, len(rest), want)
 		}
+	}
+}
+
+// TestRESTTagStreamWindow: o.Window bounds the documents in flight over
+// REST too, when it is under o.Streams (4 requests of one document each
+// used to run at once for a window of 2).
+func TestRESTTagStreamWindow(t *testing.T) {
+	var inFlight, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		n := int64(bytes.Count(body, []byte("\n")))
+		now := inFlight.Add(n)
+		for old := most.Load(); now > old && !most.CompareAndSwap(old, now); old = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-n)
+		for seq := int64(1); seq <= n; seq++ {
+			fmt.Fprintf(w, `{"result":{"sequence":%d}}`+"\n", seq)
+		}
+	}))
+	defer srv.Close()
+	c, err := NewREST(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	docs := func(yield func(Document) bool) {
+		for i := range 12 {
+			if !yield(Document{ID: fmt.Sprint(i), Text: "x"}) {
+				return
+			}
+		}
+	}
+	n := 0
+	for r := range c.TagStream(t.Context(), docs, StreamOptions{Streams: 4, Window: 2}) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		n++
+	}
+	if n != 12 || most.Load() > 2 {
+		t.Errorf("%d results; at most %d documents in flight, want 2", n, most.Load())
 	}
 }
