@@ -627,14 +627,7 @@ func (a *restAnswer) read(ctx context.Context, body io.Reader) (rest []*restEntr
 		a.answered[seq-1] = true
 		progressed = true
 		e := a.chunk[seq-1]
-		r := Result{
-			Index: e.index, ID: e.doc.ID, Tags: res.GetTags(), Untagged: res.GetUntagged(),
-			RulesetVersion: res.GetRulesetVersion(), Words: int(res.GetWords()), Attempts: e.attempts, Peer: a.peer,
-		}
-		if res.GetError() != nil {
-			r.Err = status.ErrorProto(res.GetError())
-		}
-		if !a.emit(r) {
+		if !a.emit(resultOf(res, e.index, e.doc.ID, e.attempts, a.peer)) {
 			return a.remaining(), progressed, status.Error(codes.Canceled, "stopped")
 		}
 	}

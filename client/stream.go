@@ -875,24 +875,28 @@ func (s *streamSession) answer(seq int64) (e *entry, first bool, err error) {
 
 // result is the Result of e for the server's answer res.
 func (s *streamSession) result(e *entry, res *pb.DocumentResult) Result {
-	out := Result{
-		Index:          e.index,
-		ID:             e.doc.GetId(),
-		Tags:           res.GetTags(),
-		Untagged:       res.GetUntagged(),
-		RulesetVersion: res.GetRulesetVersion(),
-		Words:          int(res.GetWords()),
-		Attempts:       e.attempts,
-		Peer:           s.peerAddr,
-	}
-	if res.GetError() != nil {
-		out.Err = status.ErrorProto(res.GetError())
+	out := resultOf(res, e.index, e.doc.GetId(), e.attempts, s.peerAddr)
+	if out.Err != nil {
 		if limit, ok := messageLimit(out.Err); ok {
 			// The server refused the request alone as over its
 			// limit: say which document, and check later ones first.
 			s.r.learnLimit(limit)
 			out.Err = s.r.oversizeError(e, s.r.requestSize(e), limit)
 		}
+	}
+	return out
+}
+
+// resultOf is the Result of the server's answer res for the document at
+// index, with its id, attempts and the peer that answered; the gRPC and
+// the REST streams share it.
+func resultOf(res *pb.DocumentResult, index int64, id string, attempts int, peer string) Result {
+	out := Result{
+		Index: index, ID: id, Tags: res.GetTags(), Untagged: res.GetUntagged(),
+		RulesetVersion: res.GetRulesetVersion(), Words: int(res.GetWords()), Attempts: attempts, Peer: peer,
+	}
+	if res.GetError() != nil {
+		out.Err = status.ErrorProto(res.GetError())
 	}
 	return out
 }
