@@ -7,11 +7,18 @@ import (
 
 // InvalidUTF8Error reports input that is not valid UTF-8.
 type InvalidUTF8Error struct {
-	Offset int // byte offset of the first invalid sequence
+	Offset int // byte offset of the first invalid sequence, in the field
+	// Field is the document field that is not valid UTF-8: "title"
+	// (TagDocument), or "" for the text.
+	Field string
 }
 
 func (e *InvalidUTF8Error) Error() string {
-	return fmt.Sprintf("text is not valid UTF-8: invalid byte sequence at byte offset %d", e.Offset)
+	field := e.Field
+	if field == "" {
+		field = "text"
+	}
+	return fmt.Sprintf("%s is not valid UTF-8: invalid byte sequence at byte offset %d", field, e.Offset)
 }
 
 // UnknownThemeError reports an Options.Themes entry the ruleset lacks.

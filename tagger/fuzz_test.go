@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -96,6 +97,19 @@ themes:
 				t.Fatalf("Tag(%q): %v", text, err)
 			}
 			checkEvidence(t, text, res)
+			if i := strings.IndexByte(text, '\n'); i >= 0 {
+				// The first line as a title: evidence in its own field,
+				// the text's word count.
+				doc := Document{Title: text[:i], Text: text[i+1:]}
+				dres, err := tg.TagDocument(doc, Options{IncludeUntagged: true})
+				if err != nil {
+					t.Fatalf("TagDocument(%q): %v", doc, err)
+				}
+				checkDocEvidence(t, doc, dres)
+				if tres, _ := tg.Tag(doc.Text, Options{OmitEvidence: true}); tres.Words != dres.Words {
+					t.Fatalf("TagDocument(%q): %d words, the text has %d", doc, dres.Words, tres.Words)
+				}
+			}
 			nfc, err1 := tg.Tag(norm.NFC.String(text), Options{IncludeUntagged: true})
 			nfd, err2 := tg.Tag(norm.NFD.String(text), Options{IncludeUntagged: true})
 			if err1 != nil || err2 != nil {

@@ -204,7 +204,7 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 		case "description":
 			p.str(v, "", "", "description")
 		case "scoring":
-			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat", "max_length_factor"}, func(k string, v *yaml.Node) {
+			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat", "max_length_factor", "title_weight"}, func(k string, v *yaml.Node) {
 				switch k {
 				case "reference_words":
 					rs.Scoring.ReferenceWords = p.integer(v, "", "", "scoring.reference_words")
@@ -225,6 +225,14 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 					rs.Scoring.MaxLengthFactor = p.num(v, "", "", "scoring.max_length_factor")
 					if f := rs.Scoring.MaxLengthFactor; f != 0 && (f < 1 || f > 100) {
 						p.add(v.Line, "", "", "scoring.max_length_factor must be 0 (no cap) or between 1 and 100")
+					}
+				case "title_weight":
+					w := p.num(v, "", "", "scoring.title_weight")
+					if w < 1 || w > 4 || w != w {
+						p.add(v.Line, "", "", fmt.Sprintf("scoring.title_weight is %v; it must be between 1 (a match in the title counts as one in the text) and 4", w))
+					}
+					if w != 1 {
+						rs.Scoring.TitleWeight = w // 1 is stored as 0, the absent value: the same rules, the same version
 					}
 				}
 			})
@@ -544,6 +552,10 @@ func checkPhrase(text string) (key, problem string) {
 	}
 	if !utf8.ValidString(text) {
 		return "", "the text is not valid UTF-8"
+	}
+	if strings.ContainsRune(text, 0) {
+		// TagDocument parts a title from its text with one (titleSep).
+		return "", "the text holds a NUL character (U+0000): remove it"
 	}
 	words, gaps := phraseWords(text)
 	if len(words) == 0 {

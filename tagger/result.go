@@ -14,6 +14,10 @@ type Options struct {
 	// matches but stayed under their threshold, with their evidence: what a
 	// rule author needs to see why a document was missed.
 	IncludeUntagged bool
+
+	// title is the byte length of the title that TagDocument put before
+	// the text (0: none).
+	title int
 }
 
 // Result is the answer for one document.
@@ -24,7 +28,8 @@ type Result struct {
 	Untagged []Tag
 	// RulesetVersion names the ruleset that produced this result.
 	RulesetVersion string
-	// Words is the number of word tokens in the document.
+	// Words is the number of word tokens in the document's text (a
+	// TagDocument title not counted).
 	Words int
 }
 
@@ -61,6 +66,10 @@ type Evidence struct {
 	// Folded is true when the match was made without diacritics
 	// ("tri tue nhan tao" for "trí tuệ nhân tạo").
 	Folded bool
+	// InTitle is true when the match is in the document's title
+	// (TagDocument): its offsets and Text are then into the title, not
+	// the text, and its weight is multiplied by the ruleset's title weight.
+	InTitle bool `json:",omitempty"`
 }
 
 // Drop reasons.
@@ -87,4 +96,7 @@ type Dropped struct {
 	// UTF-16 code unit offsets of the exclusion match.
 	ExclusionUTF16Start int
 	ExclusionUTF16End   int
+	// ExclusionInTitle is true when the exclusion matched in the title
+	// (TagDocument): its offsets are then into the title.
+	ExclusionInTitle bool `json:",omitempty"`
 }

@@ -29,6 +29,10 @@ type Scoring struct {
 	// article several strong mentions still reach the threshold: past
 	// ReferenceWords × MaxLengthFactor² words the evidence needed stops growing.
 	MaxLengthFactor float64 `json:",omitempty"`
+	// TitleWeight multiplies what a match in a document's title
+	// (TagDocument) contributes, in [1, 4]; 0 (the field absent, or 1 in
+	// the file) is 1: a title match counts as one in the text.
+	TitleWeight float64 `json:",omitempty"`
 }
 
 // Theme is one theme: its labels, threshold, terms and exclusions.

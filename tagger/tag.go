@@ -484,7 +484,10 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 		}
 	}
 	sc := t.rs.Scoring
-	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks))/float64(sc.ReferenceWords)))
+	// With a title (TagDocument), its tokens come first: they weigh
+	// titleWeight and do not count in the length.
+	titleToks, titleWeight := t.titleSplit(s, opts, where)
+	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks)-int(titleToks))/float64(sc.ReferenceWords)))
 	if sc.MaxLengthFactor > 0 {
 		lengthNorm = math.Min(lengthNorm, sc.MaxLengthFactor)
 	}
@@ -509,6 +512,14 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 			if c := counts[m.term]; c > 0 {
 				sum += t.contribution(int(m.term), c)
 				counts[m.term] = -c // counted; keep the count for the evidence weights
+			}
+		}
+		if titleWeight != 1 {
+			for _, m := range run {
+				if m.dropped == dropNone && m.start < titleToks {
+					c := -counts[m.term]
+					sum += t.contribution(int(m.term), c) / float64(c) * (titleWeight - 1)
+				}
 			}
 		}
 		th := &t.rs.Themes[ti]
@@ -548,10 +559,15 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 				ev := Evidence{
 					Term: t.terms[m.term].id, Pattern: t.patterns[m.pat].text, Text: text[sp.start:sp.end],
 					Start: sp.start, End: sp.end, RuneStart: sp.runeStart, RuneEnd: sp.runeEnd, Folded: m.folded,
+					InTitle: m.start < titleToks,
 				}
 				if m.dropped == dropNone {
 					c := -counts[m.term]
-					ev.Weight = math.Round(t.contribution(int(m.term), c)/float64(c)*1e4) / 1e4
+					w := t.contribution(int(m.term), c) / float64(c)
+					if ev.InTitle {
+						w *= titleWeight
+					}
+					ev.Weight = math.Round(w*1e4) / 1e4
 					evidence = append(evidence, ev)
 					continue
 				}
@@ -563,6 +579,7 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 					d.ExclusionStart, d.ExclusionEnd = esp.start, esp.end
 					d.ExclusionRuneStart, d.ExclusionRuneEnd = esp.runeStart, esp.runeEnd
 					d.ExclusionText = text[esp.start:esp.end]
+					d.ExclusionInTitle = e.start < titleToks
 				}
 				dropped = append(dropped, d)
 			}
