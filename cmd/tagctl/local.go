@@ -68,6 +68,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	showErrors := fs.Bool("errors", false, "print each false positive and false negative with its evidence")
 	predictions := fs.String("predictions", "", "write one {id, tags:[{theme, score}]} line per document to this file")
 	baseline := fs.String("baseline", "", "also score this ruleset file and print each theme's F1 change against it")
+	titleFirstLine := fs.Bool("title-first-line", false, "tag the first line of each text as the document's title (scoring.title_weight), the rest as its text")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,6 +87,9 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	docs, err := evaluation.ReadGold(*gold, *corpus, themes)
 	if err != nil {
 		return err
+	}
+	if *titleFirstLine {
+		evaluation.TitleFirstLine(docs)
 	}
 	rep, err := evaluation.Run(t, docs)
 	if err != nil {

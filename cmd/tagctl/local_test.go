@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,25 @@ func TestEvalWithCorpusAndGzip(t *testing.T) {
 		if code, _, errOut := runTagctl(t, "eval", "--gold", bad); code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("gold %s: code %d: %s, want %q", content, code, errOut, want)
 		}
+	}
+}
+
+// TestEvalTitleFirstLine: --title-first-line tags each text's first line as
+// its title, which the ruleset's title_weight then weighs: the one mention
+// of a long article is enough when it stands in the title, not without
+// the flag; a gold line's own "title" is read too.
+func TestEvalTitleFirstLine(t *testing.T) {
+	rules := writeTemp(t, "rules.yaml", "scoring: {title_weight: 3, max_length_factor: 2.5}\nthemes:\n  - id: chips\n    label: {en: Chips}\n    terms: [bán dẫn]\n")
+	body := strings.Repeat("người dân đi chợ mua rau và cá ", 100)
+	gold := writeTemp(t, "gold.jsonl", fmt.Sprintf(`{"id": "a", "text": "Nhà máy bán dẫn mới\n%s", "required": ["chips"]}
+{"id": "b", "title": "Nhà máy bán dẫn mới", "text": %q, "required": ["chips"]}
+`, body, body))
+	code, out, errOut := runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--title-first-line", "--errors")
+	if code != 0 || !strings.Contains(out, "chips                  2     0     0") {
+		t.Fatalf("eval --title-first-line: code %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--errors")
+	if code != 0 || !strings.Contains(out, "chips                  1     0     1") || !strings.Contains(out, "FN a chips") {
+		t.Fatalf("eval without --title-first-line: code %d\n%s%s", code, out, errOut)
 	}
 }

@@ -17,11 +17,12 @@ import (
 )
 
 // GoldDoc is one labelled document. Text may be empty in the file when it
-// is taken from a corpus by id.
+// is taken from a corpus by id. Title is optional (tagger.Document.Title).
 type GoldDoc struct {
 	ID       string   `json:"id"`
 	Lang     string   `json:"lang,omitempty"`
 	Source   string   `json:"source,omitempty"`
+	Title    string   `json:"title,omitempty"`
 	Text     string   `json:"text,omitempty"`
 	Required []string `json:"required"`
 	Optional []string `json:"optional"`
@@ -99,6 +100,30 @@ func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 	return docs, nil
 }
 
+// TitleFirstLine makes the first line of each document's text its title
+// (tagctl eval --title-first-line): the corpus's texts are a title line, a
+// lead line and the body. A document that has a title already, or a text
+// of one line, is left as it is.
+func TitleFirstLine(docs []GoldDoc) {
+	for i := range docs {
+		d := &docs[i]
+		if d.Title != "" {
+			continue
+		}
+		d.Title, d.Text = SplitTitle(d.Text)
+	}
+}
+
+// SplitTitle splits text into its first line (without its line break) and
+// the rest; a text of one line is all text, with no title.
+func SplitTitle(text string) (title, rest string) {
+	first, rest, ok := strings.Cut(text, "\n")
+	if !ok {
+		return "", text
+	}
+	return strings.TrimSuffix(first, "\r"), rest
+}
+
 func minIndex(m map[string]int) int {
 	lo := -1
 	for _, i := range m {
@@ -170,7 +195,7 @@ func Run(t *tagger.Tagger, docs []GoldDoc) (*Report, error) {
 		rep.Themes = append(rep.Themes, th.ID)
 	}
 	for _, d := range docs {
-		res, err := t.Tag(d.Text, tagger.Options{IncludeUntagged: true})
+		res, err := t.TagDocument(tagger.Document{Title: d.Title, Text: d.Text}, tagger.Options{IncludeUntagged: true})
 		if err != nil {
 			return nil, fmt.Errorf("document %q: %w", d.ID, err)
 		}
@@ -244,16 +269,24 @@ func (r *Report) WriteErrors(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%s %s %s: score %.3f (threshold %.2f)\n", e.Kind, e.Doc, e.Theme, e.Tag.Score, e.Tag.Threshold)
 		for _, ev := range e.Tag.Evidence {
-			fmt.Fprintf(w, "    + %-28s %q at %d (weight %.3f%s)\n", ev.Term, ev.Text, ev.Start, ev.Weight, foldedNote(ev.Folded))
+			fmt.Fprintf(w, "    + %-28s %q at %d%s (weight %.3f%s)\n", ev.Term, ev.Text, ev.Start, titleNote(ev.InTitle), ev.Weight, foldedNote(ev.Folded))
 		}
 		for _, d := range e.Tag.Dropped {
 			why := d.Reason
 			if d.Exclusion != "" {
-				why += fmt.Sprintf(" by %s %q at %d", d.Exclusion, d.ExclusionText, d.ExclusionStart)
+				why += fmt.Sprintf(" by %s %q at %d%s", d.Exclusion, d.ExclusionText, d.ExclusionStart, titleNote(d.ExclusionInTitle))
 			}
-			fmt.Fprintf(w, "    - %-28s %q at %d: %s\n", d.Term, d.Text, d.Start, why)
+			fmt.Fprintf(w, "    - %-28s %q at %d%s: %s\n", d.Term, d.Text, d.Start, titleNote(d.InTitle), why)
 		}
 	}
+}
+
+// titleNote marks an offset into the title rather than the text.
+func titleNote(inTitle bool) string {
+	if inTitle {
+		return " of the title"
+	}
+	return ""
 }
 
 func foldedNote(folded bool) string {
