@@ -147,6 +147,8 @@ func appendTags(b []byte, tags []*pb.Tag) ([]byte, error) {
 			b = append(b, '"')
 			b = appendInt32Field(b, `,"exclusionUtf16Start":`, d.GetExclusionUtf16Start())
 			b = appendInt32Field(b, `,"exclusionUtf16End":`, d.GetExclusionUtf16End())
+			b = append(b, `,"exclusionInTitle":`...)
+			b = strconv.AppendBool(b, d.GetExclusionInTitle())
 			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
@@ -178,6 +180,8 @@ func appendEvidence(b []byte, e *pb.Evidence) ([]byte, error) {
 	b = strconv.AppendBool(b, e.GetFolded())
 	b = appendInt32Field(b, `,"utf16Start":`, e.GetUtf16Start())
 	b = appendInt32Field(b, `,"utf16End":`, e.GetUtf16End())
+	b = append(b, `,"inTitle":`...)
+	b = strconv.AppendBool(b, e.GetInTitle())
 	return append(b, '}'), nil
 }
 

@@ -49,6 +49,26 @@ func TestResultJSONLikeProtojson(t *testing.T) {
 			results = append(results, r)
 		}
 	}
+	// A document with a title: evidence and exclusions in it (inTitle,
+	// exclusionInTitle) and in the text.
+	for _, opts := range []tagger.Options{{}, {IncludeUntagged: true}} {
+		doc := &pb.Document{Id: "titled", Title: "Căn cước gắn chip 🚀 trí tuệ nhân tạo", Text: texts[1]}
+		out, err := tg.TagDocument(tagger.Document{Title: doc.Title, Text: doc.Text}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, service.Result(doc, out))
+	}
+	inTitle := false
+	last := results[len(results)-1]
+	for _, tag := range append(last.GetTags(), last.GetUntagged()...) {
+		for _, d := range tag.GetDropped() {
+			inTitle = inTitle || d.GetExclusionInTitle() && d.GetEvidence().GetInTitle()
+		}
+	}
+	if !inTitle {
+		t.Fatal("the titled document has no match excluded in its title: the test does not cover exclusionInTitle")
+	}
 	failed := &pb.DocumentResult{DocumentId: "bad", Error: pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, "documents[1].text", "bad\x01 text", map[string]string{pb.MetaOffset: "4"}).Proto()}
 	odd := &pb.DocumentResult{Tags: []*pb.Tag{{Theme: "x", Score: 1e-7, Threshold: 1e21, Evidence: []*pb.Evidence{{Weight: math.Inf(1)}}, Dropped: []*pb.DroppedEvidence{{}}}, {Score: math.NaN(), Threshold: -0.5}}}
 	results = append(results, failed, odd, &pb.DocumentResult{})

@@ -43,7 +43,7 @@ type Call struct {
 	ruleset string
 
 	Documents atomic.Int64 // documents received
-	Bytes     atomic.Int64 // bytes of their text
+	Bytes     atomic.Int64 // bytes of their text (and titles)
 	Tags      atomic.Int64 // tags given in the results
 }
 
@@ -277,7 +277,7 @@ func (c *Call) countRequest(req any) {
 func (c *Call) countDocs(docs ...*pb.Document) {
 	var n int
 	for _, d := range docs {
-		n += len(d.GetText())
+		n += len(d.GetText()) + len(d.GetTitle())
 	}
 	c.Documents.Add(int64(len(docs)))
 	c.Bytes.Add(int64(n))

@@ -121,7 +121,9 @@ func overloaded(what string) *status.Status {
 }
 
 // docBytes is what a document costs the budget.
-func docBytes(d *pb.Document) int64 { return int64(len(d.GetText()) + len(d.GetId())) }
+func docBytes(d *pb.Document) int64 {
+	return int64(len(d.GetText()) + len(d.GetTitle()) + len(d.GetId()))
+}
 
 // resultBytes is about what a result holds in memory beyond its document's
 // text (which its evidence texts share): the messages of its tags and

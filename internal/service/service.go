@@ -120,9 +120,9 @@ func (s *Service) options(l *Loaded, o *pb.TagOptions, field string) (tagger.Opt
 func invalidUTF8(doc *pb.Document, field string, f wire.InvalidField) *status.Status {
 	meta := map[string]string{pb.MetaDocumentID: doc.GetId()}
 	msg := fmt.Sprintf("%s: %s.%s is not valid UTF-8", docName(doc, field), field, f.Name)
-	if f.Name == "text" && f.Offset >= 0 {
+	if (f.Name == "text" || f.Name == "title") && f.Offset >= 0 {
 		meta[pb.MetaOffset] = strconv.Itoa(f.Offset)
-		msg = fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), f.Offset)
+		msg = fmt.Sprintf("%s: %s is not valid UTF-8 (invalid byte sequence at byte offset %d)", docName(doc, field), f.Name, f.Offset)
 	}
 	return pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_INVALID_UTF8, field+"."+f.Name, msg, meta)
 }
@@ -154,9 +154,14 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
 		return nil, invalidUTF8(doc, field, bad[0])
 	}
-	if n := len(doc.GetText()); n > s.cfg.MaxDocumentBytes {
+	if n := len(doc.GetText()) + len(doc.GetTitle()); n > s.cfg.MaxDocumentBytes {
+		// The title counts with the text; the field named is the larger.
 		s.metrics.documents.WithLabelValues(codes.InvalidArgument.String()).Inc()
-		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE, field+".text",
+		larger := ".text"
+		if len(doc.GetTitle()) > len(doc.GetText()) {
+			larger = ".title"
+		}
+		return nil, pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_DOCUMENT_TOO_LARGE, field+larger,
 			fmt.Sprintf("%s is %d bytes, over the limit of %d bytes (--max-document-bytes)", docName(doc, field), n, s.cfg.MaxDocumentBytes),
 			map[string]string{pb.MetaDocumentID: doc.GetId(), pb.MetaBytes: strconv.Itoa(n), pb.MetaLimit: strconv.Itoa(s.cfg.MaxDocumentBytes)})
 	}
@@ -167,17 +172,18 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 			res, st = nil, status.New(codes.Internal, fmt.Sprintf("internal error while tagging %s", docName(doc, field)))
 		}
 	}()
-	text := doc.GetText() // the result's evidence texts are slices of it
+	// The result's evidence texts are slices of the text and the title.
+	text, title := doc.GetText(), doc.GetTitle()
 	var span trace.Span
 	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
 		_, span = parent.TracerProvider().Tracer(tracerName).Start(ctx, "tagger.Tag")
 		defer span.End()
 	}
 	start := time.Now()
-	out, err := l.Tagger.Tag(text, opts)
-	s.metrics.observe(len(doc.GetText()), time.Since(start))
+	out, err := l.Tagger.TagDocument(tagger.Document{Title: title, Text: text}, opts)
+	s.metrics.observe(len(text)+len(title), time.Since(start))
 	if span != nil {
-		span.SetAttributes(attribute.Int("doctagger.bytes", len(text)), attribute.Int("doctagger.words", out.Words),
+		span.SetAttributes(attribute.Int("doctagger.bytes", len(text)+len(title)), attribute.Int("doctagger.words", out.Words),
 			attribute.Int("doctagger.tags", len(out.Tags)), attribute.String("doctagger.ruleset_version", out.RulesetVersion))
 		if err != nil {
 			span.SetStatus(otelcodes.Error, err.Error())
@@ -188,7 +194,11 @@ func (s *Service) tagOne(ctx context.Context, l *Loaded, doc *pb.Document, opts 
 		var unk *tagger.UnknownThemeError
 		switch {
 		case errors.As(err, &utf): // not reached through the codecs, which check first
-			st = invalidUTF8(doc, field, wire.InvalidField{Name: "text", Offset: utf.Offset})
+			name := utf.Field
+			if name == "" {
+				name = "text"
+			}
+			st = invalidUTF8(doc, field, wire.InvalidField{Name: name, Offset: utf.Offset})
 		case errors.As(err, &unk):
 			st = pb.NewStatus(codes.InvalidArgument, pb.ErrorReason_UNKNOWN_THEME, "options.themes", err.Error(),
 				map[string]string{pb.MetaTheme: unk.Theme})
@@ -301,6 +311,7 @@ func convertTags(tags []tagger.Tag, english bool) []*pb.Tag {
 					ExclusionRuneEnd:    int32(d.ExclusionRuneEnd),
 					ExclusionUtf16Start: int32(d.ExclusionUTF16Start),
 					ExclusionUtf16End:   int32(d.ExclusionUTF16End),
+					ExclusionInTitle:    d.ExclusionInTitle,
 				}
 			}
 		}
@@ -324,7 +335,7 @@ func setEvidence(p *pb.Evidence, e *tagger.Evidence) {
 	p.Start, p.End = int32(e.Start), int32(e.End)
 	p.RuneStart, p.RuneEnd = int32(e.RuneStart), int32(e.RuneEnd)
 	p.Utf16Start, p.Utf16End = int32(e.UTF16Start), int32(e.UTF16End)
-	p.Weight, p.Folded = e.Weight, e.Folded
+	p.Weight, p.Folded, p.InTitle = e.Weight, e.Folded, e.InTitle
 }
 
 func ctxStatus(err error) error { return status.FromContextError(err).Err() }

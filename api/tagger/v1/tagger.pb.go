@@ -93,7 +93,15 @@ type Document struct {
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// Optional language hint, a BCP 47 tag such as "vi" or "en". It picks the
 	// language of Tag.label ("en" gives English labels, anything else Vietnamese).
-	LanguageCode  string `protobuf:"bytes,3,opt,name=language_code,json=languageCode,proto3" json:"language_code,omitempty"`
+	LanguageCode string `protobuf:"bytes,3,opt,name=language_code,json=languageCode,proto3" json:"language_code,omitempty"`
+	// Optional title (headline), tagged with the text as part of the document:
+	// a match in it counts the ruleset's scoring.title_weight times as much as
+	// one in the text (1 in the default rules). Its evidence carries
+	// Evidence.in_title, with offsets into the title. The same UTF-8 rules as
+	// text: invalid UTF-8 fails the document alone with INVALID_ARGUMENT
+	// (reason INVALID_UTF8, field document.title). Its bytes count towards the
+	// document's size limit; DocumentResult.words counts the text's words only.
+	Title         string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -145,6 +153,13 @@ func (x *Document) GetText() string {
 func (x *Document) GetLanguageCode() string {
 	if x != nil {
 		return x.LanguageCode
+	}
+	return ""
+}
+
+func (x *Document) GetTitle() string {
+	if x != nil {
+		return x.Title
 	}
 	return ""
 }
@@ -253,7 +268,10 @@ type Evidence struct {
 	// shared among its repeated mentions (0 for a dropped match).
 	Weight float64 `protobuf:"fixed64,8,opt,name=weight,proto3" json:"weight,omitempty"`
 	// True when matched without diacritics ("tri tue nhan tao").
-	Folded        bool `protobuf:"varint,9,opt,name=folded,proto3" json:"folded,omitempty"`
+	Folded bool `protobuf:"varint,9,opt,name=folded,proto3" json:"folded,omitempty"`
+	// True when the match is in Document.title: its offsets and text are then
+	// into the title, not the text.
+	InTitle       bool `protobuf:"varint,12,opt,name=in_title,json=inTitle,proto3" json:"in_title,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +383,13 @@ func (x *Evidence) GetFolded() bool {
 	return false
 }
 
+func (x *Evidence) GetInTitle() bool {
+	if x != nil {
+		return x.InTitle
+	}
+	return false
+}
+
 // DroppedEvidence is a match that was found but did not count.
 type DroppedEvidence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -388,8 +413,12 @@ type DroppedEvidence struct {
 	ExclusionUtf16Start int32 `protobuf:"varint,10,opt,name=exclusion_utf16_start,json=exclusionUtf16Start,proto3" json:"exclusion_utf16_start,omitempty"`
 	// UTF-16 code unit offset of the exclusion match, exclusive.
 	ExclusionUtf16End int32 `protobuf:"varint,11,opt,name=exclusion_utf16_end,json=exclusionUtf16End,proto3" json:"exclusion_utf16_end,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// True when the exclusion matched in Document.title: its offsets are then
+	// into the title. (Whether the dropped match is in the title is
+	// evidence.in_title.)
+	ExclusionInTitle bool `protobuf:"varint,12,opt,name=exclusion_in_title,json=exclusionInTitle,proto3" json:"exclusion_in_title,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DroppedEvidence) Reset() {
@@ -490,6 +519,13 @@ func (x *DroppedEvidence) GetExclusionUtf16End() int32 {
 		return x.ExclusionUtf16End
 	}
 	return 0
+}
+
+func (x *DroppedEvidence) GetExclusionInTitle() bool {
+	if x != nil {
+		return x.ExclusionInTitle
+	}
+	return false
 }
 
 // Tag is one theme's verdict on a document and why.
@@ -1389,17 +1425,18 @@ var File_tagger_v1_tagger_proto protoreflect.FileDescriptor
 
 const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"\n" +
-	"\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"S\n" +
+	"\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"i\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12#\n" +
-	"\rlanguage_code\x18\x03 \x01(\tR\flanguageCode\"\x91\x01\n" +
+	"\rlanguage_code\x18\x03 \x01(\tR\flanguageCode\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\"\x91\x01\n" +
 	"\n" +
 	"TagOptions\x12\x16\n" +
 	"\x06themes\x18\x01 \x03(\tR\x06themes\x12#\n" +
 	"\romit_evidence\x18\x02 \x01(\bR\fomitEvidence\x12\x1b\n" +
 	"\tmin_score\x18\x03 \x01(\x01R\bminScore\x12)\n" +
-	"\x10include_untagged\x18\x04 \x01(\bR\x0fincludeUntagged\"\x9c\x02\n" +
+	"\x10include_untagged\x18\x04 \x01(\bR\x0fincludeUntagged\"\xb7\x02\n" +
 	"\bEvidence\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\tR\x04term\x12\x18\n" +
 	"\apattern\x18\x02 \x01(\tR\apattern\x12\x12\n" +
@@ -1414,7 +1451,8 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"utf16Start\x12\x1b\n" +
 	"\tutf16_end\x18\v \x01(\x05R\butf16End\x12\x16\n" +
 	"\x06weight\x18\b \x01(\x01R\x06weight\x12\x16\n" +
-	"\x06folded\x18\t \x01(\bR\x06folded\"\xce\x03\n" +
+	"\x06folded\x18\t \x01(\bR\x06folded\x12\x19\n" +
+	"\bin_title\x18\f \x01(\bR\ainTitle\"\xfc\x03\n" +
 	"\x0fDroppedEvidence\x12/\n" +
 	"\bevidence\x18\x01 \x01(\v2\x13.tagger.v1.EvidenceR\bevidence\x12-\n" +
 	"\x06reason\x18\t \x01(\x0e2\x15.tagger.v1.DropReasonR\x06reason\x12\x1c\n" +
@@ -1426,7 +1464,8 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"\x12exclusion_rune_end\x18\b \x01(\x05R\x10exclusionRuneEnd\x122\n" +
 	"\x15exclusion_utf16_start\x18\n" +
 	" \x01(\x05R\x13exclusionUtf16Start\x12.\n" +
-	"\x13exclusion_utf16_end\x18\v \x01(\x05R\x11exclusionUtf16EndJ\x04\b\x02\x10\x03\"\x82\x02\n" +
+	"\x13exclusion_utf16_end\x18\v \x01(\x05R\x11exclusionUtf16End\x12,\n" +
+	"\x12exclusion_in_title\x18\f \x01(\bR\x10exclusionInTitleJ\x04\b\x02\x10\x03\"\x82\x02\n" +
 	"\x03Tag\x12\x14\n" +
 	"\x05theme\x18\x01 \x01(\tR\x05theme\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x19\n" +

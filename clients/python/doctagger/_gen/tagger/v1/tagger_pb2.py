@@ -15,7 +15,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from doctagger._gen.google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\";\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rlanguage_code\x18\x03 \x01(\t\"`\n\nTagOptions\x12\x0e\n\x06themes\x18\x01 \x03(\t\x12\x15\n\romit_evidence\x18\x02 \x01(\x08\x12\x11\n\tmin_score\x18\x03 \x01(\x01\x12\x18\n\x10include_untagged\x18\x04 \x01(\x08\"\xc1\x01\n\x08\x45vidence\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\r\n\x05start\x18\x04 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x05\x12\x12\n\nrune_start\x18\x06 \x01(\x05\x12\x10\n\x08rune_end\x18\x07 \x01(\x05\x12\x13\n\x0butf16_start\x18\n \x01(\x05\x12\x11\n\tutf16_end\x18\x0b \x01(\x05\x12\x0e\n\x06weight\x18\x08 \x01(\x01\x12\x0e\n\x06\x66olded\x18\t \x01(\x08\"\xb6\x02\n\x0f\x44roppedEvidence\x12%\n\x08\x65vidence\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Evidence\x12%\n\x06reason\x18\t \x01(\x0e\x32\x15.tagger.v1.DropReason\x12\x11\n\texclusion\x18\x03 \x01(\t\x12\x16\n\x0e\x65xclusion_text\x18\x04 \x01(\t\x12\x17\n\x0f\x65xclusion_start\x18\x05 \x01(\x05\x12\x15\n\rexclusion_end\x18\x06 \x01(\x05\x12\x1c\n\x14\x65xclusion_rune_start\x18\x07 \x01(\x05\x12\x1a\n\x12\x65xclusion_rune_end\x18\x08 \x01(\x05\x12\x1d\n\x15\x65xclusion_utf16_start\x18\n \x01(\x05\x12\x1b\n\x13\x65xclusion_utf16_end\x18\x0b \x01(\x05J\x04\x08\x02\x10\x03\"\xbd\x01\n\x03Tag\x12\r\n\x05theme\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x10\n\x08label_vi\x18\x03 \x01(\t\x12\x10\n\x08label_en\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12%\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x13.tagger.v1.Evidence\x12+\n\x07\x64ropped\x18\x08 \x03(\x0b\x32\x1a.tagger.v1.DroppedEvidence\"\xc2\x01\n\x0e\x44ocumentResult\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x1c\n\x04tags\x18\x02 \x03(\x0b\x32\x0e.tagger.v1.Tag\x12\x17\n\x0fruleset_version\x18\x03 \x01(\t\x12\r\n\x05words\x18\x04 \x01(\x05\x12 \n\x08untagged\x18\x05 \x03(\x0b\x32\x0e.tagger.v1.Tag\x12!\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.Status\x12\x10\n\x08sequence\x18\x07 \x01(\x03\"c\n\x12TagDocumentRequest\x12%\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"@\n\x13TagDocumentResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.tagger.v1.DocumentResult\"j\n\x18\x42\x61tchTagDocumentsRequest\x12&\n\tdocuments\x18\x01 \x03(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"G\n\x19\x42\x61tchTagDocumentsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.tagger.v1.DocumentResult\"j\n\x19StreamTagDocumentsRequest\x12%\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"G\n\x1aStreamTagDocumentsResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.tagger.v1.DocumentResult\"\x13\n\x11ListThemesRequest\"\x8c\x01\n\x05Theme\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08label_vi\x18\x02 \x01(\t\x12\x10\n\x08label_en\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\x12\n\nterm_count\x18\x06 \x01(\x05\x12\x17\n\x0f\x65xclusion_count\x18\x07 \x01(\x05\"O\n\x12ListThemesResponse\x12 \n\x06themes\x18\x01 \x03(\x0b\x32\x10.tagger.v1.Theme\x12\x17\n\x0fruleset_version\x18\x02 \x01(\t\"\x13\n\x11GetRulesetRequest\"\xa9\x01\n\x07Ruleset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12-\n\tload_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btheme_count\x18\x05 \x01(\x05\x12\x12\n\nterm_count\x18\x06 \x01(\x05\x12\x17\n\x0f\x65xclusion_count\x18\x07 \x01(\x05\"9\n\x12GetRulesetResponse\x12#\n\x07ruleset\x18\x01 \x01(\x0b\x32\x12.tagger.v1.Ruleset*`\n\nDropReason\x12\x1b\n\x17\x44ROP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44ROP_REASON_EXCLUDED\x10\x01\x12\x1b\n\x17\x44ROP_REASON_UNSUPPORTED\x10\x02\x32\xba\x03\n\rTaggerService\x12L\n\x0bTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12^\n\x11\x42\x61tchTagDocuments\x12#.tagger.v1.BatchTagDocumentsRequest\x1a$.tagger.v1.BatchTagDocumentsResponse\x12\x65\n\x12StreamTagDocuments\x12$.tagger.v1.StreamTagDocumentsRequest\x1a%.tagger.v1.StreamTagDocumentsResponse(\x01\x30\x01\x12I\n\nListThemes\x12\x1c.tagger.v1.ListThemesRequest\x1a\x1d.tagger.v1.ListThemesResponse\x12I\n\nGetRuleset\x12\x1c.tagger.v1.GetRulesetRequest\x1a\x1d.tagger.v1.GetRulesetResponseB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tagger/v1/tagger.proto\x12\ttagger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"J\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x15\n\rlanguage_code\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\"`\n\nTagOptions\x12\x0e\n\x06themes\x18\x01 \x03(\t\x12\x15\n\romit_evidence\x18\x02 \x01(\x08\x12\x11\n\tmin_score\x18\x03 \x01(\x01\x12\x18\n\x10include_untagged\x18\x04 \x01(\x08\"\xd3\x01\n\x08\x45vidence\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\r\n\x05start\x18\x04 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x05 \x01(\x05\x12\x12\n\nrune_start\x18\x06 \x01(\x05\x12\x10\n\x08rune_end\x18\x07 \x01(\x05\x12\x13\n\x0butf16_start\x18\n \x01(\x05\x12\x11\n\tutf16_end\x18\x0b \x01(\x05\x12\x0e\n\x06weight\x18\x08 \x01(\x01\x12\x0e\n\x06\x66olded\x18\t \x01(\x08\x12\x10\n\x08in_title\x18\x0c \x01(\x08\"\xd2\x02\n\x0f\x44roppedEvidence\x12%\n\x08\x65vidence\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Evidence\x12%\n\x06reason\x18\t \x01(\x0e\x32\x15.tagger.v1.DropReason\x12\x11\n\texclusion\x18\x03 \x01(\t\x12\x16\n\x0e\x65xclusion_text\x18\x04 \x01(\t\x12\x17\n\x0f\x65xclusion_start\x18\x05 \x01(\x05\x12\x15\n\rexclusion_end\x18\x06 \x01(\x05\x12\x1c\n\x14\x65xclusion_rune_start\x18\x07 \x01(\x05\x12\x1a\n\x12\x65xclusion_rune_end\x18\x08 \x01(\x05\x12\x1d\n\x15\x65xclusion_utf16_start\x18\n \x01(\x05\x12\x1b\n\x13\x65xclusion_utf16_end\x18\x0b \x01(\x05\x12\x1a\n\x12\x65xclusion_in_title\x18\x0c \x01(\x08J\x04\x08\x02\x10\x03\"\xbd\x01\n\x03Tag\x12\r\n\x05theme\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x10\n\x08label_vi\x18\x03 \x01(\t\x12\x10\n\x08label_en\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x11\n\tthreshold\x18\x06 \x01(\x01\x12%\n\x08\x65vidence\x18\x07 \x03(\x0b\x32\x13.tagger.v1.Evidence\x12+\n\x07\x64ropped\x18\x08 \x03(\x0b\x32\x1a.tagger.v1.DroppedEvidence\"\xc2\x01\n\x0e\x44ocumentResult\x12\x13\n\x0b\x64ocument_id\x18\x01 \x01(\t\x12\x1c\n\x04tags\x18\x02 \x03(\x0b\x32\x0e.tagger.v1.Tag\x12\x17\n\x0fruleset_version\x18\x03 \x01(\t\x12\r\n\x05words\x18\x04 \x01(\x05\x12 \n\x08untagged\x18\x05 \x03(\x0b\x32\x0e.tagger.v1.Tag\x12!\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.Status\x12\x10\n\x08sequence\x18\x07 \x01(\x03\"c\n\x12TagDocumentRequest\x12%\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"@\n\x13TagDocumentResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.tagger.v1.DocumentResult\"j\n\x18\x42\x61tchTagDocumentsRequest\x12&\n\tdocuments\x18\x01 \x03(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"G\n\x19\x42\x61tchTagDocumentsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.tagger.v1.DocumentResult\"j\n\x19StreamTagDocumentsRequest\x12%\n\x08\x64ocument\x18\x01 \x01(\x0b\x32\x13.tagger.v1.Document\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"G\n\x1aStreamTagDocumentsResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.tagger.v1.DocumentResult\"\x13\n\x11ListThemesRequest\"\x8c\x01\n\x05Theme\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08label_vi\x18\x02 \x01(\t\x12\x10\n\x08label_en\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\x01\x12\x12\n\nterm_count\x18\x06 \x01(\x05\x12\x17\n\x0f\x65xclusion_count\x18\x07 \x01(\x05\"O\n\x12ListThemesResponse\x12 \n\x06themes\x18\x01 \x03(\x0b\x32\x10.tagger.v1.Theme\x12\x17\n\x0fruleset_version\x18\x02 \x01(\t\"\x13\n\x11GetRulesetRequest\"\xa9\x01\n\x07Ruleset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12-\n\tload_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btheme_count\x18\x05 \x01(\x05\x12\x12\n\nterm_count\x18\x06 \x01(\x05\x12\x17\n\x0f\x65xclusion_count\x18\x07 \x01(\x05\"9\n\x12GetRulesetResponse\x12#\n\x07ruleset\x18\x01 \x01(\x0b\x32\x12.tagger.v1.Ruleset*`\n\nDropReason\x12\x1b\n\x17\x44ROP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44ROP_REASON_EXCLUDED\x10\x01\x12\x1b\n\x17\x44ROP_REASON_UNSUPPORTED\x10\x02\x32\xba\x03\n\rTaggerService\x12L\n\x0bTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12^\n\x11\x42\x61tchTagDocuments\x12#.tagger.v1.BatchTagDocumentsRequest\x1a$.tagger.v1.BatchTagDocumentsResponse\x12\x65\n\x12StreamTagDocuments\x12$.tagger.v1.StreamTagDocumentsRequest\x1a%.tagger.v1.StreamTagDocumentsResponse(\x01\x30\x01\x12I\n\nListThemes\x12\x1c.tagger.v1.ListThemesRequest\x1a\x1d.tagger.v1.ListThemesResponse\x12I\n\nGetRuleset\x12\x1c.tagger.v1.GetRulesetRequest\x1a\x1d.tagger.v1.GetRulesetResponseB7Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'doctagger._gen.tagger.v1.tagger_pb2', globals())
@@ -23,44 +23,44 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z5github.com/doctagger/doctagger/api/tagger/v1;taggerv1'
-  _DROPREASON._serialized_start=2178
-  _DROPREASON._serialized_end=2274
+  _DROPREASON._serialized_start=2239
+  _DROPREASON._serialized_end=2335
   _DOCUMENT._serialized_start=95
-  _DOCUMENT._serialized_end=154
-  _TAGOPTIONS._serialized_start=156
-  _TAGOPTIONS._serialized_end=252
-  _EVIDENCE._serialized_start=255
-  _EVIDENCE._serialized_end=448
-  _DROPPEDEVIDENCE._serialized_start=451
-  _DROPPEDEVIDENCE._serialized_end=761
-  _TAG._serialized_start=764
-  _TAG._serialized_end=953
-  _DOCUMENTRESULT._serialized_start=956
-  _DOCUMENTRESULT._serialized_end=1150
-  _TAGDOCUMENTREQUEST._serialized_start=1152
-  _TAGDOCUMENTREQUEST._serialized_end=1251
-  _TAGDOCUMENTRESPONSE._serialized_start=1253
-  _TAGDOCUMENTRESPONSE._serialized_end=1317
-  _BATCHTAGDOCUMENTSREQUEST._serialized_start=1319
-  _BATCHTAGDOCUMENTSREQUEST._serialized_end=1425
-  _BATCHTAGDOCUMENTSRESPONSE._serialized_start=1427
-  _BATCHTAGDOCUMENTSRESPONSE._serialized_end=1498
-  _STREAMTAGDOCUMENTSREQUEST._serialized_start=1500
-  _STREAMTAGDOCUMENTSREQUEST._serialized_end=1606
-  _STREAMTAGDOCUMENTSRESPONSE._serialized_start=1608
-  _STREAMTAGDOCUMENTSRESPONSE._serialized_end=1679
-  _LISTTHEMESREQUEST._serialized_start=1681
-  _LISTTHEMESREQUEST._serialized_end=1700
-  _THEME._serialized_start=1703
-  _THEME._serialized_end=1843
-  _LISTTHEMESRESPONSE._serialized_start=1845
-  _LISTTHEMESRESPONSE._serialized_end=1924
-  _GETRULESETREQUEST._serialized_start=1926
-  _GETRULESETREQUEST._serialized_end=1945
-  _RULESET._serialized_start=1948
-  _RULESET._serialized_end=2117
-  _GETRULESETRESPONSE._serialized_start=2119
-  _GETRULESETRESPONSE._serialized_end=2176
-  _TAGGERSERVICE._serialized_start=2277
-  _TAGGERSERVICE._serialized_end=2719
+  _DOCUMENT._serialized_end=169
+  _TAGOPTIONS._serialized_start=171
+  _TAGOPTIONS._serialized_end=267
+  _EVIDENCE._serialized_start=270
+  _EVIDENCE._serialized_end=481
+  _DROPPEDEVIDENCE._serialized_start=484
+  _DROPPEDEVIDENCE._serialized_end=822
+  _TAG._serialized_start=825
+  _TAG._serialized_end=1014
+  _DOCUMENTRESULT._serialized_start=1017
+  _DOCUMENTRESULT._serialized_end=1211
+  _TAGDOCUMENTREQUEST._serialized_start=1213
+  _TAGDOCUMENTREQUEST._serialized_end=1312
+  _TAGDOCUMENTRESPONSE._serialized_start=1314
+  _TAGDOCUMENTRESPONSE._serialized_end=1378
+  _BATCHTAGDOCUMENTSREQUEST._serialized_start=1380
+  _BATCHTAGDOCUMENTSREQUEST._serialized_end=1486
+  _BATCHTAGDOCUMENTSRESPONSE._serialized_start=1488
+  _BATCHTAGDOCUMENTSRESPONSE._serialized_end=1559
+  _STREAMTAGDOCUMENTSREQUEST._serialized_start=1561
+  _STREAMTAGDOCUMENTSREQUEST._serialized_end=1667
+  _STREAMTAGDOCUMENTSRESPONSE._serialized_start=1669
+  _STREAMTAGDOCUMENTSRESPONSE._serialized_end=1740
+  _LISTTHEMESREQUEST._serialized_start=1742
+  _LISTTHEMESREQUEST._serialized_end=1761
+  _THEME._serialized_start=1764
+  _THEME._serialized_end=1904
+  _LISTTHEMESRESPONSE._serialized_start=1906
+  _LISTTHEMESRESPONSE._serialized_end=1985
+  _GETRULESETREQUEST._serialized_start=1987
+  _GETRULESETREQUEST._serialized_end=2006
+  _RULESET._serialized_start=2009
+  _RULESET._serialized_end=2178
+  _GETRULESETRESPONSE._serialized_start=2180
+  _GETRULESETRESPONSE._serialized_end=2237
+  _TAGGERSERVICE._serialized_start=2338
+  _TAGGERSERVICE._serialized_end=2780
 # @@protoc_insertion_point(module_scope)

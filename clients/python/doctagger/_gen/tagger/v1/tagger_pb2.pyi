@@ -26,14 +26,16 @@ class BatchTagDocumentsResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[DocumentResult, _Mapping]]] = ...) -> None: ...
 
 class Document(_message.Message):
-    __slots__ = ["id", "language_code", "text"]
+    __slots__ = ["id", "language_code", "text", "title"]
     ID_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_CODE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     language_code: str
     text: str
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., language_code: _Optional[str] = ...) -> None: ...
+    title: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., language_code: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class DocumentResult(_message.Message):
     __slots__ = ["document_id", "error", "ruleset_version", "sequence", "tags", "untagged", "words"]
@@ -54,10 +56,11 @@ class DocumentResult(_message.Message):
     def __init__(self, document_id: _Optional[str] = ..., tags: _Optional[_Iterable[_Union[Tag, _Mapping]]] = ..., ruleset_version: _Optional[str] = ..., words: _Optional[int] = ..., untagged: _Optional[_Iterable[_Union[Tag, _Mapping]]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class DroppedEvidence(_message.Message):
-    __slots__ = ["evidence", "exclusion", "exclusion_end", "exclusion_rune_end", "exclusion_rune_start", "exclusion_start", "exclusion_text", "exclusion_utf16_end", "exclusion_utf16_start", "reason"]
+    __slots__ = ["evidence", "exclusion", "exclusion_end", "exclusion_in_title", "exclusion_rune_end", "exclusion_rune_start", "exclusion_start", "exclusion_text", "exclusion_utf16_end", "exclusion_utf16_start", "reason"]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_END_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSION_IN_TITLE_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_RUNE_END_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_RUNE_START_FIELD_NUMBER: _ClassVar[int]
     EXCLUSION_START_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +71,7 @@ class DroppedEvidence(_message.Message):
     evidence: Evidence
     exclusion: str
     exclusion_end: int
+    exclusion_in_title: bool
     exclusion_rune_end: int
     exclusion_rune_start: int
     exclusion_start: int
@@ -75,12 +79,13 @@ class DroppedEvidence(_message.Message):
     exclusion_utf16_end: int
     exclusion_utf16_start: int
     reason: DropReason
-    def __init__(self, evidence: _Optional[_Union[Evidence, _Mapping]] = ..., reason: _Optional[_Union[DropReason, str]] = ..., exclusion: _Optional[str] = ..., exclusion_text: _Optional[str] = ..., exclusion_start: _Optional[int] = ..., exclusion_end: _Optional[int] = ..., exclusion_rune_start: _Optional[int] = ..., exclusion_rune_end: _Optional[int] = ..., exclusion_utf16_start: _Optional[int] = ..., exclusion_utf16_end: _Optional[int] = ...) -> None: ...
+    def __init__(self, evidence: _Optional[_Union[Evidence, _Mapping]] = ..., reason: _Optional[_Union[DropReason, str]] = ..., exclusion: _Optional[str] = ..., exclusion_text: _Optional[str] = ..., exclusion_start: _Optional[int] = ..., exclusion_end: _Optional[int] = ..., exclusion_rune_start: _Optional[int] = ..., exclusion_rune_end: _Optional[int] = ..., exclusion_utf16_start: _Optional[int] = ..., exclusion_utf16_end: _Optional[int] = ..., exclusion_in_title: bool = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ["end", "folded", "pattern", "rune_end", "rune_start", "start", "term", "text", "utf16_end", "utf16_start", "weight"]
+    __slots__ = ["end", "folded", "in_title", "pattern", "rune_end", "rune_start", "start", "term", "text", "utf16_end", "utf16_start", "weight"]
     END_FIELD_NUMBER: _ClassVar[int]
     FOLDED_FIELD_NUMBER: _ClassVar[int]
+    IN_TITLE_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
     RUNE_END_FIELD_NUMBER: _ClassVar[int]
     RUNE_START_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +97,7 @@ class Evidence(_message.Message):
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     end: int
     folded: bool
+    in_title: bool
     pattern: str
     rune_end: int
     rune_start: int
@@ -101,7 +107,7 @@ class Evidence(_message.Message):
     utf16_end: int
     utf16_start: int
     weight: float
-    def __init__(self, term: _Optional[str] = ..., pattern: _Optional[str] = ..., text: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., rune_start: _Optional[int] = ..., rune_end: _Optional[int] = ..., utf16_start: _Optional[int] = ..., utf16_end: _Optional[int] = ..., weight: _Optional[float] = ..., folded: bool = ...) -> None: ...
+    def __init__(self, term: _Optional[str] = ..., pattern: _Optional[str] = ..., text: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., rune_start: _Optional[int] = ..., rune_end: _Optional[int] = ..., utf16_start: _Optional[int] = ..., utf16_end: _Optional[int] = ..., weight: _Optional[float] = ..., folded: bool = ..., in_title: bool = ...) -> None: ...
 
 class GetRulesetRequest(_message.Message):
     __slots__ = []
