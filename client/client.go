@@ -74,6 +74,12 @@ type Document struct {
 	// before it is sent, with INVALID_ARGUMENT and the byte offset, as the
 	// server would fail it (protobuf cannot encode it in a string field).
 	Text string
+	// Title is the document's optional title (headline), the API's
+	// Document.title: tagged with the text, a match in it counts the
+	// ruleset's scoring.title_weight times as much, and its evidence has
+	// InTitle set, with offsets into the title. Like Text, it must be valid
+	// UTF-8 (else INVALID_ARGUMENT naming .title, before it is sent).
+	Title string
 	// Language is an optional BCP 47 hint ("vi", "en"), the API's
 	// Document.language_code (languageCode in JSON); it picks the language
 	// of the tag labels. It must be valid UTF-8.
@@ -88,7 +94,7 @@ type Document struct {
 }
 
 func (d Document) proto() *pb.Document {
-	return &pb.Document{Id: d.ID, Text: d.Text, LanguageCode: d.Language}
+	return &pb.Document{Id: d.ID, Text: d.Text, Title: d.Title, LanguageCode: d.Language}
 }
 
 // options are the document's options: its own, or else those of the call.
@@ -99,12 +105,13 @@ func (d Document) options(call *pb.TagOptions) *pb.TagOptions {
 	return call
 }
 
-// checkStrings fails a document whose id, text or language, proto3
+// checkStrings fails a document whose id, text, title or language, proto3
 // strings, is not valid UTF-8: grpc-go would refuse to marshal its request
 // (INTERNAL "error while marshaling"), which no retry can fix. The status
 // is the one the server gives such a document (INVALID_ARGUMENT, reason
-// INVALID_UTF8, a BadRequest naming field.text, .id or .language_code, and
-// for the text the offset in the ErrorInfo metadata), except for its
+// INVALID_UTF8, a BadRequest naming field.text, .title, .id or
+// .language_code, and for the text and title the offset in the ErrorInfo
+// metadata), except for its
 // message, where name is the document ("document", "document 3"), and
 // the field, under field ("document", "documents[3]"). name and field are
 // called only for a document that fails (not per document of a batch).
@@ -112,6 +119,10 @@ func (d Document) checkStrings(name, field func() string) *status.Status {
 	if offset, bad := invalidUTF8(d.Text); bad {
 		return invalidUTF8Status(fmt.Sprintf("%s: text is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset),
 			field()+".text", d.ID, offset)
+	}
+	if offset, bad := invalidUTF8(d.Title); bad {
+		return invalidUTF8Status(fmt.Sprintf("%s: title is not valid UTF-8 (invalid byte sequence at byte offset %d)", name(), offset),
+			field()+".title", d.ID, offset)
 	}
 	for _, f := range [...]struct{ field, value string }{{"id", d.ID}, {"language_code", d.Language}} {
 		if offset, bad := invalidUTF8(f.value); bad {

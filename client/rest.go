@@ -422,7 +422,7 @@ func failAll(chunk []*restEntry, err error, emit func(Result) bool) {
 }
 
 // appendRequest appends one NDJSON request line, a StreamTagDocumentsRequest
-// in the API's JSON: {"document": {"id", "text", "languageCode"},
+// in the API's JSON: {"document": {"id", "text", "title", "languageCode"},
 // "options": ...}, the options when given (already JSON).
 //
 // The strings are plain JSON strings (jsonText), any bytes in them that are
@@ -436,6 +436,10 @@ func appendRequest(b []byte, d Document, options []byte) []byte {
 	b = append(b, jsonText(d.ID)...)
 	b = append(b, `,"text":`...)
 	b = append(b, jsonText(d.Text)...)
+	if d.Title != "" {
+		b = append(b, `,"title":`...)
+		b = append(b, jsonText(d.Title)...)
+	}
 	if d.Language != "" {
 		b = append(b, `,"languageCode":`...)
 		b = append(b, jsonText(d.Language)...)

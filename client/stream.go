@@ -348,7 +348,7 @@ func (r *streamRun) unsendable(d Document, e *entry) error {
 			return err
 		}
 	}
-	if n := len(e.doc.Text); n > r.c.opts.maxMsg-4096 {
+	if n := len(e.doc.Text) + len(e.doc.Title); n > r.c.opts.maxMsg-4096 {
 		// It would break the stream it is sent on, again and
 		// again: fail it alone.
 		return status.Errorf(codes.InvalidArgument,
