@@ -95,7 +95,7 @@ func (l *local) TagStream(ctx context.Context, docs iter.Seq[client.Document], o
 						opts = o.Tag
 					}
 					resp, err := l.svc.TagDocument(ctx, &pb.TagDocumentRequest{
-						Document: &pb.Document{Id: j.doc.ID, Text: j.doc.Text, LanguageCode: j.doc.Language},
+						Document: &pb.Document{Id: j.doc.ID, Text: j.doc.Text, Title: j.doc.Title, LanguageCode: j.doc.Language},
 						Options:  opts,
 					})
 					if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/doctagger/doctagger/client"
 	"github.com/doctagger/doctagger/internal/corpus"
+	"github.com/doctagger/doctagger/internal/evaluation"
 )
 
 // stdin is the standard input; tests replace it.
@@ -308,4 +309,20 @@ func (s *selection) sequence(index int64) int64 {
 	}
 	delete(s.place, index)
 	return p + 1
+}
+
+// firstLineTitles makes the first line of each document's text its title
+// (tag --title-first-line, as eval --title-first-line does); a document
+// that has a title, or a text of one line, is left as it is.
+func firstLineTitles(docs iter.Seq[client.Document]) iter.Seq[client.Document] {
+	return func(yield func(client.Document) bool) {
+		for d := range docs {
+			if d.Title == "" {
+				d.Title, d.Text = evaluation.SplitTitle(d.Text)
+			}
+			if !yield(d) {
+				return
+			}
+		}
+	}
 }

@@ -26,13 +26,13 @@ import (
 
 // NDJSON input. A line is one document, in either shape:
 //
-//   - flat: {"id": ..., "text": ..., "languageCode": ...}, the API's
+//   - flat: {"id": ..., "text": ..., "title": ..., "languageCode": ...}, the API's
 //     Document (the server's NDJSON stream reads it too). tagctl is more
 //     lenient than the server here: the id may be a number (kept as written),
 //     the language may also be spelt "language_code" or, as tagctl's earlier
 //     versions wrote it, "language" (the server takes neither that nor a
 //     numeric id), and other keys are ignored (a gold or corpus file can be
-//     tagged as it is). "text" is required.
+//     tagged as it is). "text" is required, "title" optional.
 //   - a REST stream request: {"document": {...}, "options": {...}}, read as
 //     the server reads it (protojson: lowerCamelCase or proto names, no
 //     unknown field, no duplicate key). Its options work as in the stream:
@@ -81,7 +81,7 @@ func parseLine(line []byte, name string, lineNo int) (lineDoc, *status.Status) {
 		}
 		out := lineDoc{options: req.GetOptions()}
 		if d := req.GetDocument(); d != nil {
-			out.doc = &client.Document{ID: cmpOr(d.GetId(), where), Text: d.GetText(), Language: d.GetLanguageCode()}
+			out.doc = &client.Document{ID: cmpOr(d.GetId(), where), Text: d.GetText(), Title: d.GetTitle(), Language: d.GetLanguageCode()}
 		}
 		return out, nil
 	}
@@ -95,6 +95,11 @@ func parseLine(line []byte, name string, lineNo int) (lineDoc, *status.Status) {
 		return lineDoc{}, lineStatus(pb.ErrorReason_MALFORMED_LINE, name, lineNo, fmt.Sprintf("line %d of %s has no \"text\"", lineNo, name))
 	}
 	doc.Text = text
+	title, _, err := jsonString(fields["title"])
+	if err != nil {
+		return lineDoc{}, lineStatus(pb.ErrorReason_MALFORMED_LINE, name, lineNo, fmt.Sprintf("line %d of %s: \"title\": %v", lineNo, name, err))
+	}
+	doc.Title = title
 	var langKey string
 	for _, key := range []string{"languageCode", "language_code", "language"} {
 		lang, ok, err := jsonString(fields[key])

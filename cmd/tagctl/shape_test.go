@@ -162,6 +162,10 @@ func TestReadNDJSONShapes(t *testing.T) {
 		{`{"options": {"minScore": 0.5}}`, want{reason: pb.ErrorReason_MISSING_DOCUMENT, msg: `line 22 of f.ndjson has options but no "document"`}},
 		{`{"document": {"id": "r8", "text": "x"}}`, want{doc: &client.Document{ID: "r8", Text: "x", Language: "vi", Options: &pb.TagOptions{MinScore: 0.5}}}},
 		{`{"document": {"id": "r9", "text": "x"}, "options": {}}`, want{doc: &client.Document{ID: "r9", Text: "x", Language: "vi", Options: &pb.TagOptions{}}}},
+		// Titles, in both shapes.
+		{`{"id": "t1", "title": "Tít", "text": "x"}`, want{doc: &client.Document{ID: "t1", Title: "Tít", Text: "x", Language: "vi", Options: &pb.TagOptions{}}}},
+		{`{"document": {"id": "t2", "title": "Tít", "text": "x"}}`, want{doc: &client.Document{ID: "t2", Title: "Tít", Text: "x", Language: "vi", Options: &pb.TagOptions{}}}},
+		{`{"id": "t3", "title": 5, "text": "x"}`, want{reason: pb.ErrorReason_MALFORMED_LINE, msg: `"title": 5 is not a string`}},
 	}
 	var in strings.Builder
 	for _, l := range lines {
@@ -188,7 +192,7 @@ func TestReadNDJSONShapes(t *testing.T) {
 			d := docs[0]
 			docs = docs[1:]
 			w := *l.want.doc
-			if d.ID != w.ID || d.Text != w.Text || d.Language != w.Language || !proto.Equal(d.Options, w.Options) || (d.Options == nil) != (w.Options == nil) {
+			if d.ID != w.ID || d.Text != w.Text || d.Title != w.Title || d.Language != w.Language || !proto.Equal(d.Options, w.Options) || (d.Options == nil) != (w.Options == nil) {
 				t.Errorf("line %d: got %+v, want %+v", lineNo, d, w)
 			}
 			continue

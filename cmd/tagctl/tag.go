@@ -65,6 +65,7 @@ const tagExample = `  tagctl tag --addr tagger-0:9090,tagger-1:9090 articles/ > 
 type tagFlags struct {
 	remote
 	plain, evidence, untagged bool
+	titleFirstLine            bool
 	format, themes, language  string
 	minScore                  float64
 	concurrency, window       int
@@ -93,6 +94,7 @@ func tagCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.register(fs)
 	f.registerLocal(fs)
 	fs.BoolVar(&f.plain, "plain", false, "read standard input as one plain-text document (id \"-\") instead of NDJSON")
+	fs.BoolVar(&f.titleFirstLine, "title-first-line", false, "tag the first line of each text as the document's title (a document that has a \"title\" keeps it)")
 	fs.StringVar(&f.format, "format", "ndjson", "output format: ndjson, csv or table")
 	fs.BoolVar(&f.evidence, "evidence", false, "ask for each tag's evidence (the matched text and where), written in NDJSON output")
 	fs.BoolVar(&f.untagged, "untagged", false, "also ask for the themes that matched but stayed under their threshold (NDJSON output)")
@@ -195,7 +197,11 @@ func runTag(cmd *cobra.Command, f *tagFlags, inputs []string, stdout, stderr io.
 		}
 		j.bar = newProgressBar(stderr, total)
 	}
-	docs := sel.filter(readDocs(sources, f.language, j.inputError))
+	docs := readDocs(sources, f.language, j.inputError)
+	if f.titleFirstLine {
+		docs = firstLineTitles(docs)
+	}
+	docs = sel.filter(docs)
 
 	mode := "grpc"
 	so := client.StreamOptions{Tag: opts, Streams: f.concurrency, Window: f.window, FailAfter: f.retryFor}

@@ -282,3 +282,35 @@ func TestThemesAndRuleset(t *testing.T) {
 		t.Errorf("no server: exit %d: %s", code, stderr)
 	}
 }
+
+// TestTagTitles: a line's "title" is sent and tagged as the title (its
+// evidence inTitle), and --title-first-line makes a text's first line its
+// title; over gRPC and in process alike.
+func TestTagTitles(t *testing.T) {
+	srv := clienttest.Start(t, nil)
+	in := writeTemp(t, "docs.ndjson", `{"id": "a", "title": "Trí tuệ nhân tạo", "text": "Bài về thời tiết."}
+{"id": "b", "text": "Trí tuệ nhân tạo\nBài về thời tiết."}
+`)
+	for _, where := range [][]string{{"--addr", srv.Addr()}, {"--local"}} {
+		for _, split := range []bool{false, true} {
+			args := append([]string{"tag", "--evidence", "--ordered", in}, where...)
+			if split {
+				args = append(args, "--title-first-line")
+			}
+			code, out, stderr := runTagctl(t, args...)
+			if code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, code, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("%v: %s", args, out)
+			}
+			if !strings.Contains(lines[0], `"inTitle":true`) || !strings.Contains(lines[0], `"words":4`) {
+				t.Errorf("%v: the title of a: %s", args, lines[0])
+			}
+			if got := strings.Contains(lines[1], `"inTitle":true`); got != split {
+				t.Errorf("%v: b's first line taken as its title: %v, want %v: %s", args, got, split, lines[1])
+			}
+		}
+	}
+}
