@@ -11,8 +11,8 @@ from ._gen.tagger.v1 import tagger_pb2, tagger_pb2_grpc
 from .errors import DoctaggerError
 
 # A document: its text alone, an (id, text) or (id, text, language_code)
-# tuple, a dict of Document's fields ({"id", "text", "language_code"}), or a
-# tagger_pb2.Document.
+# tuple, a dict of Document's fields ({"id", "text", "title",
+# "language_code"}), or a tagger_pb2.Document.
 DocumentLike = Union[str, Tuple[str, str], Tuple[str, str, str], Mapping[str, str], tagger_pb2.Document]
 
 
@@ -27,7 +27,8 @@ class Result:
 
     Evidence offsets: Python strings index by code point, so
     text[ev.rune_start:ev.rune_end] == ev.text (ev.start/ev.end are UTF-8
-    byte offsets, ev.utf16_start/utf16_end JavaScript's).
+    byte offsets, ev.utf16_start/utf16_end JavaScript's); for evidence with
+    ev.in_title set, they are offsets into the document's title.
     """
 
     document_id: str
@@ -162,12 +163,14 @@ class Client:
             return None  # the answer would come too late anyway
         return delay
 
-    def tag(self, text: str, *, id: str = "", language_code: str = "",
+    def tag(self, text: str, *, id: str = "", title: str = "", language_code: str = "",
             themes: Sequence[str] = (), omit_evidence: bool = False,
             min_score: float = 0.0, include_untagged: bool = False) -> Result:
-        """Tags one text. Any error, of the call or the document, raises."""
+        """Tags one text, with its optional title (headline: a match in it
+        weighs the ruleset's title_weight, and its evidence has in_title
+        set). Any error, of the call or the document, raises."""
         req = tagger_pb2.TagDocumentRequest(
-            document=tagger_pb2.Document(id=id, text=text, language_code=language_code),
+            document=tagger_pb2.Document(id=id, text=text, title=title, language_code=language_code),
             options=_options(themes, omit_evidence, min_score, include_untagged))
         return Result.from_proto(self._call(self._stub.TagDocument, req, self.timeout).result)
 

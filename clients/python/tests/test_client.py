@@ -87,6 +87,19 @@ class OpenServerTest(unittest.TestCase):
         self.assertEqual(ev.utf16_start, ev.rune_start + 2)
         check_evidence(self, EMOJI, r)
 
+    def test_title(self):
+        title, text = "🚀 Trí tuệ nhân tạo", "Một bài báo về thời tiết hôm nay."
+        for r in (self.client.tag(text, id="t", title=title),
+                  self.client.tag_batch([{"id": "t", "title": title, "text": text}])[0]):
+            self.assertEqual(r.themes, ["ai"])
+            self.assertEqual(r.words, 8)  # the text's words only
+            [ev] = r.tags[0].evidence
+            self.assertTrue(ev.in_title)
+            self.assertEqual(title[ev.rune_start:ev.rune_end], ev.text)
+            self.assertEqual(ev.utf16_start, ev.rune_start + 1)
+        # Without the title, the same text has no tag.
+        self.assertEqual(self.client.tag(text).themes, [])
+
     def test_dropped_matches(self):
         r = self.client.tag(DROPPED, include_untagged=True)
         self.assertEqual(r.themes, ["semiconductors"])
