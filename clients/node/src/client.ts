@@ -65,13 +65,19 @@ export interface ClientOptions {
   onRetry?: (err: DoctaggerError, delayMs: number) => void;
 }
 
-/** A document: its text alone, or with an id and a language hint. */
+/** A document: its text alone, or with an id, a title and a language hint. */
 export type DocumentInput =
   | string
   | {
       /** Client-chosen id, echoed in the result and named in errors. */
       id?: string;
       text: string;
+      /**
+       * Optional title (headline), tagged as part of the document: a match
+       * in it weighs the ruleset's scoring.title_weight, and its evidence
+       * has `inTitle` set, with offsets into the title.
+       */
+      title?: string;
       /** BCP 47 hint such as "vi" or "en"; "en" gives English labels. */
       languageCode?: string;
     };
@@ -309,11 +315,15 @@ function toDocument(doc: DocumentInput, index: number | undefined): Document {
     return create(DocumentSchema, { id: index === undefined ? "" : String(index), text: doc });
   }
   if (doc === null || typeof doc !== "object" || typeof doc.text !== "string") {
-    throw new TypeError("a document is a string or {id?, text, languageCode?} with a string text");
+    throw new TypeError("a document is a string or {id?, text, title?, languageCode?} with a string text");
+  }
+  if (doc.title !== undefined && typeof doc.title !== "string") {
+    throw new TypeError("a document's title is a string");
   }
   return create(DocumentSchema, {
     id: doc.id ?? (index === undefined ? "" : String(index)),
     text: doc.text,
+    title: doc.title ?? "",
     languageCode: doc.languageCode ?? "",
   });
 }

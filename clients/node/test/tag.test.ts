@@ -44,6 +44,26 @@ test("tag: theme, and UTF-16 offsets slice the evidence after emoji (rune offset
   }
 });
 
+test("tag: a title is tagged with the text, its evidence inTitle with UTF-16 offsets into the title", async () => {
+  const title = "🚀 Trí tuệ nhân tạo";
+  const text = "Một bài báo về thời tiết hôm nay.";
+  for (const r of [
+    await client.tag({ id: "t", title, text }),
+    (await client.tagBatch([{ id: "t", title, text }]))[0]!,
+  ]) {
+    assert.equal(r.error, undefined);
+    assert.deepEqual(themesOf(r.tags), ["ai"]);
+    assert.equal(r.words, 8); // the text's words only
+    const [e] = r.tags[0]!.evidence;
+    assert.ok(e!.inTitle);
+    assert.equal(title.slice(e!.utf16Start, e!.utf16End), e!.text);
+    assert.equal(e!.text, "Trí tuệ nhân tạo");
+  }
+  // Without its title the text has no tag.
+  assert.deepEqual(themesOf((await client.tag(text)).tags), []);
+  await assert.rejects(client.tag({ text, title: 5 as unknown as string }), TypeError);
+});
+
 test("tag: a lone surrogate is sent as U+FFFD (one UTF-16 unit too): offsets still slice", async () => {
   // JavaScript strings may hold invalid UTF-16; protobuf-es encodes a lone
   // surrogate as U+FFFD, so the server sees valid UTF-8 (no INVALID_UTF8).
