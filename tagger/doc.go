@@ -32,4 +32,9 @@
 // (RuneStart, RuneEnd, for Python) and UTF-16 code units (UTF16Start,
 // UTF16End, for JavaScript, Java and C#). Result.Words is the number of
 // word tokens, which the score's length normalisation uses.
+//
+// [Tagger.TagDocument] tags a [Document] with a title (a headline): its
+// matches weigh the ruleset's Scoring.TitleWeight, and their evidence has
+// InTitle set, its offsets into the title; Words and the length are the
+// text's. With an empty title it is Tag.
 package tagger
