@@ -3,6 +3,7 @@ package tagger
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Tagger is a compiled ruleset. It is immutable and safe for concurrent use.
@@ -24,6 +25,10 @@ type Tagger struct {
 	// and are skipped after a bit test or two.
 	startStrict, startFold startFilter
 	hasFold                bool
+
+	scratch sync.Pool // of *scratch, each with a word cache for this Tagger
+	// noWordCache turns the scanner's fast path off: the tests' reference.
+	noWordCache bool
 }
 
 type compiledTerm struct {
@@ -91,6 +96,12 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		themeIdx: make(map[string]int, len(rs.Themes)),
 		edges:    newEdgeTable(1024),
 		outputs:  make([][]int32, 2),
+	}
+	t.scratch.New = func() any {
+		if t.noWordCache {
+			return new(scratch)
+		}
+		return &scratch{words: newWordCache(t)}
 	}
 	nWords := 0
 	for _, th := range rs.Themes {
@@ -207,7 +218,7 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 
 // phraseWords scans a phrase (NFC) into words and the gaps between them.
 func phraseWords(text string) ([]patternWord, []patternGap) {
-	toks, status, _, _ := scan(text, nil, false)
+	toks, status, _, _ := scan(text, nil, false, nil)
 	if status != scanOK {
 		return nil, nil
 	}

@@ -55,7 +55,7 @@ func (t *Tagger) TagDocument(doc Document, opts Options) (Result, error) {
 		}
 		return res, err
 	}
-	res.Words -= wordCount(doc.Title)
+	res.Words -= t.wordCount(doc.Title)
 	if len(res.Tags)+len(res.Untagged) > 0 && !opts.OmitEvidence {
 		placeEvidence(doc, res.Tags, res.Untagged)
 	}
@@ -81,12 +81,12 @@ func (t *Tagger) titleSplit(s *scratch, opts Options, where func(rawMatch) span)
 }
 
 // wordCount is the number of word tokens of text, as Tag counts them.
-func wordCount(text string) int {
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
-	toks, status, _, _ := scan(text, s.toks[:0], true)
+func (t *Tagger) wordCount(text string) int {
+	s := t.scratch.Get().(*scratch)
+	defer t.scratch.Put(s)
+	toks, status, _, _ := scan(text, s.toks[:0], true, nil)
 	if status == scanNotNFC {
-		toks, _, _, _ = scan(s.normalize(text), toks[:0], false)
+		toks, _, _, _ = scan(s.normalize(text), toks[:0], false, nil)
 	}
 	s.toks = toks
 	return len(toks)

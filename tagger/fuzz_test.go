@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -34,6 +36,17 @@ func summary(res Result) string {
 // FuzzTag checks over arbitrary bytes and rules: no panic, offsets within
 // bounds and on rune boundaries, text[start:end] equal to the matched text,
 // and the same results for the NFC and NFD forms of a text.
+// referenceTagger compiles rs with the scanner's fast path off.
+func referenceTagger(t testing.TB, rs *Ruleset) *Tagger {
+	t.Helper()
+	tg, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.noWordCache = true
+	return tg
+}
+
 func FuzzTag(f *testing.F) {
 	seeds := [][2]string{
 		{"Trí tuệ nhân tạo và chip bán dẫn", "bán dẫn"},
@@ -46,11 +59,13 @@ func FuzzTag(f *testing.F) {
 		{"\xff\xfe bad", "bad"},
 		{"ᄒ\u1161\u11ab 한국", "한"},
 		{"a\u0300\u0301 ≠ =\u0338", "a"},
+		{"Trí tuệ nhân tạo, trí tuệ nhân tạo và chip; thẻ căn cước gắn chip, “AI” và AI. Tri tue nhan tao!", "trí tuệ"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
 	}
 	def := defaultT(f)
+	defRef := referenceTagger(f, def.rs)
 	f.Fuzz(func(t *testing.T, text, term string) {
 		// Not a timing assertion: a watchdog that turns a hang or a
 		// pathological (super-linear) input into a crash the fuzzer saves.
@@ -58,7 +73,7 @@ func FuzzTag(f *testing.F) {
 			panic(fmt.Sprintf("one input ran for 20s (text %q, term %q)", text, term))
 		})
 		defer watchdog.Stop()
-		taggers := []*Tagger{def}
+		taggers, refs := []*Tagger{def}, []*Tagger{defRef}
 		quoted, _ := json.Marshal(term)
 		src := fmt.Sprintf(`name: fuzz
 themes:
@@ -79,10 +94,18 @@ themes:
 			if err != nil {
 				t.Fatalf("a ruleset that parses must compile: %v", err)
 			}
-			taggers = append(taggers, tg)
+			taggers, refs = append(taggers, tg), append(refs, referenceTagger(t, rs))
 		}
-		for _, tg := range taggers {
+		for ti, tg := range taggers {
 			res, err := tg.Tag(text, Options{IncludeUntagged: true})
+			// The scanner's word cache changes nothing: the same result
+			// as without it, the first time and once the text's words
+			// are in the cache.
+			ref, refErr := refs[ti].Tag(text, Options{IncludeUntagged: true})
+			again, againErr := tg.Tag(text, Options{IncludeUntagged: true})
+			if !reflect.DeepEqual(res, ref) || !reflect.DeepEqual(err, refErr) || !reflect.DeepEqual(again, ref) || !reflect.DeepEqual(againErr, refErr) {
+				t.Fatalf("Tag(%q) with the word cache:\n %+v (%v)\n then %+v (%v)\nwithout:\n %+v (%v)", text, res, err, again, againErr, ref, refErr)
+			}
 			if !utf8.ValidString(text) {
 				var bad *InvalidUTF8Error
 				if !errors.As(err, &bad) {
@@ -124,4 +147,42 @@ themes:
 			}
 		}
 	})
+}
+
+// TestWordCacheChangesNoResult tags long random texts of theme words,
+// confusers and awkward pieces with and without the scanner's word cache,
+// twice with it (the second time every word is a hit): the results,
+// evidence and offsets included, must be the same.
+func TestWordCacheChangesNoResult(t *testing.T) {
+	def := defaultT(t)
+	ref := referenceTagger(t, def.rs)
+	rng := rand.New(rand.NewPCG(5, 6))
+	words := []string{
+		"trí tuệ nhân tạo", "Trí Tuệ Nhân Tạo", "tri tue nhan tao", "AI", "ai", "KHÔNG AI BIẾT", "học máy", "học máy tính",
+		"bán dẫn", "chip", "căn cước gắn chip", "thẻ căn cước", "vi mạch", "Intel", "TSMC",
+		"bệnh án điện tử", "khám, chữa bệnh từ xa", "VNeID", "bệnh viện",
+		"máy bay không người lái", "drone", "drones", "UAV", "flycam", "nhạc drone",
+		"phát thải ròng bằng 0", "các-bon", "net-zero", "xe điện", "biến đổi khí hậu", "hoà", "thuỷ",
+		"người", "được", "nghiêng", "2026", "Việt Nam", "và", "của", "semiconductors",
+	}
+	for range 3000 {
+		var b strings.Builder
+		for range 5 + rng.IntN(80) {
+			if rng.IntN(8) == 0 {
+				b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
+			} else {
+				b.WriteString(words[rng.IntN(len(words))])
+			}
+			b.WriteString([]string{" ", " ", " ", ", ", ".\n", "-", "\u201c", " (", "  ", "\u2026 "}[rng.IntN(10)])
+		}
+		text := b.String()
+		opts := Options{IncludeUntagged: true}
+		want, wantErr := ref.Tag(text, opts)
+		for pass := range 2 {
+			got, err := def.Tag(text, opts)
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(err, wantErr) {
+				t.Fatalf("pass %d, Tag(%q) with the word cache:\n %+v (%v)\nwithout:\n %+v (%v)", pass, text, got, err, want, wantErr)
+			}
+		}
+	}
 }

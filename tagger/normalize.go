@@ -78,7 +78,7 @@ var runeTable [runeTableSize]runeInfo
 // flags, and the gap flag of a separator.
 var (
 	asciiLower [128]byte
-	asciiGap   [128]uint8
+	asciiGap   [256]uint8 // 256: indexed by any byte without a bounds check
 	// asciiWord packs, for a word byte, its token flags (bits 0-7) and its
 	// lower-case byte (bits 8-15); 0 for any other byte, 0x80-0xFF
 	// included.
@@ -228,16 +228,14 @@ func lookupRune(r rune) runeInfo {
 	return info
 }
 
-// token is one word of the (normalised) text.
+// token is one word of the (normalised) text. Rune and UTF-16 offsets are
+// not kept: fillOffsets counts them for the evidence alone.
 type token struct {
 	start, end int32 // byte offsets in the text that was scanned
-	// rune offsets in the text that was scanned: runeStart = start - (bytes
-	// of multi-byte runes beyond their first before start)
-	runeStart, runeEnd int32
-	strict             uint64
-	fold               uint64
-	gap                uint8 // gap flags: what stands between the previous token and this one
-	flags              uint8
+	strict     uint64
+	fold       uint64
+	gap        uint8 // gap flags: what stands between the previous token and this one
+	flags      uint8
 }
 
 // scanStatus says why scanning stopped early.
@@ -258,16 +256,33 @@ const (
 // scanned has none: such runes never take wordRun's path (nor are they
 // clsIgnore, skipped by wordAfterIgnorables), so noting them costs the hot
 // loop nothing.
-func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at, astral int) {
-	var (
-		gap   uint8
-		extra int32 // continuation bytes so far: rune offset = byte offset - extra
-	)
+func scan(text string, toks []token, checkNFC bool, cache *wordCache) (_ []token, _ scanStatus, at, astral int) {
+	toks, _, status, at, astral := scanWords(text, toks, nil, checkNFC, cache)
+	return toks, status, at, astral
+}
+
+// scanWords is scan with the fast path of a word cache (nil for none),
+// and cands: the indices of the tokens that may start a pattern, in text
+// order. Every token is listed but those the cache knows start no pattern
+// of its Tagger.
+func scanWords(text string, toks []token, cands []int32, checkNFC bool, cache *wordCache) (_ []token, _ []int32, _ scanStatus, at, astral int) {
+	var gap uint8
 	astral = -1
 	n := len(text)
+	if cache != nil {
+		cache.wordBitmap(text)
+	}
 	for i := 0; i < n; {
+		// Words seen before: their keys from the cache (see wordCache).
+		if cache != nil && i+16 <= n && cache.bitmap[i>>6]>>(i&63)&1 != 0 {
+			i, gap, toks, cands = cache.words(text, i, gap, toks, cands)
+			if i >= n {
+				break
+			}
+		}
+		c := text[i]
 		// Between tokens: gather what separates them.
-		if c := text[i]; c < utf8.RuneSelf {
+		if c < utf8.RuneSelf {
 			if asciiLower[c] == 0 {
 				gap |= asciiGap[c]
 				i++
@@ -276,7 +291,7 @@ func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at
 		} else {
 			info, size, status := readRune(text, i, checkNFC)
 			if status != scanOK {
-				return toks, status, i, astral
+				return toks, cands, status, i, astral
 			}
 			if size == utf8.UTFMax && astral < 0 {
 				astral = i
@@ -284,26 +299,31 @@ func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at
 			if info.class != clsWord {
 				gap |= gapFlag(info.class)
 				i += size
-				extra += int32(size - 1)
 				continue
 			}
 		}
 		// A token starts at i: read it to its end, hashing as it goes.
-		start, runeStart := i, int32(i)-extra
+		start := i
 		var (
 			hs, hf uint64 = fnvOffset, fnvOffset // strict and fold hashes
 			acc    uint32                        // token flags in the low byte
 			tone   uint8
 		)
-		for {
-			i, hs, hf, acc, tone, extra = wordRun(text, i, hs, hf, acc, tone, extra)
+		for first := true; ; first = false {
+			i, hs, hf, acc, tone = wordRun(text, i, hs, hf, acc, tone)
 			if i >= n || text[i] < utf8.RuneSelf {
+				if first && cache != nil {
+					// wordRun read the whole word: its runes are
+					// valid, NFC and plain letters, so the same bytes
+					// always make this token.
+					cache.store(text, start, i, finishStrict(hs, tone), hf, uint8(acc))
+				}
 				break // the end, or an ASCII separator read again by the outer loop
 			}
 			// A rune wordRun leaves to the careful path.
 			info, size, status := readRune(text, i, checkNFC)
 			if status != scanOK {
-				return toks, status, i, astral
+				return toks, cands, status, i, astral
 			}
 			if size == utf8.UTFMax && astral < 0 {
 				astral = i
@@ -312,8 +332,8 @@ func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at
 				if info.class == clsIgnore {
 					// Inside the word if a letter follows; else the word
 					// ends before it (the outer loop skips it).
-					if next, skipped, ok := wordAfterIgnorables(text, i); ok {
-						i, extra = next, extra+skipped
+					if next, ok := wordAfterIgnorables(text, i); ok {
+						i = next
 						continue
 					}
 				}
@@ -330,21 +350,25 @@ func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at
 				}
 			}
 			i += size
-			extra += int32(size - 1)
 		}
-		// The tone is hashed in without a branch (about half the
-		// syllables have one, unpredictably).
-		toned := (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
-		if tone != 0 {
-			hs = toned
-		}
+		hs = finishStrict(hs, tone)
+		cands = append(cands, int32(len(toks))) // match checks it
 		toks = append(toks, token{
-			start: int32(start), end: int32(i), runeStart: runeStart, runeEnd: int32(i) - extra,
-			strict: hs, fold: hf, gap: gap, flags: uint8(acc),
+			start: int32(start), end: int32(i), strict: hs, fold: hf, gap: gap, flags: uint8(acc),
 		})
 		gap = 0
 	}
-	return toks, scanOK, 0, astral
+	return toks, cands, scanOK, 0, astral
+}
+
+// finishStrict hashes a syllable's tone into its strict key. Without a
+// branch: about half the syllables have a tone, unpredictably.
+func finishStrict(hs uint64, tone uint8) uint64 {
+	toned := (hs ^ uint64(toneSalt+uint32(tone))) * fnvPrime
+	if tone != 0 {
+		hs = toned
+	}
+	return hs
 }
 
 // indexAstral is the offset of the first rune outside the Basic
@@ -369,7 +393,7 @@ func indexAstral(text string, base int) int {
 // would be spilled to memory on every byte.
 //
 //go:noinline
-func wordRun(text string, i int, hs, hf uint64, acc uint32, tone uint8, extra int32) (int, uint64, uint64, uint32, uint8, int32) {
+func wordRun(text string, i int, hs, hf uint64, acc uint32, tone uint8) (int, uint64, uint64, uint32, uint8) {
 	for i < len(text) {
 		c := text[i]
 		if e := asciiWord[c]; e != 0 {
@@ -410,9 +434,8 @@ func wordRun(text string, i int, hs, hf uint64, acc uint32, tone uint8, extra in
 		hs = (hs ^ uint64(info.base)) * fnvPrime
 		hf = (hf ^ uint64(info.fold)) * fnvPrime
 		i += size
-		extra += int32(size - 1)
 	}
-	return i, hs, hf, acc, tone, extra
+	return i, hs, hf, acc, tone
 }
 
 // readRune decodes and classifies the rune at text[i].
@@ -434,22 +457,20 @@ func readRune(text string, i int, checkNFC bool) (runeInfo, int, scanStatus) {
 }
 
 // wordAfterIgnorables looks past the clsIgnore runes at text[i:]: ok when
-// a word rune follows them, at next; skipped is their continuation bytes
-// (for rune offsets).
-func wordAfterIgnorables(text string, i int) (next int, skipped int32, ok bool) {
+// a word rune follows them, at next.
+func wordAfterIgnorables(text string, i int) (next int, ok bool) {
 	for i < len(text) {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		switch lookupRune(r).class {
 		case clsIgnore:
 			i += size
-			skipped += int32(size - 1)
 		case clsWord:
-			return i, skipped, true
+			return i, true
 		default:
-			return i, skipped, false
+			return i, false
 		}
 	}
-	return i, skipped, false
+	return i, false
 }
 
 // hasTwoLetters reports whether a word has two or more letters (not

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -15,7 +16,6 @@ import (
 func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 	var toks []token
 	var gap uint8
-	runes := 0
 	read := func(i int) (runeInfo, int, scanStatus) {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if r == utf8.RuneError && size == 1 {
@@ -44,20 +44,18 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 				gap |= gapFlag(info.class)
 			}
 			i += size
-			runes++
 			continue
 		}
-		tk := token{start: int32(i), runeStart: int32(runes), gap: gap}
+		tk := token{start: int32(i), gap: gap}
 		var bases, folds []rune
 		var tone uint8
-		wordEnd, wordRunes := i, runes // after the last word rune
+		wordEnd := i // after the last word rune
 		for i < len(text) {
 			if info, size, status = read(i); status != scanOK {
 				return toks, status, i
 			}
 			if info.class == clsIgnore {
 				i += size
-				runes++
 				continue
 			}
 			if info.class != clsWord {
@@ -74,15 +72,14 @@ func referenceScan(text string, checkNFC bool) ([]token, scanStatus, int) {
 				}
 			}
 			i += size
-			runes++
-			wordEnd, wordRunes = i, runes
+			wordEnd = i
 		}
 		tk.fold = hash(folds)
 		if tone != 0 {
 			bases = append(bases, toneSalt+rune(tone))
 		}
 		tk.strict = hash(bases)
-		tk.end, tk.runeEnd = int32(wordEnd), int32(wordRunes)
+		tk.end = int32(wordEnd)
 		toks = append(toks, tk)
 		gap = 0
 	}
@@ -108,13 +105,73 @@ func checkScan(t *testing.T, text string) {
 	t.Helper()
 	for _, checkNFC := range []bool{true, false} {
 		wantToks, wantStatus, wantAt := referenceScan(text, checkNFC)
-		gotToks, gotStatus, gotAt, _ := scan(text, nil, checkNFC)
+		gotToks, gotStatus, gotAt, _ := scan(text, nil, checkNFC, nil)
 		if gotStatus != wantStatus || gotAt != wantAt {
 			t.Fatalf("scan(%q, %v): status %d at %d, want %d at %d", text, checkNFC, gotStatus, gotAt, wantStatus, wantAt)
 		}
 		if gotStatus == scanOK && !slices.Equal(gotToks, wantToks) { // on an error the caller drops the tokens
 			t.Fatalf("scan(%q, %v) tokens:\n got  %+v\n want %+v", text, checkNFC, gotToks, wantToks)
 		}
+		checkCachedScan(t, text, checkNFC, wantToks, wantStatus, wantAt)
+	}
+}
+
+// cacheTagger's word cache serves checkCachedScan: one for all the random
+// texts, so that words stored by one text are hits in the next.
+var cacheTagger struct {
+	once  sync.Once
+	cache *wordCache
+}
+
+// checkCachedScan holds the word cache's fast path to the reference: the
+// same tokens, status and offset, the second time too (when the text's
+// words are in the cache), and a candidate list that is in text order and
+// leaves out no token that may start a pattern.
+func checkCachedScan(t *testing.T, text string, checkNFC bool, wantToks []token, wantStatus scanStatus, wantAt int) {
+	t.Helper()
+	cacheTagger.once.Do(func() { cacheTagger.cache = newWordCache(defaultT(t)) })
+	cache := cacheTagger.cache
+	tg := cache.t
+	for pass := range 2 {
+		toks, cands, status, at, _ := scanWords(text, nil, nil, checkNFC, cache)
+		if status != wantStatus || at != wantAt {
+			t.Fatalf("cached scan %d of %q (%v): status %d at %d, want %d at %d", pass, text, checkNFC, status, at, wantStatus, wantAt)
+		}
+		if status != scanOK {
+			continue
+		}
+		if !slices.Equal(toks, wantToks) {
+			t.Fatalf("cached scan %d of %q (%v) tokens:\n got  %+v\n want %+v", pass, text, checkNFC, toks, wantToks)
+		}
+		if !slices.IsSorted(cands) || len(slices.Compact(slices.Clone(cands))) != len(cands) {
+			t.Fatalf("cached scan %d of %q: candidates %v not in order", pass, text, cands)
+		}
+		for i, tk := range toks {
+			if (tg.startStrict.first.has(tk.strict) || tg.hasFold && tg.startFold.first.has(tk.fold)) && !slices.Contains(cands, int32(i)) {
+				t.Fatalf("cached scan %d of %q: token %d (%q) may start a pattern but is not a candidate %v", pass, text, i, text[tk.start:tk.end], cands)
+			}
+		}
+	}
+}
+
+// TestCachedScanOnLongTexts: texts long enough for the fast path (it
+// leaves the last 16 bytes to the scan's own path), with words that
+// repeat, and the pieces that must make it step aside (marks, non-ASCII
+// separators, ignorables, invalid bytes) between them.
+func TestCachedScanOnLongTexts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"trí", "tuệ", "nhân", "tạo", "Việt", "Nam", "người", "được", "nghiêng", "chip", "AI", "ai", "2017", "semiconductors", "x", "Đà", "Nẵng", "thuỷ", "THỦY"}
+	for range 5000 {
+		var b strings.Builder
+		for range 10 + rng.IntN(40) {
+			if rng.IntN(6) == 0 {
+				b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
+			} else {
+				b.WriteString(words[rng.IntN(len(words))])
+			}
+			b.WriteString([]string{" ", " ", " ", ", ", ".\n", "-", "\u201c", " (", "  "}[rng.IntN(9)])
+		}
+		checkScan(t, b.String())
 	}
 }
 

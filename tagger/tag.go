@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -50,14 +49,15 @@ type scratch struct {
 	strong  []rawMatch
 	done    []int // per exclusion: how far into its theme's run it has gone
 	// the themes score reports
-	reported []scoredRun
+	reported   []scoredRun
+	words      *wordCache // keys of the words seen before, by their bytes
+	cands      []int32    // the tokens that may start a pattern
+	runeCounts []runeCount
 	// slow path only
 	work     []byte
 	mapStart []int32
 	mapEnd   []int32
 }
-
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Tag tags one document. The text must be valid UTF-8 (else an
 // *InvalidUTF8Error); it may be NFC or NFD, in either tone-mark placement.
@@ -74,13 +74,13 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 			wanted[ti] = true
 		}
 	}
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := t.scratch.Get().(*scratch)
+	defer t.scratch.Put(s)
 
 	// Fast path: the text is NFC (nearly all real text is) and is scanned
 	// in place. Otherwise scan its NFC form and map offsets back.
 	work := text
-	toks, status, at, astral := scan(text, s.toks[:0], true)
+	toks, cands, status, at, astral := scanWords(text, s.toks[:0], s.cands[:0], true, s.words)
 	slow := false
 	switch status {
 	case scanInvalidUTF8:
@@ -98,7 +98,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 			}
 		}
 		work = s.normalize(text)
-		toks, _, _, _ = scan(work, toks[:0], false)
+		toks, cands, _, _, _ = scanWords(work, toks[:0], cands[:0], false, s.words)
 		// Runes outside the BMP in the original text, for the UTF-16
 		// offsets (normalisation may map some to the BMP).
 		if astral < 0 {
@@ -106,7 +106,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 		}
 		slow = true
 	}
-	s.toks = toks
+	s.toks, s.cands = toks, cands
 	res.Words = len(toks)
 
 	t.match(work, s)
@@ -115,10 +115,10 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	}
 	t.resolve(s)
 
-	// Offsets into the original text.
+	// Offsets into the original text (rune and UTF-16 offsets are
+	// counted by fillOffsets, for the evidence only).
 	where := func(m rawMatch) span {
-		first, last := &toks[m.start], &toks[m.end-1]
-		return span{int(first.start), int(last.end), int(first.runeStart), int(last.runeEnd)}
+		return span{int(toks[m.start].start), int(toks[m.end-1].end)}
 	}
 	if slow {
 		where = func(m rawMatch) span {
@@ -127,7 +127,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	}
 	res.Tags, res.Untagged = t.score(text, s, wanted, opts, where)
 	if !opts.OmitEvidence {
-		fillOffsets(text, slow, astral, s, res.Tags, res.Untagged)
+		fillOffsets(text, astral, s, res.Tags, res.Untagged)
 	}
 	return res, nil
 }
@@ -155,7 +155,10 @@ func (s *scratch) normalize(text string) string {
 func (t *Tagger) match(text string, s *scratch) {
 	s.raw = s.raw[:0]
 	toks := s.toks
-	for i := range toks {
+	// Only the tokens the scan listed: its cache knows of the others that
+	// they start no pattern (the first test below turns them away).
+	for _, ci := range s.cands {
+		i := int(ci)
 		// The first bit test inline: it turns away nearly every token.
 		if k := toks[i].strict; t.startStrict.first.has(k) && t.startStrict.follows(k, toks, i, false) {
 			t.walk(text, s, i, rootStrict)
@@ -470,7 +473,7 @@ type scoredRun struct {
 }
 
 // span is where a match stands in the original text: byte and rune offsets.
-type span struct{ start, end, runeStart, runeEnd int }
+type span struct{ start, end int }
 
 // score computes each theme's score and builds its tag.
 func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, where func(rawMatch) span) (tags, untagged []Tag) {
@@ -558,7 +561,7 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 				sp := where(m.rawMatch)
 				ev := Evidence{
 					Term: t.terms[m.term].id, Pattern: t.patterns[m.pat].text, Text: text[sp.start:sp.end],
-					Start: sp.start, End: sp.end, RuneStart: sp.runeStart, RuneEnd: sp.runeEnd, Folded: m.folded,
+					Start: sp.start, End: sp.end, Folded: m.folded,
 					InTitle: m.start < titleToks,
 				}
 				if m.dropped == dropNone {
@@ -577,7 +580,6 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 					d.Exclusion = t.excls[t.patterns[e.pat].excl].id
 					esp := where(e)
 					d.ExclusionStart, d.ExclusionEnd = esp.start, esp.end
-					d.ExclusionRuneStart, d.ExclusionRuneEnd = esp.runeStart, esp.runeEnd
 					d.ExclusionText = text[esp.start:esp.end]
 					d.ExclusionInTitle = e.start < titleToks
 				}
@@ -611,71 +613,59 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 	return t.terms[term].weight * rep
 }
 
-// fillOffsets sets the rune offsets of the evidence from its byte offsets
-// when runes is set (the slow path's tokens carry offsets of the
-// normalised text), and its UTF-16 offsets from its rune offsets. Those
-// differ only after a character outside the Basic Multilingual Plane (an
-// emoji), two UTF-16 code units for one rune, which UTF-8 writes as four
-// bytes led by a byte of 0xF0 or more: most texts have none (firstAstral,
-// the offset of the first, is -1), and then they are the rune offsets.
-// Otherwise both counts come from one pass over the text.
-func fillOffsets(text string, runes bool, firstAstral int, s *scratch, groups ...[]Tag) {
-	type count struct{ runes, astral int }
-	var (
-		offs   []int
-		counts []count
-	)
-	if runes || firstAstral >= 0 {
-		offs = evidenceOffsets(s, groups)
-		s.offsets = offs
-		counts = make([]count, len(offs))
-		pos, c := 0, count{}
-		for i, o := range offs {
-			if runes {
-				c.runes += utf8.RuneCountInString(text[pos:o])
-			}
-			if firstAstral >= 0 {
-				for b := max(pos, firstAstral); b < o; b++ {
-					if text[b] >= 0xF0 {
-						c.astral++
-					}
+// fillOffsets sets the rune and UTF-16 offsets of the evidence from its
+// byte offsets, in one pass over the text up to the last of them: only
+// documents with evidence pay for it, not every token. UTF-16 offsets
+// differ from rune offsets only after a character outside the Basic
+// Multilingual Plane (an emoji), two UTF-16 code units for one rune, which
+// UTF-8 writes as four bytes led by a byte of 0xF0 or more: most texts have
+// none (firstAstral, the offset of the first, is -1).
+func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
+	offs := evidenceOffsets(s, groups)
+	s.offsets = offs
+	counts := slices.Grow(s.runeCounts[:0], len(offs))[:len(offs)]
+	s.runeCounts = counts
+	pos, c := 0, runeCount{}
+	for i, o := range offs {
+		c.runes += utf8.RuneCountInString(text[pos:o])
+		if firstAstral >= 0 {
+			for b := max(pos, firstAstral); b < o; b++ {
+				if text[b] >= 0xF0 {
+					c.astral++
 				}
 			}
-			pos = o
-			counts[i] = c
 		}
+		pos = o
+		counts[i] = c
 	}
-	// at gives the rune and UTF-16 offsets of byte offset b, whose rune
-	// offset r the tokens gave when runes is not set.
-	at := func(b, r int) (int, int) {
-		if counts == nil {
-			return r, r
-		}
+	// at gives the rune and UTF-16 offsets of byte offset b.
+	at := func(b int) (int, int) {
 		i, _ := slices.BinarySearch(offs, b)
-		if runes {
-			r = counts[i].runes
-		}
-		return r, r + counts[i].astral
+		return counts[i].runes, counts[i].runes + counts[i].astral
 	}
 	for _, tags := range groups {
 		for _, tag := range tags {
 			for i := range tag.Evidence {
 				e := &tag.Evidence[i]
-				e.RuneStart, e.UTF16Start = at(e.Start, e.RuneStart)
-				e.RuneEnd, e.UTF16End = at(e.End, e.RuneEnd)
+				e.RuneStart, e.UTF16Start = at(e.Start)
+				e.RuneEnd, e.UTF16End = at(e.End)
 			}
 			for i := range tag.Dropped {
 				d := &tag.Dropped[i]
-				d.RuneStart, d.UTF16Start = at(d.Start, d.RuneStart)
-				d.RuneEnd, d.UTF16End = at(d.End, d.RuneEnd)
+				d.RuneStart, d.UTF16Start = at(d.Start)
+				d.RuneEnd, d.UTF16End = at(d.End)
 				if d.Reason == DropExcluded {
-					d.ExclusionRuneStart, d.ExclusionUTF16Start = at(d.ExclusionStart, d.ExclusionRuneStart)
-					d.ExclusionRuneEnd, d.ExclusionUTF16End = at(d.ExclusionEnd, d.ExclusionRuneEnd)
+					d.ExclusionRuneStart, d.ExclusionUTF16Start = at(d.ExclusionStart)
+					d.ExclusionRuneEnd, d.ExclusionUTF16End = at(d.ExclusionEnd)
 				}
 			}
 		}
 	}
 }
+
+// runeCount is, at a byte offset, the runes before it and those of them
+// outside the Basic Multilingual Plane.
+type runeCount struct{ runes, astral int }
 
 // evidenceOffsets is every byte offset of the evidence and exclusions of
 // groups, sorted and without repeats, in s.offsets's storage.

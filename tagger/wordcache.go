@@ -1,0 +1,185 @@
+package tagger
+
+import (
+	"math/bits"
+	"unsafe"
+)
+
+// The scanner's fast path. News text repeats a few thousand syllables, and
+// hashing a word rune by rune costs a branch misprediction or two at every
+// switch between ASCII and two- or three-byte letters, and at every word's
+// end. So the scan first marks, eight bytes at a time, which bytes may be
+// part of a word (wordBitmap); a word's extent is then a bit count, and a
+// word seen before is found by its bytes in a cache of its keys
+// (wordCache), with no work per rune. Everything else (a word not in the
+// cache, 16 bytes or longer, or within 16 bytes of the text's end, and any
+// byte that is not ASCII and not in a cached word) takes the scan's own
+// path, which fills the cache.
+
+// wordCache remembers the keys of words already scanned, by their bytes.
+// Only words that wordRun read from end to end are stored (letters that
+// leave the text NFC, never a separator, a mark or an invalid byte), and a
+// word is looked up by the exact bytes of the run of possible word bytes at
+// a token's start, which ends at an ASCII separator: so a hit gives exactly
+// the token the scan would have made. It belongs to one Tagger, to
+// remember too whether the word may start one of its patterns, and to one
+// scratch, so it is never shared between goroutines.
+type wordCache struct {
+	t       *Tagger
+	entries [1 << wordCacheBits]cachedWord
+	bitmap  []uint64
+}
+
+const wordCacheBits = 14
+
+// cachedWord is a word of 1 to 15 bytes. Its bytes are lo and the low 7
+// bytes of hi, zero-padded (no word byte is 0); hi's top byte holds the
+// token flags (bits 0-2) and whether the word may start a pattern (bit 3).
+type cachedWord struct {
+	lo, hi       uint64
+	strict, fold uint64
+}
+
+const (
+	ones8     = 0x0101010101010101
+	highs8    = 0x8080808080808080
+	low56     = 1<<56 - 1
+	startsBit = 1 << 3
+	movemask8 = 0x0102040810204080 // gathers the high bits of 8 bytes, >> 7, into the top byte
+	maxCached = 15
+)
+
+func newWordCache(t *Tagger) *wordCache { return &wordCache{t: t} }
+
+// wordBytes sets the high bit of each byte of x that may be part of a
+// word: an ASCII letter or digit, or any byte of a multi-byte rune.
+func wordBytes(x uint64) uint64 {
+	// For bytes below 0x80, y + (0x80-n) has its high bit set when y >= n.
+	y := x &^ highs8
+	l := y | 0x20*ones8 // lower case, for letters
+	letters := (l + (0x80-'a')*ones8) &^ (l + (0x80-'z'-1)*ones8)
+	digits := (y + (0x80-'0')*ones8) &^ (y + (0x80-'9'-1)*ones8)
+	return (letters | digits | x) & highs8
+}
+
+func load64(text string, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(text)), i))
+}
+
+// wordBitmap sets bit i%64 of word i/64 when text[i] may be part of a
+// word, with a zero word after the last.
+func (c *wordCache) wordBitmap(text string) []uint64 {
+	n := len(text)
+	bm := c.bitmap[:0]
+	base := 0
+	for ; base+64 <= n; base += 64 {
+		bm = append(bm, wordBits64(text, base))
+	}
+	if base < n {
+		// The last bytes, zero-padded: a zero byte is not a word byte.
+		var tail [64 + 8]byte
+		copy(tail[:], text[base:])
+		bm = append(bm, wordBits64(unsafe.String(&tail[0], len(tail)), 0))
+	}
+	bm = append(bm, 0, 0)
+	c.bitmap = bm
+	return bm
+}
+
+// wordBits64 is the bitmap word of text[base:base+64].
+func wordBits64(text string, base int) uint64 {
+	m := func(j int) uint64 { return wordBytes(load64(text, base+j)) >> 7 * movemask8 >> 56 << j }
+	return m(0) | m(8) | m(16) | m(24) | m(32) | m(40) | m(48) | m(56)
+}
+
+// window is the bitmap's 64 bits from bit i on (bm holds a word past
+// i/64+1).
+func window(bm []uint64, i int) uint64 {
+	k := uint(i) & 63
+	p := unsafe.Pointer(unsafe.SliceData(bm))
+	cur := *(*uint64)(unsafe.Add(p, i>>6<<3))
+	next := *(*uint64)(unsafe.Add(p, (i>>6+1)<<3))
+	return cur>>k | next<<1<<(63-k)
+}
+
+// byteMasks[n] keeps the first n bytes of the 16 at a word's start, as
+// two halves.
+var byteMasks = func() (m [16][2]uint64) {
+	for n := range m {
+		for b := 0; b < n; b++ {
+			m[n][b/8] |= 0xFF << (8 * (b % 8))
+		}
+	}
+	return m
+}()
+
+func (c *wordCache) slot(lo, hi uint64) *cachedWord {
+	return &c.entries[(lo*0x9E3779B97F4A7C15^hi*0xC2B2AE3D27D4EB4F)>>(64-wordCacheBits)]
+}
+
+// store caches the word text[start:end], which wordRun read whole, if it
+// is the whole run of possible word bytes at start.
+func (c *wordCache) store(text string, start, end int, strict, fold uint64, flags uint8) {
+	size := end - start
+	if size > maxCached || start+16 > len(text) || bits.TrailingZeros64(^window(c.bitmap, start)) != size {
+		return
+	}
+	lo := load64(text, start) & byteMasks[size][0]
+	hi := load64(text, start+8) & byteMasks[size][1]
+	top := uint64(flags)
+	if t := c.t; t.startStrict.first.has(strict) || t.hasFold && t.startFold.first.has(fold) {
+		top |= startsBit
+	}
+	*c.slot(lo, hi) = cachedWord{lo: lo, hi: hi | top<<56, strict: strict, fold: fold}
+}
+
+// words reads the words at text[i:] that are in the cache, and the ASCII
+// separators after them, appending their tokens; it stops at the first
+// word that is not (or within 16 bytes of the text's end) and returns
+// where, with the gap before it. Like wordRun, a function of its own so
+// that its state stays in registers; tokens are written in place (an
+// append builds each on the stack first).
+//
+//go:noinline
+func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []int32) (int, uint8, []token, []int32) {
+	nt, nc := len(toks), len(cands)
+	toks, cands = toks[:cap(toks)], cands[:cap(cands)]
+	for i+16 <= len(text) {
+		if nt >= len(toks) || nc >= len(cands) {
+			toks, cands = append(toks, token{}), append(cands, 0)
+			toks, cands = toks[:cap(toks)], cands[:cap(cands)]
+		}
+		w := window(c.bitmap, i)
+		if w&1 == 0 {
+			break
+		}
+		size := bits.TrailingZeros64(^w)
+		mask := &byteMasks[size&maxCached]
+		lo := load64(text, i) & mask[0]
+		hi := load64(text, i+8) & mask[1]
+		e := c.slot(lo, hi)
+		if e.lo != lo || e.hi&low56 != hi || size > maxCached {
+			break
+		}
+		top := uint8(e.hi >> 56)
+		tk := &toks[nt]
+		tk.start, tk.end = int32(i), int32(i+size)
+		tk.strict, tk.fold = e.strict, e.fold
+		tk.gap, tk.flags = gap, top&7
+		// Listed when it may start a pattern, without a branch.
+		cands[nc] = int32(nt)
+		nc += int(top >> 3 & 1)
+		nt++
+		// The separators after it: all ASCII, as the bitmap marks every
+		// other byte as a possible word byte; the window's 64 bits end
+		// at 64-size.
+		seps := min(bits.TrailingZeros64(w>>size), 64-size)
+		i += size
+		end := min(i+seps, len(text))
+		gap = 0
+		for ; i < end; i++ {
+			gap |= asciiGap[text[i]]
+		}
+	}
+	return i, gap, toks[:nt], cands[:nc]
+}
