@@ -203,3 +203,18 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) { checkScan(t, text) })
 }
+
+func TestCountRunes(t *testing.T) {
+	for _, text := range append(slices.Clone(scanPieces[:len(scanPieces)-9]), "Trí tuệ nhân tạo 😀 và chip bán dẫn, “AI” … 한국 中文 ệ") {
+		for from := 0; from <= len(text); from++ {
+			for to := from; to <= len(text); to++ {
+				if !utf8.ValidString(text[from:to]) {
+					continue
+				}
+				if got, want := countRunes(text, from, to), utf8.RuneCountInString(text[from:to]); got != want {
+					t.Fatalf("countRunes(%q, %d, %d) = %d, want %d", text, from, to, got, want)
+				}
+			}
+		}
+	}
+}

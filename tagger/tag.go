@@ -43,16 +43,15 @@ type scratch struct {
 	excls   []rawMatch
 	sorted  []termMatch
 	counts  []int32
-	offsets []int
 	buckets []int32
 	runs    []themeRun
 	strong  []rawMatch
 	done    []int // per exclusion: how far into its theme's run it has gone
 	// the themes score reports
 	reported   []scoredRun
-	words      *wordCache // keys of the words seen before, by their bytes
-	cands      []int32    // the tokens that may start a pattern
-	runeCounts []runeCount
+	words      *wordCache  // keys of the words seen before, by their bytes
+	cands      []int32     // the tokens that may start a pattern
+	runeBlocks []runeCount // per 64 bytes of the text, for fillOffsets
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -614,34 +613,39 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 }
 
 // fillOffsets sets the rune and UTF-16 offsets of the evidence from its
-// byte offsets, in one pass over the text up to the last of them: only
-// documents with evidence pay for it, not every token. UTF-16 offsets
-// differ from rune offsets only after a character outside the Basic
-// Multilingual Plane (an emoji), two UTF-16 code units for one rune, which
-// UTF-8 writes as four bytes led by a byte of 0xF0 or more: most texts have
-// none (firstAstral, the offset of the first, is -1).
+// byte offsets. Only documents with evidence pay for it, not every token:
+// the runes before every 64-byte block of the text are counted, eight
+// bytes at a time, and an offset's are its block's plus those of at most
+// 63 bytes. UTF-16 offsets differ from rune offsets only after a
+// character outside the Basic Multilingual Plane (an emoji), two UTF-16
+// code units for one rune, which UTF-8 writes as four bytes led by a byte
+// of 0xF0 or more: most texts have none (firstAstral, the offset of the
+// first, is -1), and then they are the rune offsets.
 func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
-	offs := evidenceOffsets(s, groups)
-	s.offsets = offs
-	counts := slices.Grow(s.runeCounts[:0], len(offs))[:len(offs)]
-	s.runeCounts = counts
-	pos, c := 0, runeCount{}
-	for i, o := range offs {
-		c.runes += utf8.RuneCountInString(text[pos:o])
-		if firstAstral >= 0 {
-			for b := max(pos, firstAstral); b < o; b++ {
-				if text[b] >= 0xF0 {
-					c.astral++
-				}
-			}
-		}
-		pos = o
-		counts[i] = c
+	if !hasEvidence(groups) {
+		return
 	}
+	blocks := s.runeBlocks[:0]
+	c := runeCount{}
+	for b := 0; b < len(text); b += 64 {
+		blocks = append(blocks, c)
+		end := min(b+64, len(text))
+		c.runes += countRunes(text, b, end)
+		if firstAstral >= 0 && firstAstral < end {
+			c.astral += countAstral(text, b, end)
+		}
+	}
+	blocks = append(blocks, c)
+	s.runeBlocks = blocks
 	// at gives the rune and UTF-16 offsets of byte offset b.
 	at := func(b int) (int, int) {
-		i, _ := slices.BinarySearch(offs, b)
-		return counts[i].runes, counts[i].runes + counts[i].astral
+		blk := b >> 6
+		c := blocks[blk]
+		r := c.runes + countRunes(text, blk<<6, b)
+		if firstAstral < 0 {
+			return r, r
+		}
+		return r, r + c.astral + countAstral(text, blk<<6, b)
 	}
 	for _, tags := range groups {
 		for _, tag := range tags {
@@ -663,24 +667,29 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	}
 }
 
-// runeCount is, at a byte offset, the runes before it and those of them
-// outside the Basic Multilingual Plane.
-type runeCount struct{ runes, astral int }
-
-// evidenceOffsets is every byte offset of the evidence and exclusions of
-// groups, sorted and without repeats, in s.offsets's storage.
-func evidenceOffsets(s *scratch, groups [][]Tag) []int {
-	offs := s.offsets[:0]
+func hasEvidence(groups [][]Tag) bool {
 	for _, tags := range groups {
 		for _, tag := range tags {
-			for _, e := range tag.Evidence {
-				offs = append(offs, e.Start, e.End)
-			}
-			for _, d := range tag.Dropped {
-				offs = append(offs, d.Start, d.End, d.ExclusionStart, d.ExclusionEnd)
+			if len(tag.Evidence)+len(tag.Dropped) > 0 {
+				return true
 			}
 		}
 	}
-	slices.Sort(offs)
-	return slices.Compact(offs)
+	return false
 }
+
+// countAstral is the number of runes outside the Basic Multilingual
+// Plane in text[from:to]: their lead bytes, 0xF0 or more.
+func countAstral(text string, from, to int) int {
+	n := 0
+	for i := from; i < to; i++ {
+		if text[i] >= 0xF0 {
+			n++
+		}
+	}
+	return n
+}
+
+// runeCount is, at a byte offset, the runes before it and those of them
+// outside the Basic Multilingual Plane.
+type runeCount struct{ runes, astral int }

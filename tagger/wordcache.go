@@ -183,3 +183,22 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 	}
 	return i, gap, toks[:nt], cands[:nc]
 }
+
+// countRunes is the number of runes of valid UTF-8 text[from:to]: its
+// bytes less its continuation bytes (10xxxxxx), counted eight at a time
+// (utf8.RuneCountInString decodes every rune, and Vietnamese has a
+// multi-byte one in most words).
+func countRunes(text string, from, to int) int {
+	cont := 0
+	i := from
+	for ; i+8 <= to; i += 8 {
+		x := load64(text, i)
+		cont += bits.OnesCount64(x &^ (x << 1) & highs8)
+	}
+	for ; i < to; i++ {
+		if text[i]&0xC0 == 0x80 {
+			cont++
+		}
+	}
+	return to - from - cont
+}
