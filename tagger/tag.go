@@ -3,9 +3,11 @@ package tagger
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -51,7 +53,7 @@ type scratch struct {
 	reported   []scoredRun
 	words      *wordCache  // keys of the words seen before, by their bytes
 	cands      []int32     // the tokens that may start a pattern
-	runeBlocks []runeCount // per 64 bytes of the text, for fillOffsets
+	runeBlocks []runeCount // per 8 bytes of the text, for fillOffsets
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -614,38 +616,52 @@ func (t *Tagger) contribution(term int, c int32) float64 {
 
 // fillOffsets sets the rune and UTF-16 offsets of the evidence from its
 // byte offsets. Only documents with evidence pay for it, not every token:
-// the runes before every 64-byte block of the text are counted, eight
-// bytes at a time, and an offset's are its block's plus those of at most
-// 63 bytes. UTF-16 offsets differ from rune offsets only after a
-// character outside the Basic Multilingual Plane (an emoji), two UTF-16
-// code units for one rune, which UTF-8 writes as four bytes led by a byte
-// of 0xF0 or more: most texts have none (firstAstral, the offset of the
-// first, is -1), and then they are the rune offsets.
+// the runes before every eight bytes of the text are counted, eight bytes
+// at a time, and an offset's are those plus the runes of at most seven
+// bytes, without a branch. UTF-16 offsets differ from rune offsets only
+// after a character outside the Basic Multilingual Plane (an emoji), two
+// UTF-16 code units for one rune, which UTF-8 writes as four bytes led by
+// a byte of 0xF0 or more: most texts have none (firstAstral, the offset of
+// the first, is -1), and then they are the rune offsets.
 func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	if !hasEvidence(groups) {
 		return
 	}
-	blocks := s.runeBlocks[:0]
+	// The counts before every eight bytes up to the last offset; the
+	// last bytes are read from a zero-padded copy (eight bytes are read
+	// at a time).
+	last := lastOffset(groups)
+	n := last/8 + 1
+	blocks := slices.Grow(s.runeBlocks[:0], n)[:n]
+	s.runeBlocks = blocks
+	var tail [16]byte
+	tailStart := max(0, len(text)-8) &^ 7
+	copy(tail[:], text[tailStart:])
+	read8 := func(i int) uint64 {
+		if i+8 <= len(text) {
+			return load64(text, i)
+		}
+		return load64(unsafe.String(&tail[0], len(tail)), i-tailStart)
+	}
 	c := runeCount{}
-	for b := 0; b < len(text); b += 64 {
-		blocks = append(blocks, c)
-		end := min(b+64, len(text))
-		c.runes += countRunes(text, b, end)
-		if firstAstral >= 0 && firstAstral < end {
-			c.astral += countAstral(text, b, end)
+	for k := range blocks {
+		blocks[k] = c
+		x := read8(k << 3)
+		c.runes += 8 - bits.OnesCount64(x&^(x<<1)&highs8)
+		if firstAstral >= 0 {
+			c.astral += countAstral(text, k<<3, min(k<<3+8, len(text)))
 		}
 	}
-	blocks = append(blocks, c)
-	s.runeBlocks = blocks
 	// at gives the rune and UTF-16 offsets of byte offset b.
 	at := func(b int) (int, int) {
-		blk := b >> 6
+		blk := b >> 3
 		c := blocks[blk]
-		r := c.runes + countRunes(text, blk<<6, b)
+		x := read8(blk<<3) & byteMasks[b&7][0]
+		r := c.runes + b&7 - bits.OnesCount64(x&^(x<<1)&highs8)
 		if firstAstral < 0 {
 			return r, r
 		}
-		return r, r + c.astral + countAstral(text, blk<<6, b)
+		return r, r + c.astral + countAstral(text, blk<<3, b)
 	}
 	for _, tags := range groups {
 		for _, tag := range tags {
@@ -665,6 +681,22 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 			}
 		}
 	}
+}
+
+// lastOffset is the largest byte offset of the evidence of groups.
+func lastOffset(groups [][]Tag) int {
+	last := 0
+	for _, tags := range groups {
+		for _, tag := range tags {
+			for _, e := range tag.Evidence {
+				last = max(last, e.End)
+			}
+			for _, d := range tag.Dropped {
+				last = max(last, d.End, d.ExclusionEnd)
+			}
+		}
+	}
+	return last
 }
 
 func hasEvidence(groups [][]Tag) bool {

@@ -195,6 +195,11 @@ func countRunes(text string, from, to int) int {
 		x := load64(text, i)
 		cont += bits.OnesCount64(x &^ (x << 1) & highs8)
 	}
+	if i < to && i+8 <= len(text) {
+		// The last bytes, masked: no branch per byte.
+		x := load64(text, i) & byteMasks[to-i][0]
+		return to - from - cont - bits.OnesCount64(x&^(x<<1)&highs8)
+	}
 	for ; i < to; i++ {
 		if text[i]&0xC0 == 0x80 {
 			cont++
