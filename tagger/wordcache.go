@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -136,18 +137,33 @@ func (c *wordCache) store(text string, start, end int, strict, fold uint64, flag
 // words reads the words at text[i:] that are in the cache, and the ASCII
 // separators after them, appending their tokens; it stops at the first
 // word that is not (or within 16 bytes of the text's end) and returns
-// where, with the gap before it. Like wordRun, a function of its own so
-// that its state stays in registers; tokens are written in place (an
-// append builds each on the stack first).
+// where, with the gap before it.
+func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []int32) (int, uint8, []token, []int32) {
+	for {
+		// Room for up to 1,024 tokens (a word and its separator take
+		// two bytes at least), written in place by wordsIn.
+		room := min((len(text)-i)/2+1, 1024)
+		toks, cands = slices.Grow(toks, room), slices.Grow(cands, room)
+		nt, nc := len(toks), len(cands)
+		var more bool
+		i, gap, nt, nc, more = c.wordsIn(text, i, gap, unsafe.SliceData(toks[:nt+1]), nt, nt+room, unsafe.SliceData(cands[:nc+1]), nc)
+		toks, cands = toks[:nt], cands[:nc]
+		if !more {
+			return i, gap, toks, cands
+		}
+	}
+}
+
+// wordsIn is words' loop, writing the tokens at toks[nt:limit] and their
+// indices at cands[nc:] through pointers; more says it stopped at limit. Like wordRun,
+// a function of its own with few values live in it, so that the compiler
+// keeps them in registers.
 //
 //go:noinline
-func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []int32) (int, uint8, []token, []int32) {
-	nt, nc := len(toks), len(cands)
-	toks, cands = toks[:cap(toks)], cands[:cap(cands)]
+func (c *wordCache) wordsIn(text string, i int, gap uint8, toks *token, nt, limit int, cands *int32, nc int) (_ int, _ uint8, _, _ int, more bool) {
 	for i+16 <= len(text) {
-		if nt >= len(toks) || nc >= len(cands) {
-			toks, cands = append(toks, token{}), append(cands, 0)
-			toks, cands = toks[:cap(toks)], cands[:cap(cands)]
+		if nt == limit {
+			return i, gap, nt, nc, true
 		}
 		w := window(c.bitmap, i)
 		if w&1 == 0 {
@@ -162,12 +178,12 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 			break
 		}
 		top := uint8(e.hi >> 56)
-		tk := &toks[nt]
+		tk := (*token)(unsafe.Add(unsafe.Pointer(toks), uintptr(nt)*unsafe.Sizeof(token{})))
 		tk.start, tk.end = int32(i), int32(i+size)
 		tk.strict, tk.fold = e.strict, e.fold
 		tk.gap, tk.flags = gap, top&7
 		// Listed when it may start a pattern, without a branch.
-		cands[nc] = int32(nt)
+		*(*int32)(unsafe.Add(unsafe.Pointer(cands), uintptr(nc)*4)) = int32(nt)
 		nc += int(top >> 3 & 1)
 		nt++
 		// The separators after it: all ASCII, as the bitmap marks every
@@ -181,7 +197,7 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 			gap |= asciiGap[text[i]]
 		}
 	}
-	return i, gap, toks[:nt], cands[:nc]
+	return i, gap, nt, nc, false
 }
 
 // countRunes is the number of runes of valid UTF-8 text[from:to]: its
