@@ -1,6 +1,7 @@
 package tagger
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"unsafe"
@@ -146,7 +147,7 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 		toks, cands = slices.Grow(toks, room), slices.Grow(cands, room)
 		nt, nc := len(toks), len(cands)
 		var more bool
-		i, gap, nt, nc, more = c.wordsIn(text, i, gap, unsafe.SliceData(toks[:nt+1]), nt, nt+room, unsafe.SliceData(cands[:nc+1]), nc)
+		i, gap, nt, nc, more = c.wordsIn(bytesOf(text), i, gap, toks[:nt+room], nt, cands[:nc+room], nc)
 		toks, cands = toks[:nt], cands[:nc]
 		if !more {
 			return i, gap, toks, cands
@@ -154,36 +155,40 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 	}
 }
 
-// wordsIn is words' loop, writing the tokens at toks[nt:limit] and their
-// indices at cands[nc:] through pointers; more says it stopped at limit. Like wordRun,
+// wordsIn is words' loop, writing the tokens at toks[nt:] and their
+// indices at cands[nc:] (as long as each); more says toks is full. No
+// unsafe pointer arithmetic in it: that would make the loop a point where
+// the runtime cannot preempt the goroutine, and it would retry and retry. Like wordRun,
 // a function of its own with few values live in it, so that the compiler
 // keeps them in registers.
 //
 //go:noinline
-func (c *wordCache) wordsIn(text string, i int, gap uint8, toks *token, nt, limit int, cands *int32, nc int) (_ int, _ uint8, _, _ int, more bool) {
+func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int, cands []int32, nc int) (_ int, _ uint8, _, _ int, more bool) {
 	for i+16 <= len(text) {
-		if nt == limit {
+		if nt == len(toks) {
 			return i, gap, nt, nc, true
 		}
-		w := window(c.bitmap, i)
+		bm := c.bitmap
+		k := uint(i) & 63
+		w := bm[i>>6]>>k | bm[i>>6+1]<<1<<(63-k)
 		if w&1 == 0 {
 			break
 		}
 		size := bits.TrailingZeros64(^w)
 		mask := &byteMasks[size&maxCached]
-		lo := load64(text, i) & mask[0]
-		hi := load64(text, i+8) & mask[1]
+		lo := binary.LittleEndian.Uint64(text[i:]) & mask[0]
+		hi := binary.LittleEndian.Uint64(text[i+8:]) & mask[1]
 		e := c.slot(lo, hi)
 		if e.lo != lo || e.hi&low56 != hi || size > maxCached {
 			break
 		}
 		top := uint8(e.hi >> 56)
-		tk := (*token)(unsafe.Add(unsafe.Pointer(toks), uintptr(nt)*unsafe.Sizeof(token{})))
+		tk := &toks[nt]
 		tk.start, tk.end = int32(i), int32(i+size)
 		tk.strict, tk.fold = e.strict, e.fold
 		tk.gap, tk.flags = gap, top&7
 		// Listed when it may start a pattern, without a branch.
-		*(*int32)(unsafe.Add(unsafe.Pointer(cands), uintptr(nc)*4)) = int32(nt)
+		cands[nc] = int32(nt)
 		nc += int(top >> 3 & 1)
 		nt++
 		// The separators after it: all ASCII, as the bitmap marks every
@@ -199,6 +204,9 @@ func (c *wordCache) wordsIn(text string, i int, gap uint8, toks *token, nt, limi
 	}
 	return i, gap, nt, nc, false
 }
+
+// bytesOf is text's bytes, not copied (wordsIn only reads them).
+func bytesOf(text string) []byte { return unsafe.Slice(unsafe.StringData(text), len(text)) }
 
 // countRunes is the number of runes of valid UTF-8 text[from:to]: its
 // bytes less its continuation bytes (10xxxxxx), counted eight at a time
