@@ -65,7 +65,10 @@ func wordBytes(x uint64) uint64 {
 }
 
 func load64(text string, i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.StringData(text)), i))
+	// Through a slice, with its bounds check: unsafe pointer arithmetic
+	// would make the loops that call it points where the goroutine cannot
+	// be preempted (see wordsIn).
+	return binary.LittleEndian.Uint64(bytesOf(text)[i:])
 }
 
 // wordBitmap sets bit i%64 of word i/64 when text[i] may be part of a
@@ -90,7 +93,8 @@ func (c *wordCache) wordBitmap(text string) []uint64 {
 
 // wordBits64 is the bitmap word of text[base:base+64].
 func wordBits64(text string, base int) uint64 {
-	m := func(j int) uint64 { return wordBytes(load64(text, base+j)) >> 7 * movemask8 >> 56 << j }
+	b := bytesOf(text)[base : base+64 : base+64] // one bounds check for the eight reads
+	m := func(j int) uint64 { return wordBytes(binary.LittleEndian.Uint64(b[j:])) >> 7 * movemask8 >> 56 << j }
 	return m(0) | m(8) | m(16) | m(24) | m(32) | m(40) | m(48) | m(56)
 }
 
@@ -98,10 +102,7 @@ func wordBits64(text string, base int) uint64 {
 // i/64+1).
 func window(bm []uint64, i int) uint64 {
 	k := uint(i) & 63
-	p := unsafe.Pointer(unsafe.SliceData(bm))
-	cur := *(*uint64)(unsafe.Add(p, i>>6<<3))
-	next := *(*uint64)(unsafe.Add(p, (i>>6+1)<<3))
-	return cur>>k | next<<1<<(63-k)
+	return bm[i>>6]>>k | bm[i>>6+1]<<1<<(63-k)
 }
 
 // byteMasks[n] keeps the first n bytes of the 16 at a word's start, as
@@ -168,16 +169,15 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 		if nt == len(toks) {
 			return i, gap, nt, nc, true
 		}
-		bm := c.bitmap
-		k := uint(i) & 63
-		w := bm[i>>6]>>k | bm[i>>6+1]<<1<<(63-k)
+		w := window(c.bitmap, i)
 		if w&1 == 0 {
 			break
 		}
 		size := bits.TrailingZeros64(^w)
 		mask := &byteMasks[size&maxCached]
-		lo := binary.LittleEndian.Uint64(text[i:]) & mask[0]
-		hi := binary.LittleEndian.Uint64(text[i+8:]) & mask[1]
+		word := text[i : i+16 : i+16] // one bounds check for both reads
+		lo := binary.LittleEndian.Uint64(word) & mask[0]
+		hi := binary.LittleEndian.Uint64(word[8:]) & mask[1]
 		e := c.slot(lo, hi)
 		if e.lo != lo || e.hi&low56 != hi || size > maxCached {
 			break
