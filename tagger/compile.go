@@ -29,6 +29,9 @@ type Tagger struct {
 	scratch sync.Pool // of *scratch, each with a word cache for this Tagger
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
+	// repeats[c] is repeat(c) for the mention counts of most documents,
+	// computed once (a logarithm per term and document showed in profiles).
+	repeats [64]float64
 }
 
 type compiledTerm struct {
@@ -96,6 +99,9 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		themeIdx: make(map[string]int, len(rs.Themes)),
 		edges:    newEdgeTable(1024),
 		outputs:  make([][]int32, 2),
+	}
+	for c := range len(t.repeats) {
+		t.repeats[c] = t.repeat(int32(c))
 	}
 	t.scratch.New = func() any {
 		if t.noWordCache {

@@ -609,9 +609,16 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 // contribution is what c matches of one term add to its theme's evidence:
 // the weight, growing with each doubling of the mentions, up to a ceiling.
 func (t *Tagger) contribution(term int, c int32) float64 {
+	if int(c) < len(t.repeats) {
+		return t.terms[term].weight * t.repeats[c]
+	}
+	return t.terms[term].weight * t.repeat(c)
+}
+
+// repeat is what c mentions of a term count as, in mentions of weight 1.
+func (t *Tagger) repeat(c int32) float64 {
 	sc := t.rs.Scoring
-	rep := math.Min(sc.MaxRepeat, 1+sc.RepeatFactor*math.Log2(float64(c)))
-	return t.terms[term].weight * rep
+	return math.Min(sc.MaxRepeat, 1+sc.RepeatFactor*math.Log2(float64(c)))
 }
 
 // fillOffsets sets the rune and UTF-16 offsets of the evidence from its
