@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -26,7 +27,11 @@ type Tagger struct {
 	startStrict, startFold startFilter
 	hasFold                bool
 
-	scratch sync.Pool // of *scratch, each with a word cache for this Tagger
+	scratch sync.Pool // of *scratch
+	// Word caches for this Tagger's scans, kept apart from the scratch
+	// pool, which the garbage collector empties: a cache is worth its
+	// words, and a new one starts cold. At most two per CPU are kept.
+	caches chan *wordCache
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
 	// repeats[c] is repeat(c) for the mention counts of most documents,
@@ -103,12 +108,8 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 	for c := range len(t.repeats) {
 		t.repeats[c] = t.repeat(int32(c))
 	}
-	t.scratch.New = func() any {
-		if t.noWordCache {
-			return new(scratch)
-		}
-		return &scratch{words: newWordCache(t)}
-	}
+	t.scratch.New = func() any { return new(scratch) }
+	t.caches = make(chan *wordCache, max(4, 2*runtime.GOMAXPROCS(0)))
 	nWords := 0
 	for _, th := range rs.Themes {
 		for _, term := range th.Terms {

@@ -76,7 +76,12 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 		}
 	}
 	s := t.scratch.Get().(*scratch)
-	defer t.scratch.Put(s)
+	s.words = t.takeWordCache()
+	defer func() {
+		t.keepWordCache(s.words)
+		s.words = nil
+		t.scratch.Put(s)
+	}()
 
 	// Fast path: the text is NFC (nearly all real text is) and is scanned
 	// in place. Otherwise scan its NFC form and map offsets back.

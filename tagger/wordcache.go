@@ -53,6 +53,31 @@ const (
 
 func newWordCache(t *Tagger) *wordCache { return &wordCache{t: t} }
 
+// takeWordCache is a word cache of t's for one scan: a kept one if there
+// is, else a new one (nil when the tests turn the cache off).
+func (t *Tagger) takeWordCache() *wordCache {
+	if t.noWordCache {
+		return nil
+	}
+	select {
+	case c := <-t.caches:
+		return c
+	default:
+		return newWordCache(t)
+	}
+}
+
+// keepWordCache gives a cache back, or drops it when enough are kept.
+func (t *Tagger) keepWordCache(c *wordCache) {
+	if c == nil {
+		return
+	}
+	select {
+	case t.caches <- c:
+	default:
+	}
+}
+
 // wordBytes sets the high bit of each byte of x that may be part of a
 // word: an ASCII letter or digit, or any byte of a multi-byte rune.
 func wordBytes(x uint64) uint64 {
