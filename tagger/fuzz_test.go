@@ -166,16 +166,7 @@ func TestWordCacheChangesNoResult(t *testing.T) {
 		"người", "được", "nghiêng", "2026", "Việt Nam", "và", "của", "semiconductors",
 	}
 	for range 3000 {
-		var b strings.Builder
-		for range 5 + rng.IntN(80) {
-			if rng.IntN(8) == 0 {
-				b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
-			} else {
-				b.WriteString(words[rng.IntN(len(words))])
-			}
-			b.WriteString([]string{" ", " ", " ", ", ", ".\n", "-", "\u201c", " (", "  ", "\u2026 "}[rng.IntN(10)])
-		}
-		text := b.String()
+		text := randomText(rng, words, 5+rng.IntN(80), 8)
 		opts := Options{IncludeUntagged: true}
 		want, wantErr := ref.Tag(text, opts)
 		for pass := range 2 {

@@ -162,17 +162,24 @@ func TestCachedScanOnLongTexts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	words := []string{"trí", "tuệ", "nhân", "tạo", "Việt", "Nam", "người", "được", "nghiêng", "chip", "AI", "ai", "2017", "semiconductors", "x", "Đà", "Nẵng", "thuỷ", "THỦY"}
 	for range 5000 {
-		var b strings.Builder
-		for range 10 + rng.IntN(40) {
-			if rng.IntN(6) == 0 {
-				b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
-			} else {
-				b.WriteString(words[rng.IntN(len(words))])
-			}
-			b.WriteString([]string{" ", " ", " ", ", ", ".\n", "-", "\u201c", " (", "  "}[rng.IntN(9)])
-		}
-		checkScan(t, b.String())
+		checkScan(t, randomText(rng, words, 10+rng.IntN(40), 6))
 	}
+}
+
+// randomText strings n words (and, one time in oneIn, a piece of
+// scanPieces instead), each followed by a separator: spaces mostly, and
+// punctuation, a line break, a hyphen, a curly quote or an ellipsis.
+func randomText(rng *rand.Rand, words []string, n, oneIn int) string {
+	var b strings.Builder
+	for range n {
+		if rng.IntN(oneIn) == 0 {
+			b.WriteString(scanPieces[rng.IntN(len(scanPieces))])
+		} else {
+			b.WriteString(words[rng.IntN(len(words))])
+		}
+		b.WriteString([]string{" ", " ", " ", ", ", ".\n", "-", "\u201c", " (", "  ", "\u2026 "}[rng.IntN(10)])
+	}
+	return b.String()
 }
 
 // TestScanMatchesReference holds the scanner to referenceScan over random
