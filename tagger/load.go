@@ -354,7 +354,8 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 	}
 	name := nodeValue(n, "text")
 	windowLine := 0
-	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window"}, func(k string, v *yaml.Node) {
+	weightLine := 0
+	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window", "context"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &t.ID, &t.Text, &t.Variants) {
 			return
 		}
@@ -362,6 +363,9 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 		case "weight":
 			t.Weight = p.num(v, theme, name, "weight")
 			p.checkWeight(v.Line, theme, name, t.Weight)
+			weightLine = v.Line
+		case "context":
+			t.Context = p.boolean(v, theme, name, k)
 		case "case_sensitive":
 			t.CaseSensitive = p.boolean(v, theme, name, k)
 		case "folded":
@@ -380,6 +384,15 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 	})
 	if t.Window != 0 && !t.Weak {
 		p.add(windowLine, theme, name, "window applies only to weak terms (a strong term counts anywhere): add weak: true or remove window")
+	}
+	if t.Context {
+		switch {
+		case t.Weak:
+			p.add(n.Line, theme, name, "a context term cannot be weak: it is what weak terms need; remove weak: true or context: true")
+		case weightLine != 0:
+			p.add(weightLine, theme, name, "a context term counts nothing, so it has no weight: remove weight")
+		}
+		t.Weight = 0
 	}
 	return t
 }
@@ -488,11 +501,14 @@ func (p *parser) validate(rs *Ruleset) {
 		}
 		termIDs := map[string]int{}
 		termKeys := map[string]string{}
-		strong := false
+		strong, counting := false, false
 		for i := range th.Terms {
 			t := &th.Terms[i]
 			if !t.Weak {
 				strong = true
+			}
+			if !t.Context {
+				counting = true
 			}
 			for _, text := range append([]string{t.Text}, t.Variants...) {
 				key, msg := checkPhrase(text)
@@ -519,6 +535,9 @@ func (p *parser) validate(rs *Ruleset) {
 		}
 		if len(th.Terms) > 0 && !strong {
 			p.add(th.Line, th.ID, "", "every term of the theme is weak, so none can ever count: make at least one term strong")
+		}
+		if len(th.Terms) > 0 && !counting {
+			p.add(th.Line, th.ID, "", "every term of the theme is a context term, which counts nothing: add a term that counts")
 		}
 		exclIDs := map[string]int{}
 		for i := range th.Exclusions {

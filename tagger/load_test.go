@@ -170,6 +170,9 @@ func TestRulesetFieldsThatWouldDoNothing(t *testing.T) {
 		"themes:\n  - {id: x, label: {en: X}, terms: [a, {text: b, weak: true, window: 4294967297}]}":           "window 4294967297 is out of range",
 		"themes:\n  - {id: x, label: {en: X}, terms: [a], exclusions: [{text: b, window: 2147483648}]}":         "window 2147483648 is out of range",
 		"defaults: {window: 3}\nthemes:\n  - {id: x, label: {en: X}, terms: [a]}":                               `unknown key "window"`,
+		"themes:\n  - {id: x, label: {en: X}, terms: [a, {text: b, context: true, weak: true}]}":                "a context term cannot be weak",
+		"themes:\n  - {id: x, label: {en: X}, terms: [a, {text: b, context: true, weight: 0.5}]}":               "a context term counts nothing, so it has no weight",
+		"themes:\n  - {id: x, label: {en: X}, terms: [{text: b, context: true}]}":                               "every term of the theme is a context term",
 	} {
 		_, err := ParseRuleset("f.yaml", []byte(src))
 		if err == nil || !strings.Contains(err.Error(), frag) {

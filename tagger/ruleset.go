@@ -82,7 +82,12 @@ type Term struct {
 	// Window words.
 	Weak   bool
 	Window int
-	Line   int `json:"-"`
+	// Context terms count nothing themselves: they are the setting in
+	// which a theme's weak terms count ("bệnh viện" for "ứng dụng"), as
+	// a strong term would be. Their weight is 0; they show as evidence
+	// of weight 0.
+	Context bool `json:",omitempty"` // omitted when false: older rulesets keep their version
+	Line    int  `json:"-"`
 }
 
 // Exclusion is a phrase that cancels matches of its theme's terms where it

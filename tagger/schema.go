@@ -58,6 +58,7 @@ type (
 		Hyphens       bool     `json:"hyphens" doc:"Also match with hyphens between the words."`
 		Weak          bool     `json:"weak" doc:"Counts only when a strong term of the theme matched too."`
 		Window        int      `json:"window" doc:"For a weak term: the strong term must stand within this many words (0: anywhere)." schema:"min=0,max=1048576"`
+		Context       bool     `json:"context" doc:"Counts nothing itself; weak terms of the theme count near it as near a strong term (no weight, not weak)."`
 	}
 	fileExclusion struct {
 		ID       string   `json:"id" doc:"Exclusion id (default: derived from the text)."`

@@ -740,3 +740,50 @@ func TestInvisibleCharactersAndEth(t *testing.T) {
 		}
 	}
 }
+
+// TestContextTerms: a context term counts nothing and tags nothing, but
+// weak terms near it count as near a strong term; it shows as evidence of
+// weight 0.
+func TestContextTerms(t *testing.T) {
+	tg := compileYAML(t, `
+name: ctx
+themes:
+  - id: ehealth
+    label: {en: E-health}
+    terms:
+      - {text: bệnh án điện tử}
+      - {text: bệnh viện, variants: [người bệnh], context: true}
+      - {text: ứng dụng di động, weight: 0.5, weak: true, window: 8}
+      - {text: trực tuyến, weight: 0.5, weak: true, window: 8}
+`)
+	tag := func(text string) Result {
+		t.Helper()
+		res, err := tg.Tag(text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, text, res)
+		return res
+	}
+	if res := tag("Bệnh viện tỉnh khai trương khu nhà mới cho người bệnh."); len(res.Tags) != 0 {
+		t.Errorf("context terms alone must not tag: %+v", res)
+	}
+	if res := tag("Cửa hàng bán hàng trực tuyến qua ứng dụng di động."); len(res.Tags) != 0 {
+		t.Errorf("weak terms without context must not tag: %+v", res)
+	}
+	res := tag("Bệnh viện ra mắt ứng dụng di động, người bệnh đặt lịch trực tuyến.")
+	if len(res.Tags) != 1 {
+		t.Fatalf("weak terms beside a context term should tag: %+v", res)
+	}
+	var weights []float64
+	for _, e := range res.Tags[0].Evidence {
+		weights = append(weights, e.Weight)
+	}
+	if !slices.Equal(weights, []float64{0, 0.5, 0, 0.5}) {
+		t.Errorf("evidence weights = %v, want the context terms at 0 and the weak terms at 0.5", weights)
+	}
+	// Beyond the weak term's window the context does not help.
+	if res := tag("Bệnh viện tỉnh năm nay mở thêm ba khoa và tuyển hai mươi bác sĩ trẻ; ứng dụng di động."); len(res.Tags) != 0 {
+		t.Errorf("a weak term beyond its window must not count: %+v", res)
+	}
+}
