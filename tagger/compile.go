@@ -303,21 +303,12 @@ func (f *startFilter) add(keys []uint64) {
 	}
 }
 
-// follows reports, for toks[i] whose key k passed first, whether a
+// follows reports, for a token whose key k passed first, whether a
 // pattern may start there: k is a one-word pattern, or k and the next
-// token's key begin a longer one. fold says which key the filter is of.
-func (f *startFilter) follows(k uint64, toks []token, i int, fold bool) bool {
-	if f.one.has(k) {
-		return true
-	}
-	if i+1 >= len(toks) {
-		return false
-	}
-	next := toks[i+1].strict
-	if fold {
-		next = toks[i+1].fold
-	}
-	return f.pair.has(pairKey(k, next))
+// token's key (of the same kind; hasNext false after the last token) begin
+// a longer one.
+func (f *startFilter) follows(k, next uint64, hasNext bool) bool {
+	return f.one.has(k) || hasNext && f.pair.has(pairKey(k, next))
 }
 
 func pairKey(a, b uint64) uint64 { return a ^ b*0xFF51AFD7ED558CCD }

@@ -166,10 +166,16 @@ func (t *Tagger) match(text string, s *scratch) {
 	for _, ci := range s.cands {
 		i := int(ci)
 		// The first bit test inline: it turns away nearly every token.
-		if k := toks[i].strict; t.startStrict.first.has(k) && t.startStrict.follows(k, toks, i, false) {
+		// The next token's keys (none after the last), read once for
+		// both filters.
+		next, hasNext := &toks[i], i+1 < len(toks)
+		if hasNext {
+			next = &toks[i+1]
+		}
+		if k := toks[i].strict; t.startStrict.first.has(k) && t.startStrict.follows(k, next.strict, hasNext) {
 			t.walk(text, s, i, rootStrict)
 		}
-		if k := toks[i].fold; t.hasFold && t.startFold.first.has(k) && t.startFold.follows(k, toks, i, true) {
+		if k := toks[i].fold; t.hasFold && t.startFold.first.has(k) && t.startFold.follows(k, next.fold, hasNext) {
 			t.walk(text, s, i, rootFold)
 		}
 	}
