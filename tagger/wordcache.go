@@ -222,8 +222,8 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 		seps := min(bits.TrailingZeros64(w>>size), 64-size)
 		i += size
 		end := min(i+seps, len(text))
-		gap = 0
-		for ; i < end; i++ {
+		gap = asciiGap[word[size]] // the first separator, inside the 16 bytes read
+		for i++; i < end; i++ {
 			gap |= asciiGap[text[i]]
 		}
 	}
