@@ -40,11 +40,12 @@ type Tagger struct {
 }
 
 type compiledTerm struct {
-	theme  int
-	weight float64
-	weak   bool
-	window int
-	id     string
+	theme   int
+	weight  float64
+	weak    bool
+	context bool
+	window  int
+	id      string
 }
 
 type compiledExcl struct {
@@ -125,7 +126,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		for _, term := range th.Terms {
 			idx := len(t.terms)
 			termIdx[term.ID] = idx
-			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, window: term.Window, id: term.ID})
+			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, context: term.Context, window: term.Window, id: term.ID})
 			for _, text := range append([]string{term.Text}, term.Variants...) {
 				p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
 				if err != nil {

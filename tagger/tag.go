@@ -484,6 +484,17 @@ type scoredRun struct {
 	tagged bool
 }
 
+// onlyContext reports whether every match of a theme's run is of a
+// context term.
+func (t *Tagger) onlyContext(run []termMatch) bool {
+	for _, m := range run {
+		if !t.terms[m.term].context {
+			return false
+		}
+	}
+	return true
+}
+
 // span is where a match stands in the original text: byte and rune offsets.
 type span struct{ start, end int }
 
@@ -540,7 +551,9 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 		th := &t.rs.Themes[ti]
 		score := math.Round((1-math.Exp(-sum/lengthNorm))*1e4) / 1e4
 		isTagged := sum > 0 && score >= th.Threshold && score >= opts.MinScore
-		if isTagged || opts.IncludeUntagged {
+		// A theme with nothing but its setting (context terms) has
+		// nothing to show.
+		if isTagged || opts.IncludeUntagged && !t.onlyContext(run) {
 			reported = append(reported, scoredRun{lo: int32(lo), hi: int32(hi), score: score, tagged: isTagged})
 			for _, m := range run {
 				if m.dropped == dropNone {
