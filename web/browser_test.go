@@ -459,8 +459,10 @@ func TestPlaygroundInChromium(t *testing.T) {
 	weak := "Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone."
 	st = pasteAndTag(t, ctx, "weak", weak)
 	checkAgainstAPI(t, "weak", st, weak, tagViaAPI(t, base, weak), "semiconductors")
-	if got := strings.Join(st.Untagged, ","); got != "ai,drones" {
-		t.Errorf("under threshold: %s, want ai,drones", got)
+	// (ai and drones at least: e-health also lists "thuật toán", a weak
+	// term of its digital layer with no health setting near it.)
+	if got := strings.Join(st.Untagged, ","); !strings.Contains(","+got+",", ",ai,") || !strings.Contains(","+got+",", ",drones,") {
+		t.Errorf("under threshold: %s, want ai and drones among them", got)
 	}
 	reasons := evaluate[string](t, ctx, "reasons", `[...document.querySelectorAll('#evidence tr.dropped .c-kind')].map(td => td.textContent).join(' | ')`)
 	for _, want := range []string{"thuật ngữ yếu", "nhac-drone"} {
@@ -519,7 +521,13 @@ func TestPlaygroundAuthInChromium(t *testing.T) {
 	if st.Error != "" || strings.Join(st.Tagged, ",") != "ehealth" {
 		t.Errorf("with a token: tagged %v, error %q", st.Tagged, st.Error)
 	}
-	if len(st.Spans) != 1 || st.Spans[0].Text != "bệnh án điện tử" {
+	// The strong term, and "Bệnh viện", a context term (its setting,
+	// weight 0).
+	var texts []string
+	for _, sp := range st.Spans {
+		texts = append(texts, sp.Text)
+	}
+	if strings.Join(texts, "|") != "Bệnh viện|bệnh án điện tử" {
 		t.Errorf("spans %+v", st.Spans)
 	}
 	checkNoProblems(t, ctx)

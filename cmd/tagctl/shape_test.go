@@ -29,7 +29,7 @@ const restStreamFile = `{"document": {"id": "1", "text": "Trí tuệ nhân tạo
 {"document": {"id": "3", "text": "Doanh nghiệp đầu tư vào trí tuệ nhân tạo và máy bay không người lái."}, "options": {"themes": ["drones"], "omitEvidence": true}}
 {"document": {"id": "4", "text": "Máy bay không người lái và trí tuệ nhân tạo", "languageCode": "en"}}
 {"id": "5", "text": "Trí tuệ nhân tạo và máy bay không người lái", "languageCode": "en"}
-{"document": {"id": "6", "text": "Máy bay không người lái, trí tuệ nhân tạo, bệnh án điện tử"}, "options": {"include_untagged": true, "min_score": 0.7}}
+{"document": {"id": "6", "text": "Máy bay không người lái, trí tuệ nhân tạo, bệnh án điện tử"}, "options": {"include_untagged": true, "min_score": 0.8}}
 
 {"document": {"id": "7", "text": "Bệnh án điện tử", "language_code": "en"}}
 {"document": {"id": "8", "text": "Xe điện và điện mặt trời"}, "options": {}}
