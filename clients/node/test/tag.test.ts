@@ -114,8 +114,9 @@ test("tag: a plain string, languageCode en gives English labels, options", async
 
   const weak = await client.tag(AI_WEAK_CHIP, { includeUntagged: true });
   assert.deepEqual(themesOf(weak.tags), ["ai"]);
-  assert.deepEqual(themesOf(weak.untagged), ["semiconductors"]);
-  const under = weak.untagged[0]!;
+  // (e-health lists its weak "trí tuệ nhân tạo" too, with no health setting near it.)
+  const under = weak.untagged.find((t) => t.theme === "semiconductors");
+  assert.ok(under, `untagged: ${themesOf(weak.untagged)}`);
   assert.ok(under.score < under.threshold);
 });
 
