@@ -33,7 +33,7 @@ test("batch: one over-size document fails alone, the others are tagged, in order
     results.map((r) => r.documentId),
     ["a", "too-big", "2", "d", "e"],
   );
-  assert.deepEqual(themesOf(results[0]!.tags), ["ai"]);
+  assert.deepEqual(themesOf(results[0]!.tags), ["ai", "ehealth"]);
   assert.deepEqual(themesOf(results[2]!.tags), ["drones"]);
   assert.deepEqual(results[3]!.tags, []);
   assert.deepEqual(themesOf(results[4]!.tags), ["ai", "semiconductors"]);

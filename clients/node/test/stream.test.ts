@@ -21,7 +21,7 @@ after(async () => {
 });
 
 const TEXTS = [EMOJI_AI, CHIP_AI, DRONES, PLAIN];
-const WANT = [["ai"], ["ai", "semiconductors"], ["drones"], []];
+const WANT = [["ai", "ehealth"], ["ai", "semiconductors"], ["drones"], []];
 const N = 10_000;
 const BAD = 4_321; // over --max-document-bytes
 

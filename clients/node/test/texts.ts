@@ -1,6 +1,6 @@
 // Test sentences, written for these tests (not taken from any news).
 
-/** Tags "ai"; two emoji before the match make UTF-16 and rune offsets differ by 2. */
+/** Tags "ai" and, since the round-11 rules (AI beside an X-ray film in a clinic), "ehealth"; two emoji before the match make UTF-16 and rune offsets differ by 2. */
 export const EMOJI_AI =
   "😀🎉 Hôm nay, một công ty khởi nghiệp ở Đà Nẵng giới thiệu hệ thống trí tuệ nhân tạo giúp bác sĩ đọc phim X-quang từ xa.";
 
