@@ -226,7 +226,7 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 
 // phraseWords scans a phrase (NFC) into words and the gaps between them.
 func phraseWords(text string) ([]patternWord, []patternGap) {
-	toks, status, _, _ := scan(text, nil, false, nil)
+	toks, status, _, _ := scan(text, nil, false)
 	if status != scanOK {
 		return nil, nil
 	}

@@ -55,41 +55,34 @@ func (t *Tagger) TagDocument(doc Document, opts Options) (Result, error) {
 		}
 		return res, err
 	}
-	res.Words -= t.wordCount(doc.Title)
 	if len(res.Tags)+len(res.Untagged) > 0 && !opts.OmitEvidence {
 		placeEvidence(doc, res.Tags, res.Untagged)
 	}
 	return res, nil
 }
 
-// titleSplit is, for score, the number of tokens of the title (0 without
-// one) and the weight of a match in it.
-func (t *Tagger) titleSplit(s *scratch, opts Options, where func(rawMatch) span) (int32, float64) {
-	if opts.title == 0 {
-		return 0, 1
+// titleTokens is the number of tokens of the title (0 without one): those
+// that start in it, in the original text (the slow path's tokens are
+// mapped back).
+func (s *scratch) titleTokens(title int, slow bool) int32 {
+	if title == 0 {
+		return 0
 	}
-	// The tokens of the title are those that start in it, in the
-	// original text: where maps the slow path's offsets back.
-	n := sort.Search(len(s.toks), func(i int) bool {
-		return where(rawMatch{start: int32(i), end: int32(i + 1)}).start >= opts.title
-	})
-	w := t.rs.Scoring.TitleWeight
-	if w == 0 {
-		w = 1
-	}
-	return int32(n), w
+	return int32(sort.Search(len(s.toks), func(i int) bool {
+		start := s.toks[i].start
+		if slow {
+			start = s.mapStart[start]
+		}
+		return int(start) >= title
+	}))
 }
 
-// wordCount is the number of word tokens of text, as Tag counts them.
-func (t *Tagger) wordCount(text string) int {
-	s := t.scratch.Get().(*scratch)
-	defer t.scratch.Put(s)
-	toks, status, _, _ := scan(text, s.toks[:0], true, nil)
-	if status == scanNotNFC {
-		toks, _, _, _ = scan(s.normalize(text), toks[:0], false, nil)
+// titleWeight is what a match in the title counts as (1: like the text's).
+func (t *Tagger) titleWeight() float64 {
+	if w := t.rs.Scoring.TitleWeight; w != 0 {
+		return w
 	}
-	s.toks = toks
-	return len(toks)
+	return 1
 }
 
 // fieldOffsets is how far a field starts into the string Tag was given,

@@ -256,8 +256,8 @@ const (
 // scanned has none: such runes never take wordRun's path (nor are they
 // clsIgnore, skipped by wordAfterIgnorables), so noting them costs the hot
 // loop nothing.
-func scan(text string, toks []token, checkNFC bool, cache *wordCache) (_ []token, _ scanStatus, at, astral int) {
-	toks, _, status, at, astral := scanWords(text, toks, nil, checkNFC, cache)
+func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at, astral int) {
+	toks, _, status, at, astral := scanWords(text, toks, nil, checkNFC, nil)
 	return toks, status, at, astral
 }
 

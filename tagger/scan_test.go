@@ -105,7 +105,7 @@ func checkScan(t *testing.T, text string) {
 	t.Helper()
 	for _, checkNFC := range []bool{true, false} {
 		wantToks, wantStatus, wantAt := referenceScan(text, checkNFC)
-		gotToks, gotStatus, gotAt, _ := scan(text, nil, checkNFC, nil)
+		gotToks, gotStatus, gotAt, _ := scan(text, nil, checkNFC)
 		if gotStatus != wantStatus || gotAt != wantAt {
 			t.Fatalf("scan(%q, %v): status %d at %d, want %d at %d", text, checkNFC, gotStatus, gotAt, wantStatus, wantAt)
 		}
@@ -164,6 +164,11 @@ func TestCachedScanOnLongTexts(t *testing.T) {
 	for range 5000 {
 		checkScan(t, randomText(rng, words, 10+rng.IntN(40), 6))
 	}
+	// Runs of over 1,024 cached words with ASCII separators only: the
+	// cached loop fills its room, stops and goes on (gaps included).
+	for _, sep := range []string{" ", ", ", "; ", " - "} {
+		checkScan(t, strings.Repeat("Trí tuệ nhân tạo"+sep+"và chip bán dẫn"+sep+"người được 2026"+sep, 400))
+	}
 }
 
 // randomText strings n words (and, one time in oneIn, a piece of
@@ -211,16 +216,21 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) { checkScan(t, text) })
 }
 
-func TestCountRunes(t *testing.T) {
-	for _, text := range append(slices.Clone(scanPieces[:len(scanPieces)-9]), "Trí tuệ nhân tạo 😀 và chip bán dẫn, “AI” … 한국 中文 ệ") {
-		for from := 0; from <= len(text); from++ {
-			for to := from; to <= len(text); to++ {
-				if !utf8.ValidString(text[from:to]) {
-					continue
+// TestContinuationBytes: what fillOffsets counts runes with, eight bytes
+// at a time, against utf8.RuneCountInString.
+func TestContinuationBytes(t *testing.T) {
+	text := "Trí tuệ nhân tạo 😀 và chip bán dẫn, “AI” … 한국 中文 ệ x\u0301" + strings.Join(scanPieces[:len(scanPieces)-9], "")
+	for i := 0; i+8 <= len(text); i++ {
+		for n := 0; n <= 8; n++ {
+			x := load64(text, i) & (^uint64(0) >> (64 - 8*n) * uint64(min(n, 1)))
+			want := 0
+			for _, c := range []byte(text[i : i+n]) {
+				if c&0xC0 == 0x80 {
+					want++
 				}
-				if got, want := countRunes(text, from, to), utf8.RuneCountInString(text[from:to]); got != want {
-					t.Fatalf("countRunes(%q, %d, %d) = %d, want %d", text, from, to, got, want)
-				}
+			}
+			if got := continuationBytes(x); got != want {
+				t.Fatalf("continuationBytes of %q = %d, want %d", text[i:i+n], got, want)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package tagger
 import (
 	"cmp"
 	"math"
-	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -113,7 +112,10 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 		slow = true
 	}
 	s.toks, s.cands = toks, cands
-	res.Words = len(toks)
+	// With a title (TagDocument) its tokens come first; Words and the
+	// length are the text's.
+	titleToks := s.titleTokens(opts.title, slow)
+	res.Words = len(toks) - int(titleToks)
 
 	t.match(work, s)
 	if len(s.raw) == 0 {
@@ -131,7 +133,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 			return span{start: int(s.mapStart[toks[m.start].start]), end: int(s.mapEnd[toks[m.end-1].end-1])}
 		}
 	}
-	res.Tags, res.Untagged = t.score(text, s, wanted, opts, where)
+	res.Tags, res.Untagged = t.score(text, s, wanted, opts, titleToks, where)
 	if !opts.OmitEvidence {
 		fillOffsets(text, astral, s, res.Tags, res.Untagged)
 	}
@@ -499,7 +501,7 @@ func (t *Tagger) onlyContext(run []termMatch) bool {
 type span struct{ start, end int }
 
 // score computes each theme's score and builds its tag.
-func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, where func(rawMatch) span) (tags, untagged []Tag) {
+func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, titleToks int32, where func(rawMatch) span) (tags, untagged []Tag) {
 	if cap(s.counts) < len(t.terms) {
 		s.counts = make([]int32, len(t.terms))
 	}
@@ -510,9 +512,9 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 		}
 	}
 	sc := t.rs.Scoring
-	// With a title (TagDocument), its tokens come first: they weigh
-	// titleWeight and do not count in the length.
-	titleToks, titleWeight := t.titleSplit(s, opts, where)
+	// A title's tokens (TagDocument) weigh titleWeight and do not count
+	// in the length.
+	titleWeight := t.titleWeight()
 	lengthNorm := math.Max(1, math.Sqrt(float64(len(s.toks)-int(titleToks))/float64(sc.ReferenceWords)))
 	if sc.MaxLengthFactor > 0 {
 		lengthNorm = math.Min(lengthNorm, sc.MaxLengthFactor)
@@ -540,7 +542,7 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, whe
 				counts[m.term] = -c // counted; keep the count for the evidence weights
 			}
 		}
-		if titleWeight != 1 {
+		if titleWeight != 1 && titleToks > 0 {
 			for _, m := range run {
 				if m.dropped == dropNone && m.start < titleToks {
 					c := -counts[m.term]
@@ -655,13 +657,13 @@ func (t *Tagger) repeat(c int32) float64 {
 // a byte of 0xF0 or more: most texts have none (firstAstral, the offset of
 // the first, is -1), and then they are the rune offsets.
 func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
-	if !hasEvidence(groups) {
-		return
+	last := lastOffset(groups)
+	if last < 0 {
+		return // no evidence
 	}
 	// The counts before every eight bytes up to the last offset; the
 	// last bytes are read from a zero-padded copy (eight bytes are read
 	// at a time).
-	last := lastOffset(groups)
 	n := last/8 + 1
 	blocks := slices.Grow(s.runeBlocks[:0], n)[:n]
 	s.runeBlocks = blocks
@@ -678,7 +680,7 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	for k := range blocks {
 		blocks[k] = c
 		x := read8(k << 3)
-		c.runes += 8 - bits.OnesCount64(x&^(x<<1)&highs8)
+		c.runes += 8 - continuationBytes(x)
 		if firstAstral >= 0 {
 			c.astral += countAstral(text, k<<3, min(k<<3+8, len(text)))
 		}
@@ -688,7 +690,7 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 		blk := b >> 3
 		c := blocks[blk]
 		x := read8(blk<<3) & byteMasks[b&7][0]
-		r := c.runes + b&7 - bits.OnesCount64(x&^(x<<1)&highs8)
+		r := c.runes + b&7 - continuationBytes(x)
 		if firstAstral < 0 {
 			return r, r
 		}
@@ -714,9 +716,10 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	}
 }
 
-// lastOffset is the largest byte offset of the evidence of groups.
+// lastOffset is the largest byte offset of the evidence of groups, -1
+// when there is none.
 func lastOffset(groups [][]Tag) int {
-	last := 0
+	last := -1
 	for _, tags := range groups {
 		for _, tag := range tags {
 			for _, e := range tag.Evidence {
@@ -728,17 +731,6 @@ func lastOffset(groups [][]Tag) int {
 		}
 	}
 	return last
-}
-
-func hasEvidence(groups [][]Tag) bool {
-	for _, tags := range groups {
-		for _, tag := range tags {
-			if len(tag.Evidence)+len(tag.Dropped) > 0 {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // countAstral is the number of runes outside the Basic Multilingual

@@ -24,8 +24,9 @@ import (
 // word is looked up by the exact bytes of the run of possible word bytes at
 // a token's start, which ends at an ASCII separator: so a hit gives exactly
 // the token the scan would have made. It belongs to one Tagger, to
-// remember too whether the word may start one of its patterns, and to one
-// scratch, so it is never shared between goroutines.
+// remember too whether the word may start one of its patterns; a Tag call
+// takes one for itself (takeWordCache) and gives it back, so it is never
+// used by two goroutines at once.
 type wordCache struct {
 	t       *Tagger
 	entries [1 << wordCacheBits]cachedWord
@@ -96,9 +97,9 @@ func load64(text string, i int) uint64 {
 	return binary.LittleEndian.Uint64(bytesOf(text)[i:])
 }
 
-// wordBitmap sets bit i%64 of word i/64 when text[i] may be part of a
-// word, with a zero word after the last.
-func (c *wordCache) wordBitmap(text string) []uint64 {
+// wordBitmap sets c.bitmap's bit i%64 of word i/64 when text[i] may be
+// part of a word, with two zero words after the last.
+func (c *wordCache) wordBitmap(text string) {
 	n := len(text)
 	bm := c.bitmap[:0]
 	base := 0
@@ -111,9 +112,7 @@ func (c *wordCache) wordBitmap(text string) []uint64 {
 		copy(tail[:], text[base:])
 		bm = append(bm, wordBits64(unsafe.String(&tail[0], len(tail)), 0))
 	}
-	bm = append(bm, 0, 0)
-	c.bitmap = bm
-	return bm
+	c.bitmap = append(bm, 0, 0)
 }
 
 // wordBits64 is the bitmap word of text[base:base+64].
@@ -214,7 +213,7 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 		tk.gap, tk.flags = gap, top&7
 		// Listed when it may start a pattern, without a branch.
 		cands[nc] = int32(nt)
-		nc += int(top >> 3 & 1)
+		nc += int(top&startsBit) >> 3
 		nt++
 		// The separators after it: all ASCII, as the bitmap marks every
 		// other byte as a possible word byte; the window's 64 bits end
@@ -233,26 +232,6 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 // bytesOf is text's bytes, not copied (wordsIn only reads them).
 func bytesOf(text string) []byte { return unsafe.Slice(unsafe.StringData(text), len(text)) }
 
-// countRunes is the number of runes of valid UTF-8 text[from:to]: its
-// bytes less its continuation bytes (10xxxxxx), counted eight at a time
-// (utf8.RuneCountInString decodes every rune, and Vietnamese has a
-// multi-byte one in most words).
-func countRunes(text string, from, to int) int {
-	cont := 0
-	i := from
-	for ; i+8 <= to; i += 8 {
-		x := load64(text, i)
-		cont += bits.OnesCount64(x &^ (x << 1) & highs8)
-	}
-	if i < to && i+8 <= len(text) {
-		// The last bytes, masked: no branch per byte.
-		x := load64(text, i) & byteMasks[to-i][0]
-		return to - from - cont - bits.OnesCount64(x&^(x<<1)&highs8)
-	}
-	for ; i < to; i++ {
-		if text[i]&0xC0 == 0x80 {
-			cont++
-		}
-	}
-	return to - from - cont
-}
+// continuationBytes counts the bytes of x of the form 10xxxxxx: a run of
+// valid UTF-8 has that many bytes more than runes.
+func continuationBytes(x uint64) int { return bits.OnesCount64(x &^ (x << 1) & highs8) }
