@@ -530,6 +530,19 @@ func TestPlaygroundAuthInChromium(t *testing.T) {
 	if strings.Join(texts, "|") != "Bệnh viện|bệnh án điện tử" {
 		t.Errorf("spans %+v", st.Spans)
 	}
+	// A title is sent as the document's title and shown above the text,
+	// its evidence (inTitle) highlighted in it, the text's below.
+	step(t, ctx, "set a title", 10*time.Second,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('opt-title').value = 'Máy bay không người lái giao thuốc', undefined`))
+	st = pasteAndTag(t, ctx, "with a title", "Bệnh viện triển khai bệnh án điện tử.")
+	texts = texts[:0]
+	for _, sp := range st.Spans {
+		texts = append(texts, sp.Text)
+	}
+	if !slices.Contains(st.Tagged, "drones") || !slices.Contains(texts, "Máy bay không người lái") || !slices.Contains(texts, "bệnh án điện tử") ||
+		!strings.HasPrefix(st.DocText, "Máy bay không người lái giao thuốc") {
+		t.Errorf("with a title: tagged %v, spans %q, document %q", st.Tagged, texts, st.DocText)
+	}
 	checkNoProblems(t, ctx)
 }
 

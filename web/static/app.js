@@ -20,6 +20,7 @@
       themesLegend: "Chủ đề", all: "Tất cả", none: "Bỏ chọn", loadingThemes: "Đang tải chủ đề…",
       options: "Tuỳ chọn", optUntagged: "Hiện cả chủ đề dưới ngưỡng", optEvidence: "Lấy bằng chứng",
       docLanguage: "Ngôn ngữ nhãn", docId: "Mã văn bản", token: "Token (Bearer)",
+      docTitle: "Tiêu đề", titleHelp: "Tuỳ chọn: thuật ngữ trong tiêu đề được tính theo title_weight của bộ quy tắc.",
       tokenHelp: "Chỉ cần khi máy chủ bật xác thực; chỉ giữ trong thẻ trình duyệt này.",
       tag: "Gắn thẻ", results: "Kết quả", highlighted: "Văn bản và bằng chứng",
       legendHelp: "Di chuột hoặc Tab tới một đoạn tô màu để xem thuật ngữ, mẫu và trọng số. Gạch ngang: khớp bị loại.",
@@ -53,6 +54,7 @@
       themesLegend: "Themes", all: "All", none: "None", loadingThemes: "Loading themes…",
       options: "Options", optUntagged: "Also show themes under their threshold", optEvidence: "Ask for evidence",
       docLanguage: "Label language", docId: "Document id", token: "Token (Bearer)",
+      docTitle: "Title", titleHelp: "Optional: a term in the title counts by the ruleset's title_weight.",
       tokenHelp: "Only needed when the server requires authentication; kept in this browser tab only.",
       tag: "Tag", results: "Results", highlighted: "Text and evidence",
       legendHelp: "Hover or Tab to a highlight to see its term, pattern and weight. Struck through: dropped match.",
@@ -198,7 +200,7 @@
     $("ui-lang").value = lang;
     updateCount();
     renderThemeList();
-    if (last) renderResult(last.text, last.result, last.ms);
+    if (last) renderResult(last.text, last.result, last.ms, last.shift);
   }
 
   function updateCount() {
@@ -380,8 +382,13 @@
     btn.disabled = true;
     $("status").textContent = t("tagging");
     $("tag-form").setAttribute("aria-busy", "true");
+    // An optional title is sent apart and shown above the text; its
+    // evidence (inTitle) has offsets into it, the text's are moved below.
+    const title = $("opt-title").value.trim();
+    const shown = title ? title + "\n\n" + text : text;
+    const shift = title ? title.length + 2 : 0;
     const body = {
-      document: { id: $("opt-id").value.trim() || "playground", text, languageCode: $("opt-lang").value },
+      document: { id: $("opt-id").value.trim() || "playground", text, languageCode: $("opt-lang").value, ...(title ? { title } : {}) },
       options: {
         themes: chosen,
         omitEvidence: !$("opt-evidence").checked,
@@ -394,8 +401,8 @@
       const ms = Math.round(performance.now() - t0);
       const result = (data && data.result) || {};
       $("status").textContent = t("taggedIn", { ms });
-      last = { text, result, ms };
-      renderResult(text, result, ms);
+      last = { text: shown, result, ms, shift };
+      renderResult(shown, result, ms, shift);
       if (rulesetVersion && result.rulesetVersion && result.rulesetVersion !== rulesetVersion) {
         const old = rulesetVersion;
         await loadThemes();
@@ -423,14 +430,15 @@
   // spansOf lists every highlight: counted evidence, dropped matches and the
   // exclusions that dropped them, at their UTF-16 offsets into text: the
   // server gives them (utf16Start), as JS strings index.
-  function spansOf(text, result) {
+  function spansOf(text, result, shift = 0) {
     const spans = [];
     let mismatches = 0;
     const tags = [...(result.tags || []).map((x) => [x, true]), ...(result.untagged || []).map((x) => [x, false])];
     const seenExcl = new Set();
     for (const [tg, tagged] of tags) {
       const add = (kind, ev, extra) => {
-        const s = ev.utf16Start, e = ev.utf16End;
+        const base = ev.inTitle ? 0 : shift;
+        const s = (ev.utf16Start || 0) + base, e = (ev.utf16End || 0) + base;
         const ok = s >= 0 && e >= s && text.slice(s, e) === ev.text;
         if (!ok) mismatches++;
         if (s < 0 || e <= s) return null;
@@ -446,7 +454,8 @@
           const key = `${tg.theme}|${d.exclusion}|${d.exclusionStart}|${d.exclusionEnd}`;
           if (seenExcl.has(key)) continue;
           seenExcl.add(key);
-          const s = d.exclusionUtf16Start, e = d.exclusionUtf16End;
+          const xb = d.exclusionInTitle ? 0 : shift;
+          const s = (d.exclusionUtf16Start || 0) + xb, e = (d.exclusionUtf16End || 0) + xb;
           if (s >= 0 && e > s) {
             spans.push({ id: spans.length, kind: "exclusion", theme: tg.theme, tag: tg, tagged, drop: d, s, e,
               ok: text.slice(s, e) === d.exclusionText, ev: { text: d.exclusionText, start: d.exclusionStart, end: d.exclusionEnd } });
@@ -462,7 +471,7 @@
     return tg.label || (lang === "en" ? tg.labelEn : tg.labelVi) || tg.theme;
   }
 
-  function renderResult(text, result, ms) {
+  function renderResult(text, result, ms, shift = 0) {
     const sec = $("results");
     sec.hidden = false;
     sec.classList.remove("stale");
@@ -470,7 +479,7 @@
       id: result.documentId || "", words: result.words || 0, version: result.rulesetVersion || "?",
     });
     renderScores(result);
-    renderDoc(text, result);
+    renderDoc(text, result, shift);
   }
 
   function renderScores(result) {
@@ -495,7 +504,7 @@
       toggle.addEventListener("change", () => {
         if (toggle.checked) hidden.delete(tg.theme);
         else hidden.add(tg.theme);
-        if (last) renderDoc(last.text, last.result);
+        if (last) renderDoc(last.text, last.result, last.shift);
       });
       const li = el("li", { class: "score " + (tagged ? "is-tagged" : "is-untagged"), "data-theme": tg.theme },
         el("span", { class: "score-head" },
@@ -514,9 +523,9 @@
     }
   }
 
-  function renderDoc(text, result) {
+  function renderDoc(text, result, shift = 0) {
     hideTip();
-    const { spans, mismatches } = spansOf(text, result);
+    const { spans, mismatches } = spansOf(text, result, shift);
     const visible = spans.filter((sp) => !hidden.has(sp.theme));
     // Cut the text at every span boundary; each piece knows which spans cover it.
     const cuts = new Set([0, text.length]);
