@@ -330,3 +330,17 @@ func callLines(logs, method, code string) int {
 	}
 	return n
 }
+
+// startWithQuotas starts a server with these token and quota files (in a
+// temporary directory) and returns it with the quota file's path.
+func startWithQuotas(t *testing.T, tokens, quotas string) (*testServer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	tokenPath, quotaPath := filepath.Join(dir, "tokens"), filepath.Join(dir, "quotas.yaml")
+	writeFile(t, tokenPath, tokens)
+	writeFile(t, quotaPath, quotas)
+	return start(t, func(c *Config) {
+		c.AuthTokenFile = tokenPath
+		c.QuotaFile = quotaPath
+	}), quotaPath
+}

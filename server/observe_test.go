@@ -134,15 +134,8 @@ func TestTracingREST(t *testing.T) {
 // over gRPC and 429 with Retry-After over REST, a stream past its open
 // streams too; the Go client waits the hint and gets through.
 func TestQuotas(t *testing.T) {
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	writeFile(t, tokens, "# callers\nslow: slow-token\nfast: fast-token\nplain-token\n")
-	quotas := filepath.Join(dir, "quotas.yaml")
-	writeFile(t, quotas, "default: {documents_per_second: 1000}\ncallers:\n  slow: {documents_per_second: 2, burst: 2, streams: 1}\n")
-	ts := start(t, func(c *Config) {
-		c.AuthTokenFile = tokens
-		c.QuotaFile = quotas
-	})
+	ts, _ := startWithQuotas(t, "# callers\nslow: slow-token\nfast: fast-token\nplain-token\n",
+		"default: {documents_per_second: 1000}\ncallers:\n  slow: {documents_per_second: 2, burst: 2, streams: 1}\n")
 	as := func(token string) context.Context {
 		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer "+token)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,15 +15,7 @@ import (
 // TestQuotaFileReload: Reload applies a changed quota file; a bad one is
 // an error naming it, and the quotas in force stay.
 func TestQuotaFileReload(t *testing.T) {
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	writeFile(t, tokens, "slow: slow-token\n")
-	quotas := filepath.Join(dir, "quotas.yaml")
-	writeFile(t, quotas, "callers:\n  slow: {documents_per_second: 1000, burst: 1000}\n")
-	ts := start(t, func(c *Config) {
-		c.AuthTokenFile = tokens
-		c.QuotaFile = quotas
-	})
+	ts, quotas := startWithQuotas(t, "slow: slow-token\n", "callers:\n  slow: {documents_per_second: 1000, burst: 1000}\n")
 	ctx := func() context.Context {
 		return metadata.AppendToOutgoingContext(ctxT(t), "authorization", "Bearer slow-token")
 	}
