@@ -166,34 +166,33 @@ func (c *wordCache) store(text string, start, end int, strict, fold uint64, flag
 // where, with the gap before it.
 func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []int32) (int, uint8, []token, []int32) {
 	for {
-		// Room for up to 1,024 tokens (a word and its separator take
-		// two bytes at least), written in place by wordsIn.
-		room := min((len(text)-i)/2+1, 1024)
-		toks, cands = slices.Grow(toks, room), slices.Grow(cands, room)
+		// Room for a batch of tokens, written in place by wordsIn.
+		toks, cands = slices.Grow(toks, wordBatch), slices.Grow(cands, wordBatch)
 		nt, nc := len(toks), len(cands)
-		var more bool
-		i, gap, nt, nc, more = c.wordsIn(bytesOf(text), i, gap, toks[:nt+room], nt, cands[:nc+room], nc)
-		toks, cands = toks[:nt], cands[:nc]
-		if !more {
+		var n, listed int
+		i, gap, n, listed = c.wordsIn(bytesOf(text), c.bitmap, i, gap, (*[wordBatch]token)(toks[nt:nt+wordBatch]), (*[wordBatch]int32)(cands[nc:nc+wordBatch]), int32(nt))
+		toks, cands = toks[:nt+n], cands[:nc+listed]
+		if n < wordBatch {
 			return i, gap, toks, cands
 		}
 	}
 }
 
-// wordsIn is words' loop, writing the tokens at toks[nt:] and their
-// indices at cands[nc:] (as long as each); more says toks is full. No
-// unsafe pointer arithmetic in it: that would make the loop a point where
-// the runtime cannot preempt the goroutine, and it would retry and retry. Like wordRun,
-// a function of its own with few values live in it, so that the compiler
-// keeps them in registers.
+// wordBatch is how many tokens wordsIn writes at most in one call.
+const wordBatch = 1024
+
+// wordsIn is words' loop, writing up to wordBatch tokens to toks and the
+// indices (from first on) of those that may start a pattern to cands; it
+// returns how many of each. No unsafe pointer arithmetic in it: that would
+// make the loop a point where the runtime cannot preempt the goroutine, and
+// it would retry and retry. Like wordRun, a function of its own with few
+// values live in it (fixed-size arrays need no lengths and no bounds
+// checks), so that the compiler keeps them in registers.
 //
 //go:noinline
-func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int, cands []int32, nc int) (_ int, _ uint8, _, _ int, more bool) {
-	for i+16 <= len(text) {
-		if nt == len(toks) {
-			return i, gap, nt, nc, true
-		}
-		w := window(c.bitmap, i)
+func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32, first int32) (_ int, _ uint8, n, listed int) {
+	for i+16 <= len(text) && n < wordBatch {
+		w := window(bm, i)
 		if w&1 == 0 {
 			break
 		}
@@ -207,14 +206,14 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 			break
 		}
 		top := uint8(e.hi >> 56)
-		tk := &toks[nt]
+		tk := &toks[n]
 		tk.start, tk.end = int32(i), int32(i+size)
 		tk.strict, tk.fold = e.strict, e.fold
 		tk.gap, tk.flags = gap, top&7
 		// Listed when it may start a pattern, without a branch.
-		cands[nc] = int32(nt)
-		nc += int(top&startsBit) >> 3
-		nt++
+		cands[listed&(wordBatch-1)] = first + int32(n)
+		listed += int(top&startsBit) >> 3
+		n++
 		// The separators after it: all ASCII, as the bitmap marks every
 		// other byte as a possible word byte; the window's 64 bits end
 		// at 64-size.
@@ -226,7 +225,7 @@ func (c *wordCache) wordsIn(text []byte, i int, gap uint8, toks []token, nt int,
 			gap |= asciiGap[text[i]]
 		}
 	}
-	return i, gap, nt, nc, false
+	return i, gap, n, listed
 }
 
 // bytesOf is text's bytes, not copied (wordsIn only reads them).
