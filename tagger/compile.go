@@ -20,8 +20,15 @@ type Tagger struct {
 	// The matcher: a token trie for exact (strict) keys rooted at node 0 and
 	// one for diacritic-free (fold) keys rooted at node 1, stored as one hash
 	// map from (node, token key) to the next node.
-	edges   *edgeTable
-	outputs [][]int32 // patterns ending at each node
+	edges *edgeTable
+	nodes int32
+	// The patterns ending at node n are outPats[outStart[n]:outStart[n+1]],
+	// in the order they were added.
+	outStart, outPats []int32
+	// plainGaps[p] is, for a pattern that needs no check but its gaps
+	// (strict keys, no case, only spaces between its words), the gap flags
+	// allowed between its words; 0 for the others, which verify checks.
+	plainGaps []uint8
 	// Start filters, one per trie: most tokens of a text start no pattern
 	// and are skipped after a bit test or two.
 	startStrict, startFold startFilter
@@ -92,6 +99,7 @@ type pattern struct {
 	fold     []uint64
 	gaps     []patternGap
 	caseMask [][]bool // nil unless case-sensitive
+	node     int32    // the trie node it ends at
 }
 
 // Compile builds the matcher for a validated ruleset (from ParseRuleset,
@@ -104,7 +112,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		rs:       rs,
 		themeIdx: make(map[string]int, len(rs.Themes)),
 		edges:    newEdgeTable(1024),
-		outputs:  make([][]int32, 2),
+		nodes:    2, // the roots
 	}
 	for c := range len(t.repeats) {
 		t.repeats[c] = t.repeat(int32(c))
@@ -158,7 +166,25 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			}
 		}
 	}
+	t.indexOutputs()
 	return t, nil
+}
+
+// indexOutputs lists the patterns ending at each node (outStart, outPats).
+func (t *Tagger) indexOutputs() {
+	t.outStart = make([]int32, t.nodes+1)
+	for _, p := range t.patterns {
+		t.outStart[p.node+1]++
+	}
+	for n := 1; n <= int(t.nodes); n++ {
+		t.outStart[n] += t.outStart[n-1]
+	}
+	t.outPats = make([]int32, len(t.patterns))
+	fill := append([]int32(nil), t.outStart[:t.nodes]...)
+	for pi, p := range t.patterns {
+		t.outPats[fill[p.node]] = int32(pi)
+		fill[p.node]++
+	}
 }
 
 // addPattern inserts p into the strict trie and, when folded matching is on
@@ -185,21 +211,34 @@ func (t *Tagger) addPattern(p pattern, folded bool) {
 func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 	node := root
 	for _, k := range keys {
-		ek := edgeKey(node, k)
-		next, ok := t.edges.get(ek)
+		next, ok := t.edges.get(node, k)
 		if !ok {
-			next = int32(len(t.outputs))
-			t.outputs = append(t.outputs, nil)
-			t.edges.put(ek, next)
+			next = t.nodes
+			t.nodes++
+			t.edges.put(node, k, next)
 		}
 		node = next
 	}
-	t.outputs[node] = append(t.outputs[node], int32(len(t.patterns)))
+	p.node = node
 	t.patterns = append(t.patterns, p)
+	t.plainGaps = append(t.plainGaps, p.plainGaps())
 }
 
-func edgeKey(node int32, key uint64) uint64 {
-	return key ^ (uint64(node)+1)*0x9E3779B97F4A7C15
+// plainGaps is the pattern's entry of Tagger.plainGaps.
+func (p *pattern) plainGaps() uint8 {
+	if p.folded || p.caseMask != nil || p.acronym {
+		return 0
+	}
+	for _, g := range p.gaps {
+		if g.kind != gapKindSpace {
+			return 0
+		}
+	}
+	allowed := gapSpace | gapNewline
+	if p.hyphens {
+		allowed |= gapHyphen
+	}
+	return allowed
 }
 
 // newPattern splits a term text into words with their keys.

@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -49,10 +50,11 @@ type scratch struct {
 	strong  []rawMatch
 	done    []int // per exclusion: how far into its theme's run it has gone
 	// the themes score reports
-	reported   []scoredRun
-	words      *wordCache  // keys of the words seen before, by their bytes
-	cands      []int32     // the tokens that may start a pattern
-	runeBlocks []runeCount // per 8 bytes of the text, for fillOffsets
+	reported     []scoredRun
+	words        *wordCache // keys of the words seen before, by their bytes
+	cands        []int32    // the tokens that may start a pattern
+	runeBlocks   []int32    // fillOffsets: the runes before every 8 bytes of the text
+	astralBlocks []int32    // and those of them outside the BMP, for texts with some
 	// slow path only
 	work     []byte
 	mapStart []int32
@@ -186,19 +188,30 @@ func (t *Tagger) match(text string, s *scratch) {
 func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 	toks := s.toks
 	node := root
+	var gaps uint8 // between the tokens walked
 	for j := i; j < len(toks); j++ {
 		key := toks[j].strict
 		if root == rootFold {
 			key = toks[j].fold
 		}
-		next, ok := t.edges.get(edgeKey(node, key))
+		if j > i {
+			gaps |= toks[j].gap
+		}
+		next, ok := t.edges.get(node, key)
 		if !ok {
 			return
 		}
 		node = next
-		for _, pi := range t.outputs[node] {
-			p := &t.patterns[pi]
-			if m, ok := t.verify(text, toks, p, i, j+1); ok {
+		for _, pi := range t.outPats[t.outStart[node]:t.outStart[node+1]] {
+			// The trie has matched a plain pattern's keys: only its gaps
+			// are left to check.
+			if allowed := t.plainGaps[pi]; allowed != 0 {
+				if gaps&^allowed == 0 {
+					s.raw = append(s.raw, rawMatch{pat: pi, start: int32(i), end: int32(j + 1)})
+				}
+				continue
+			}
+			if m, ok := t.verify(text, toks, &t.patterns[pi], i, j+1); ok {
 				m.pat = pi
 				s.raw = append(s.raw, m)
 			}
@@ -206,27 +219,20 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 	}
 }
 
-// verify checks what the trie cannot: the keys themselves (the trie is keyed
-// by hashes), the gaps between words, letter case, and for folded patterns
-// that every word carrying diacritics carries the right ones.
+// verify checks what the trie cannot: the gaps between words, letter case,
+// and for folded patterns (walked by their diacritic-free keys) that every
+// word carrying diacritics carries the right ones.
 func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
 	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
 	anyFolded := false
 	for k := start; k < end; k++ {
 		tk := &toks[k]
 		w := k - start
-		if p.folded {
-			if tk.fold != p.fold[w] {
-				return m, false
+		if p.folded && tk.strict != p.strict[w] {
+			if tk.flags&tokMarked != 0 {
+				return m, false // accented, but differently: another word
 			}
-			if tk.strict != p.strict[w] {
-				if tk.flags&tokMarked != 0 {
-					return m, false // accented, but differently: another word
-				}
-				anyFolded = true
-			}
-		} else if tk.strict != p.strict[w] {
-			return m, false
+			anyFolded = true
 		}
 		if w > 0 && !gapMatches(text, toks[k-1].end, tk, p.gaps[w-1], p.hyphens) {
 			return m, false
@@ -665,8 +671,8 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	// last bytes are read from a zero-padded copy (eight bytes are read
 	// at a time).
 	n := last/8 + 1
-	blocks := slices.Grow(s.runeBlocks[:0], n)[:n]
-	s.runeBlocks = blocks
+	runes := slices.Grow(s.runeBlocks[:0], n)[:n]
+	s.runeBlocks = runes
 	var tail [16]byte
 	tailStart := max(0, len(text)-8) &^ 7
 	copy(tail[:], text[tailStart:])
@@ -676,25 +682,34 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 		}
 		return load64(unsafe.String(&tail[0], len(tail)), i-tailStart)
 	}
-	c := runeCount{}
-	for k := range blocks {
-		blocks[k] = c
-		x := read8(k << 3)
-		c.runes += 8 - continuationBytes(x)
-		if firstAstral >= 0 {
-			c.astral += countAstral(text, k<<3, min(k<<3+8, len(text)))
+	// The blocks inside the text first, in a loop with nothing else in it.
+	inside := min(n, len(text)/8)
+	count := runesBefore(bytesOf(text)[:inside*8], runes[:inside])
+	for k := inside; k < n; k++ {
+		runes[k] = count
+		count += 8 - int32(continuationBytes(read8(k<<3)))
+	}
+	// Runes outside the BMP before every block, only for the texts that
+	// have some.
+	var astral []int32
+	if firstAstral >= 0 {
+		astral = slices.Grow(s.astralBlocks[:0], n)[:n]
+		s.astralBlocks = astral
+		c := int32(0)
+		for k := range astral {
+			astral[k] = c
+			c += int32(countAstral(text, k<<3, min(k<<3+8, len(text))))
 		}
 	}
 	// at gives the rune and UTF-16 offsets of byte offset b.
 	at := func(b int) (int, int) {
 		blk := b >> 3
-		c := blocks[blk]
 		x := read8(blk<<3) & byteMasks[b&7][0]
-		r := c.runes + b&7 - continuationBytes(x)
-		if firstAstral < 0 {
+		r := int(runes[blk]) + b&7 - continuationBytes(x)
+		if astral == nil {
 			return r, r
 		}
-		return r, r + c.astral + countAstral(text, blk<<3, b)
+		return r, r + int(astral[blk]) + countAstral(text, blk<<3, b)
 	}
 	for _, tags := range groups {
 		for _, tag := range tags {
@@ -714,6 +729,24 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 			}
 		}
 	}
+}
+
+// runesBefore sets runes[k] to the number of runes of text before byte
+// 8k and returns the runes of text; text is 8 bytes per entry of runes. A
+// loop of its own: in fillOffsets' body the compiler kept its values on the
+// stack.
+//go:noinline
+func runesBefore(text []byte, runes []int32) int32 {
+	count := int32(0)
+	for k := range runes {
+		runes[k] = count
+		// The continuation bytes' high bits, one per byte, summed by a
+		// multiply (no branch, unlike a popcount when POPCNT is not
+		// known to be there).
+		x := binary.LittleEndian.Uint64(text[k*8 : k*8+8])
+		count += 8 - int32((x&^(x<<1)&highs8)>>7*ones8>>56)
+	}
+	return count
 }
 
 // lastOffset is the largest byte offset of the evidence of groups, -1
@@ -744,7 +777,3 @@ func countAstral(text string, from, to int) int {
 	}
 	return n
 }
-
-// runeCount is, at a byte offset, the runes before it and those of them
-// outside the Basic Multilingual Plane.
-type runeCount struct{ runes, astral int }
