@@ -735,6 +735,7 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 // 8k and returns the runes of text; text is 8 bytes per entry of runes. A
 // loop of its own: in fillOffsets' body the compiler kept its values on the
 // stack.
+//
 //go:noinline
 func runesBefore(text []byte, runes []int32) int32 {
 	count := int32(0)
