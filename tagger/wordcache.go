@@ -154,7 +154,12 @@ func (c *wordCache) store(text string, start, end int, strict, fold uint64, flag
 	lo := load64(text, start) & byteMasks[size][0]
 	hi := load64(text, start+8) & byteMasks[size][1]
 	top := uint64(flags)
-	if t := c.t; t.startStrict.first.has(strict) || t.hasFold && t.startFold.first.has(fold) {
+	// A folded pattern matches a word with diacritics only when they are
+	// its own (verify), and then the word's strict key begins a pattern
+	// too: so only words without any may start one by their fold key
+	// alone. Without this, every syllable that folds like a pattern's
+	// first word ("trí", "trị", "trì" like "tri") would be listed.
+	if t := c.t; t.startStrict.first.has(strict) || t.hasFold && flags&tokMarked == 0 && t.startFold.first.has(fold) {
 		top |= startsBit
 	}
 	*c.slot(lo, hi) = cachedWord{lo: lo, hi: hi | top<<56, strict: strict, fold: fold}
