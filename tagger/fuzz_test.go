@@ -158,12 +158,21 @@ func TestWordCacheChangesNoResult(t *testing.T) {
 	ref := referenceTagger(t, def.rs)
 	rng := rand.New(rand.NewPCG(5, 6))
 	words := []string{
-		"trí tuệ nhân tạo", "Trí Tuệ Nhân Tạo", "tri tue nhan tao", "AI", "ai", "KHÔNG AI BIẾT", "học máy", "học máy tính",
+		"trí tuệ nhân tạo", "Trí Tuệ Nhân Tạo", "tri tue nhan tao", "trí tue nhan tao", "máy bay khong nguoi lai", "AI", "ai", "KHÔNG AI BIẾT", "học máy", "học máy tính",
 		"bán dẫn", "chip", "căn cước gắn chip", "thẻ căn cước", "vi mạch", "Intel", "TSMC",
 		"bệnh án điện tử", "khám, chữa bệnh từ xa", "VNeID", "bệnh viện",
 		"máy bay không người lái", "drone", "drones", "UAV", "flycam", "nhạc drone",
 		"phát thải ròng bằng 0", "các-bon", "net-zero", "xe điện", "biến đổi khí hậu", "hoà", "thuỷ",
 		"người", "được", "nghiêng", "2026", "Việt Nam", "và", "của", "semiconductors",
+	}
+	// A folded match may begin at a word with its diacritics: the
+	// candidates must not leave it out.
+	for _, text := range []string{"trí tue nhan tao", "Hệ thống máy bay khong nguoi lai"} {
+		res, err := def.Tag(text, Options{IncludeUntagged: true})
+		all := append(res.Tags, res.Untagged...)
+		if err != nil || len(all) == 0 || len(all[0].Evidence) == 0 || !all[0].Evidence[0].Folded {
+			t.Fatalf("Tag(%q) = %+v, %v: want a folded match", text, res, err)
+		}
 	}
 	for n := range 3000 {
 		text := randomText(rng, words, 5+rng.IntN(80), 8)

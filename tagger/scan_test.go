@@ -147,7 +147,10 @@ func checkCachedScan(t *testing.T, text string, checkNFC bool, wantToks []token,
 			t.Fatalf("cached scan %d of %q: candidates %v not in order", pass, text, cands)
 		}
 		for i, tk := range toks {
-			if (tg.startStrict.first.has(tk.strict) || tg.hasFold && tg.startFold.first.has(tk.fold)) && !slices.Contains(cands, int32(i)) {
+			// A word with diacritics starts a folded pattern only with
+			// the pattern's own diacritics, so by its strict key.
+			unmarked := tk.flags&tokMarked == 0
+			if (tg.startStrict.first.has(tk.strict) || tg.hasFold && unmarked && tg.startFold.first.has(tk.fold)) && !slices.Contains(cands, int32(i)) {
 				t.Fatalf("cached scan %d of %q: token %d (%q) may start a pattern but is not a candidate %v", pass, text, i, text[tk.start:tk.end], cands)
 			}
 		}
