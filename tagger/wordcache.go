@@ -189,9 +189,10 @@ func (c *wordCache) words(text string, i int, gap uint8, toks []token, cands []i
 // wordBatch is how many tokens wordsIn writes at most in one call.
 const wordBatch = 1024
 
-// wordsIn is words' loop, writing up to wordBatch tokens to toks and the
+// wordsInGo is words' loop, writing up to wordBatch tokens to toks and the
 // indices (in toks) of those that may start a pattern to cands; it returns
-// how many of each. Like wordRun, a function of its own with few
+// how many of each. On amd64, wordsIn is the same loop in assembly
+// (wordcache_amd64.s), which the tests hold to this one. Like wordRun, a function of its own with few
 // values live in it, so that the compiler keeps them in registers: the
 // arrays it writes have a fixed size (no lengths, no bounds checks), and it
 // reads the text and the bitmap through unsafe.Add, at offsets the loop's
@@ -201,8 +202,8 @@ const wordBatch = 1024
 // the goroutine, and an earlier version spent 8-21% of its time in retries.
 //
 //go:noinline
-func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (_ int, _ uint8, n, listed int) {
-	if len(text) < 16 || len(bm) < (len(text)+63)/64+2 {
+func (c *wordCache) wordsInGo(text []byte, bm []uint64, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (_ int, _ uint8, n, listed int) {
+	if !bitmapCovers(text, bm) {
 		return i, gap, 0, 0
 	}
 	tp, bp := unsafe.Pointer(unsafe.SliceData(text)), unsafe.Pointer(unsafe.SliceData(bm))
@@ -245,6 +246,12 @@ func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[w
 		}
 	}
 	return i, gap, n, listed
+}
+
+// bitmapCovers reports whether bm is text's bitmap, with the two words
+// after the last that wordsIn reads, and text has 16 bytes to read.
+func bitmapCovers(text []byte, bm []uint64) bool {
+	return len(text) >= 16 && len(bm) >= (len(text)+63)/64+2
 }
 
 // bytesOf is text's bytes, not copied (wordsIn only reads them).

@@ -1,0 +1,22 @@
+//go:build amd64 && !purego
+
+package tagger
+
+// wordsIn is wordsInGo in assembly (wordcache_amd64.s): the loop that
+// reads a word seen before is most of the time a document takes, and the
+// compiler, short of registers, spilled and reloaded a dozen values in it.
+// Build with -tags purego to use the Go loop.
+func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (int, uint8, int, int) {
+	if !bitmapCovers(text, bm) {
+		return i, gap, 0, 0
+	}
+	return wordsInAsm(text, bm, &c.entries, i, gap, toks, cands)
+}
+
+const haveWordsInAsm = true
+
+// wordsInAsm reads text from i on as wordsInGo does, with the cache's
+// entries; bm must cover text (bitmapCovers).
+//
+//go:noescape
+func wordsInAsm(text []byte, bm []uint64, entries *[1 << wordCacheBits]cachedWord, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (next int, gapOut uint8, n, listed int)

@@ -1,0 +1,139 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func wordsInAsm(text []byte, bm []uint64, entries *[1 << wordCacheBits]cachedWord, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (next int, gapOut uint8, n, listed int)
+//
+// wordsInGo (wordcache.go), step by step, with its values kept in
+// registers: SI text, R8 the last i with 16 bytes to read, DI the bitmap,
+// R9 the cache's entries, BX i, DX the gap, R10 the next token, R11 the
+// next candidate, R12 the tokens written. The layouts of cachedWord (lo,
+// hi, strict, fold) and token (start, end int32; strict, fold; gap,
+// flags uint8; 32 bytes) are checked by TestWordsInAsmLayout.
+TEXT ·wordsInAsm(SB), NOSPLIT, $24-120
+	MOVQ text_base+0(FP), SI
+	MOVQ text_len+8(FP), R8
+	SUBQ $16, R8
+	MOVQ bm_base+24(FP), DI
+	MOVQ entries+48(FP), R9
+	MOVQ i+56(FP), BX
+	MOVBQZX gap+64(FP), DX
+	MOVQ toks+72(FP), R10
+	MOVQ cands+80(FP), R11
+	XORQ R12, R12
+
+loop:
+	CMPQ BX, R8
+	JGT  done
+	CMPQ R12, $1024
+	JGE  done
+
+	// AX: the bitmap's 64 bits from bit i on (window).
+	MOVQ BX, AX
+	SHRQ $6, AX
+	MOVQ 8(DI)(AX*8), R13
+	MOVQ (DI)(AX*8), AX
+	MOVQ BX, CX
+	SHRQ CX, R13, AX
+	TESTQ $1, AX
+	JEQ  done
+
+	// CX: the word's size; not cached past 15 bytes.
+	MOVQ AX, R13
+	NOTQ R13
+	BSFQ R13, CX
+	JEQ  done
+	CMPQ CX, $15
+	JHI  done
+	MOVQ CX, size-8(SP)
+
+	// The separators after it, up to the window's end.
+	SHRQ CX, AX
+	MOVQ $64, R13
+	SUBQ CX, R13
+	BSFQ AX, AX
+	CMOVQEQ R13, AX
+	MOVQ AX, seps-16(SP)
+
+	// AX, R13: the word's 16 bytes, those past it zeroed (byteMasks).
+	SHLQ $4, CX
+	LEAQ ·byteMasks(SB), R13
+	ADDQ CX, R13
+	MOVQ (SI)(BX*1), AX
+	ANDQ (R13), AX
+	MOVQ 8(R13), R13
+	ANDQ 8(SI)(BX*1), R13
+	MOVQ R13, hi-24(SP)
+
+	// CX: its entry (slot).
+	MOVQ $0xC2B2AE3D27D4EB4F, CX
+	IMULQ CX, R13
+	MOVQ $0x9E3779B97F4A7C15, CX
+	IMULQ AX, CX
+	XORQ R13, CX
+	SHRQ $50, CX
+	SHLQ $5, CX
+	ADDQ R9, CX
+
+	// A hit: the same bytes (hi's top byte holds the flags).
+	CMPQ AX, (CX)
+	JNE  done
+	MOVQ 8(CX), AX
+	MOVQ hi-24(SP), R13
+	XORQ AX, R13
+	SHLQ $8, R13
+	JNE  done
+	SHRQ $56, AX
+
+	// The token.
+	MOVL BX, 0(R10)
+	MOVQ size-8(SP), R13
+	ADDQ BX, R13
+	MOVL R13, 4(R10)
+	MOVQ 16(CX), R13
+	MOVQ R13, 8(R10)
+	MOVQ 24(CX), R13
+	MOVQ R13, 16(R10)
+	MOVB DL, 24(R10)
+	MOVL AX, R13
+	ANDL $7, R13
+	MOVB R13, 25(R10)
+
+	// Listed when it may start a pattern (startsBit), without a branch.
+	MOVL R12, (R11)
+	ANDL $8, AX
+	SHRL $1, AX
+	ADDQ AX, R11
+	INCQ R12
+	ADDQ $32, R10
+
+	// The separators: i moves past them, gathering their gap flags.
+	MOVQ size-8(SP), CX
+	ADDQ CX, BX
+	MOVQ seps-16(SP), AX
+	ADDQ BX, AX
+	LEAQ 16(R8), CX
+	CMPQ AX, CX
+	CMOVQGT CX, AX
+	MOVBQZX (SI)(BX*1), CX
+	LEAQ ·asciiGap(SB), R13
+	MOVBQZX (R13)(CX*1), DX
+	INCQ BX
+
+sepLoop:
+	CMPQ BX, AX
+	JGE  loop
+	MOVBQZX (SI)(BX*1), CX
+	ORB  (R13)(CX*1), DL
+	INCQ BX
+	JMP  sepLoop
+
+done:
+	MOVQ BX, next+88(FP)
+	MOVB DL, gapOut+96(FP)
+	MOVQ R12, n+104(FP)
+	MOVQ R11, AX
+	SUBQ cands+80(FP), AX
+	SHRQ $2, AX
+	MOVQ AX, listed+112(FP)
+	RET

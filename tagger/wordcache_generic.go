@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package tagger
+
+// wordsIn is wordsInGo where there is no assembly version.
+func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (int, uint8, int, int) {
+	return c.wordsInGo(text, bm, i, gap, toks, cands)
+}
+
+const haveWordsInAsm = false

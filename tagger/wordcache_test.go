@@ -1,0 +1,71 @@
+package tagger
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestWordsInAsmMatchesGo holds the assembly loop to wordsInGo: from every
+// byte of random texts whose words are in the cache (and some that are
+// not), both must write the same tokens and candidates and stop at the
+// same place with the same gap.
+func TestWordsInAsmMatchesGo(t *testing.T) {
+	if !haveWordsInAsm {
+		t.Skip("no assembly loop on this platform")
+	}
+	tg := defaultT(t)
+	c := newWordCache(tg)
+	rng := rand.New(rand.NewPCG(9, 10))
+	words := []string{
+		"trí", "tuệ", "nhân", "tạo", "AI", "ai", "chip", "bán", "dẫn", "Việt", "Nam", "được", "người",
+		"nghiêng", "xe", "điện", "drone", "UAV", "2026", "semiconductors", "khoẻ", "thuỷ", "a",
+		"Nghiêng", "NGHIÊNG", "internationalisation", "x",
+	}
+	var toksA, toksG [wordBatch]token
+	var candsA, candsG [wordBatch]int32
+	for n := range 1500 {
+		text := randomText(rng, words, 5+rng.IntN(200), 6)
+		if n%300 == 0 {
+			// Past one batch of cached words.
+			text = strings.Repeat("trí tuệ nhân tạo và chip bán dẫn, xe điện 2026 ", 150) + text
+		}
+		// Scanned twice: the cache knows its words.
+		scanWords(text, nil, nil, true, c)
+		scanWords(text, nil, nil, true, c)
+		b := bytesOf(text)
+		for i := range len(text) {
+			if c.bitmap[i>>6]>>(i&63)&1 == 0 {
+				continue
+			}
+			gap := uint8(rng.IntN(16))
+			iA, gA, nA, lA := c.wordsIn(b, c.bitmap, i, gap, &toksA, &candsA)
+			iG, gG, nG, lG := c.wordsInGo(b, c.bitmap, i, gap, &toksG, &candsG)
+			if iA != iG || gA != gG || nA != nG || lA != lG ||
+				!slices.Equal(toksA[:nA], toksG[:nG]) || !slices.Equal(candsA[:lA], candsG[:lG]) {
+				t.Fatalf("from %d of %q:\n asm i=%d gap=%d n=%d listed=%d\n go  i=%d gap=%d n=%d listed=%d\n asm %+v %v\n go  %+v %v",
+					i, text, iA, gA, nA, lA, iG, gG, nG, lG, toksA[:min(nA, 8)], candsA[:min(lA, 8)], toksG[:min(nG, 8)], candsG[:min(lG, 8)])
+			}
+		}
+	}
+}
+
+// TestWordsInAsmLayout pins the struct layouts the assembly loop writes and
+// reads.
+func TestWordsInAsmLayout(t *testing.T) {
+	var tk token
+	var e cachedWord
+	var c wordCache
+	got := []uintptr{
+		unsafe.Offsetof(tk.start), unsafe.Offsetof(tk.end), unsafe.Offsetof(tk.strict), unsafe.Offsetof(tk.fold),
+		unsafe.Offsetof(tk.gap), unsafe.Offsetof(tk.flags), unsafe.Sizeof(tk),
+		unsafe.Offsetof(e.lo), unsafe.Offsetof(e.hi), unsafe.Offsetof(e.strict), unsafe.Offsetof(e.fold), unsafe.Sizeof(e),
+		unsafe.Sizeof(c.entries), unsafe.Sizeof(byteMasks[0]), unsafe.Sizeof(asciiGap),
+	}
+	want := []uintptr{0, 4, 8, 16, 24, 25, 32, 0, 8, 16, 24, 32, 32 << 14, 16, 256}
+	if !slices.Equal(got, want) || wordBatch != 1024 || wordCacheBits != 14 {
+		t.Fatalf("layouts %v, want %v (wordcache_amd64.s reads and writes them)", got, want)
+	}
+}
