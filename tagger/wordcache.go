@@ -101,12 +101,10 @@ func load64(text string, i int) uint64 {
 // part of a word, with two zero words after the last.
 func (c *wordCache) wordBitmap(text string) {
 	n := len(text)
-	bm := c.bitmap[:0]
-	base := 0
-	for ; base+64 <= n; base += 64 {
-		bm = append(bm, wordBits64(text, base))
-	}
-	if base < n {
+	full := n / 64
+	bm := slices.Grow(c.bitmap[:0], full+3)[:full]
+	wordBitmapBlocks(text, bm)
+	if base := full * 64; base < n {
 		// The last bytes, zero-padded: a zero byte is not a word byte.
 		var tail [64 + 8]byte
 		copy(tail[:], text[base:])

@@ -20,3 +20,16 @@ const haveWordsInAsm = true
 //
 //go:noescape
 func wordsInAsm(text []byte, bm []uint64, entries *[1 << wordCacheBits]cachedWord, i int, gap uint8, toks *[wordBatch]token, cands *[wordBatch]int32) (next int, gapOut uint8, n, listed int)
+
+// wordBitmapAsm sets bm[k] to wordBits64(text, 64k) for every k; text has
+// 64 bytes for each.
+//
+//go:noescape
+func wordBitmapAsm(text []byte, bm []uint64)
+
+// wordBitmapBlocks sets bm[k] to wordBits64(text, 64k) for every k.
+func wordBitmapBlocks(text string, bm []uint64) {
+	if len(text) >= 64*len(bm) {
+		wordBitmapAsm(bytesOf(text), bm)
+	}
+}

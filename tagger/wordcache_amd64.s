@@ -137,3 +137,78 @@ done:
 	SHRQ $2, AX
 	MOVQ AX, listed+112(FP)
 	RET
+
+// Byte vectors for wordBitmapAsm's comparisons.
+DATA ·bmSlash<>+0(SB)/8, $0x2F2F2F2F2F2F2F2F
+DATA ·bmSlash<>+8(SB)/8, $0x2F2F2F2F2F2F2F2F
+GLOBL ·bmSlash<>(SB), RODATA|NOPTR, $16
+DATA ·bmColon<>+0(SB)/8, $0x3A3A3A3A3A3A3A3A
+DATA ·bmColon<>+8(SB)/8, $0x3A3A3A3A3A3A3A3A
+GLOBL ·bmColon<>(SB), RODATA|NOPTR, $16
+DATA ·bmCase<>+0(SB)/8, $0x2020202020202020
+DATA ·bmCase<>+8(SB)/8, $0x2020202020202020
+GLOBL ·bmCase<>(SB), RODATA|NOPTR, $16
+DATA ·bmTick<>+0(SB)/8, $0x6060606060606060
+DATA ·bmTick<>+8(SB)/8, $0x6060606060606060
+GLOBL ·bmTick<>(SB), RODATA|NOPTR, $16
+DATA ·bmBrace<>+0(SB)/8, $0x7B7B7B7B7B7B7B7B
+DATA ·bmBrace<>+8(SB)/8, $0x7B7B7B7B7B7B7B7B
+GLOBL ·bmBrace<>(SB), RODATA|NOPTR, $16
+
+// CLASSIFY sets bit j of dst when byte j of the 16 at off(SI) may be part
+// of a word (wordBytes): a byte of 0x80 or more, or ASCII '0'-'9', 'a'-'z',
+// 'A'-'Z'. Signed byte compares: bytes of 0x80 or more compare below every
+// bound, and their own high bit marks them.
+#define CLASSIFY(off, dst) \
+	MOVOU off(SI), X0 \
+	MOVO  X0, X1 \
+	PCMPGTB X8, X1 \
+	MOVO  X9, X2 \
+	PCMPGTB X0, X2 \
+	PAND  X2, X1 \
+	MOVO  X0, X3 \
+	POR   X10, X3 \
+	MOVO  X3, X4 \
+	PCMPGTB X11, X4 \
+	MOVO  X12, X5 \
+	PCMPGTB X3, X5 \
+	PAND  X5, X4 \
+	POR   X4, X1 \
+	POR   X0, X1 \
+	PMOVMSKB X1, dst
+
+// func wordBitmapAsm(text []byte, bm []uint64)
+//
+// bm[k] = wordBits64(text, 64k) for every k: 16 bytes at a time with SSE2
+// (part of every amd64 CPU). text has 64 bytes for every word of bm.
+TEXT ·wordBitmapAsm(SB), NOSPLIT, $0-48
+	MOVQ text_base+0(FP), SI
+	MOVQ bm_base+24(FP), DI
+	MOVQ bm_len+32(FP), CX
+	MOVOU ·bmSlash<>(SB), X8
+	MOVOU ·bmColon<>(SB), X9
+	MOVOU ·bmCase<>(SB), X10
+	MOVOU ·bmTick<>(SB), X11
+	MOVOU ·bmBrace<>(SB), X12
+	TESTQ CX, CX
+	JEQ   bmDone
+
+bmLoop:
+	CLASSIFY(0, AX)
+	CLASSIFY(16, BX)
+	SHLQ $16, BX
+	ORQ  BX, AX
+	CLASSIFY(32, BX)
+	SHLQ $32, BX
+	ORQ  BX, AX
+	CLASSIFY(48, BX)
+	SHLQ $48, BX
+	ORQ  BX, AX
+	MOVQ AX, (DI)
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNE  bmLoop
+
+bmDone:
+	RET

@@ -8,3 +8,10 @@ func (c *wordCache) wordsIn(text []byte, bm []uint64, i int, gap uint8, toks *[w
 }
 
 const haveWordsInAsm = false
+
+// wordBitmapBlocks sets bm[k] to wordBits64(text, 64k) for every k.
+func wordBitmapBlocks(text string, bm []uint64) {
+	for k := range bm {
+		bm[k] = wordBits64(text, k*64)
+	}
+}

@@ -69,3 +69,34 @@ func TestWordsInAsmLayout(t *testing.T) {
 		t.Fatalf("layouts %v, want %v (wordcache_amd64.s reads and writes them)", got, want)
 	}
 }
+
+// TestWordBitmapBlocks holds the bitmap of whole 64-byte blocks (SSE2 on
+// amd64) to wordBits64, over every byte value at every position and over
+// random texts.
+func TestWordBitmapBlocks(t *testing.T) {
+	check := func(text string) {
+		t.Helper()
+		bm := make([]uint64, len(text)/64)
+		wordBitmapBlocks(text, bm)
+		for k := range bm {
+			if want := wordBits64(text, k*64); bm[k] != want {
+				t.Fatalf("block %d of %q: %064b, want %064b", k, text[k*64:k*64+64], bm[k], want)
+			}
+		}
+	}
+	for b := range 256 {
+		for pos := range 64 {
+			block := []byte(strings.Repeat("a ", 64))
+			block[pos] = byte(b)
+			check(string(block))
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 2000 {
+		text := make([]byte, rng.IntN(700))
+		for i := range text {
+			text[i] = byte(rng.IntN(256))
+		}
+		check(string(text))
+	}
+}
