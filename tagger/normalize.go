@@ -263,8 +263,8 @@ func scan(text string, toks []token, checkNFC bool) (_ []token, _ scanStatus, at
 
 // scanWords is scan with the fast path of a word cache (nil for none),
 // and cands: the indices of the tokens that may start a pattern, in text
-// order. Every token is listed but those the cache knows start no pattern
-// of its Tagger.
+// order: with a cache, those that may start a pattern of its Tagger
+// (mayStart); without one, every token.
 func scanWords(text string, toks []token, cands []int32, checkNFC bool, cache *wordCache) (_ []token, _ []int32, _ scanStatus, at, astral int) {
 	var gap uint8
 	astral = -1
@@ -352,7 +352,9 @@ func scanWords(text string, toks []token, cands []int32, checkNFC bool, cache *w
 			i += size
 		}
 		hs = finishStrict(hs, tone)
-		cands = append(cands, int32(len(toks))) // match checks it
+		if cache == nil || cache.t.mayStart(hs, hf, uint8(acc)) {
+			cands = append(cands, int32(len(toks))) // match checks it
+		}
 		toks = append(toks, token{
 			start: int32(start), end: int32(i), strict: hs, fold: hf, gap: gap, flags: uint8(acc),
 		})

@@ -152,12 +152,7 @@ func (c *wordCache) store(text string, start, end int, strict, fold uint64, flag
 	lo := load64(text, start) & byteMasks[size][0]
 	hi := load64(text, start+8) & byteMasks[size][1]
 	top := uint64(flags)
-	// A folded pattern matches a word with diacritics only when they are
-	// its own (verify), and then the word's strict key begins a pattern
-	// too: so only words without any may start one by their fold key
-	// alone. Without this, every syllable that folds like a pattern's
-	// first word ("trí", "trị", "trì" like "tri") would be listed.
-	if t := c.t; t.startStrict.first.has(strict) || t.hasFold && flags&tokMarked == 0 && t.startFold.first.has(fold) {
+	if c.t.mayStart(strict, fold, flags) {
 		top |= startsBit
 	}
 	*c.slot(lo, hi) = cachedWord{lo: lo, hi: hi | top<<56, strict: strict, fold: fold}
@@ -244,6 +239,17 @@ func (c *wordCache) wordsInGo(text []byte, bm []uint64, i int, gap uint8, toks *
 		}
 	}
 	return i, gap, n, listed
+}
+
+// mayStart reports whether a token with these keys and flags may start one
+// of t's patterns: it is then a candidate for match. A folded pattern
+// matches a word with diacritics only when they are its own (verify), and
+// then the word's strict key begins a pattern too: so only words without
+// any may start one by their fold key alone. Without this, every syllable
+// that folds like a pattern's first word ("trí", "trị", "trì" like "tri")
+// would be listed.
+func (t *Tagger) mayStart(strict, fold uint64, flags uint8) bool {
+	return t.startStrict.first.has(strict) || t.hasFold && flags&tokMarked == 0 && t.startFold.first.has(fold)
 }
 
 // bitmapCovers reports whether bm is text's bitmap, with the two words
