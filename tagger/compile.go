@@ -29,6 +29,9 @@ type Tagger struct {
 	// (strict keys, no case, only spaces between its words), the gap flags
 	// allowed between its words; 0 for the others, which verify checks.
 	plainGaps []uint8
+	// patText[p] is pattern p's text, for the evidence: the patterns
+	// themselves are too large to read for it.
+	patText []string
 	// Start filters, one per trie: most tokens of a text start no pattern
 	// and are skipped after a bit test or two.
 	startStrict, startFold startFilter
@@ -222,6 +225,7 @@ func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 	p.node = node
 	t.patterns = append(t.patterns, p)
 	t.plainGaps = append(t.plainGaps, p.plainGaps())
+	t.patText = append(t.patText, p.text)
 }
 
 // plainGaps is the pattern's entry of Tagger.plainGaps.

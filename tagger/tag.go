@@ -125,17 +125,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	}
 	t.resolve(s)
 
-	// Offsets into the original text (rune and UTF-16 offsets are
-	// counted by fillOffsets, for the evidence only).
-	where := func(m rawMatch) span {
-		return span{int(toks[m.start].start), int(toks[m.end-1].end)}
-	}
-	if slow {
-		where = func(m rawMatch) span {
-			return span{start: int(s.mapStart[toks[m.start].start]), end: int(s.mapEnd[toks[m.end-1].end-1])}
-		}
-	}
-	res.Tags, res.Untagged = t.score(text, s, wanted, opts, titleToks, where)
+	res.Tags, res.Untagged = t.score(text, s, wanted, opts, titleToks, slow)
 	if !opts.OmitEvidence {
 		fillOffsets(text, astral, s, res.Tags, res.Untagged)
 	}
@@ -503,11 +493,22 @@ func (t *Tagger) onlyContext(run []termMatch) bool {
 	return true
 }
 
-// span is where a match stands in the original text: byte and rune offsets.
+// span is where a match stands in the original text, in bytes.
 type span struct{ start, end int }
 
+// where is the span of m in the original text; slow says the text was
+// normalised (Tag), so that token offsets are into its NFC form. Rune and
+// UTF-16 offsets are counted by fillOffsets, for the evidence only.
+func (s *scratch) where(m rawMatch, slow bool) span {
+	start, end := s.toks[m.start].start, s.toks[m.end-1].end
+	if slow {
+		return span{int(s.mapStart[start]), int(s.mapEnd[end-1])}
+	}
+	return span{int(start), int(end)}
+}
+
 // score computes each theme's score and builds its tag.
-func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, titleToks int32, where func(rawMatch) span) (tags, untagged []Tag) {
+func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, titleToks int32, slow bool) (tags, untagged []Tag) {
 	if cap(s.counts) < len(t.terms) {
 		s.counts = make([]int32, len(t.terms))
 	}
@@ -591,27 +592,31 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, tit
 		if !opts.OmitEvidence {
 			ev0, dr0 := len(evidence), len(dropped)
 			for _, m := range run {
-				sp := where(m.rawMatch)
-				ev := Evidence{
-					Term: t.terms[m.term].id, Pattern: t.patterns[m.pat].text, Text: text[sp.start:sp.end],
-					Start: sp.start, End: sp.end, Folded: m.folded,
-					InTitle: m.start < titleToks,
-				}
+				sp := s.where(m.rawMatch, slow)
 				if m.dropped == dropNone {
+					// Written in place: an Evidence is 112 bytes.
+					evidence = evidence[:len(evidence)+1]
+					ev := &evidence[len(evidence)-1]
+					ev.Term, ev.Pattern, ev.Text = t.terms[m.term].id, t.patText[m.pat], text[sp.start:sp.end]
+					ev.Start, ev.End, ev.Folded, ev.InTitle = sp.start, sp.end, m.folded, m.start < titleToks
 					c := -counts[m.term]
 					w := t.contribution(int(m.term), c) / float64(c)
 					if ev.InTitle {
 						w *= titleWeight
 					}
 					ev.Weight = math.Round(w*1e4) / 1e4
-					evidence = append(evidence, ev)
 					continue
+				}
+				ev := Evidence{
+					Term: t.terms[m.term].id, Pattern: t.patText[m.pat], Text: text[sp.start:sp.end],
+					Start: sp.start, End: sp.end, Folded: m.folded,
+					InTitle: m.start < titleToks,
 				}
 				d := Dropped{Evidence: ev, Reason: dropReasons[m.dropped]}
 				if m.dropped == dropExcluded {
 					e := s.excls[m.by]
 					d.Exclusion = t.excls[t.patterns[e.pat].excl].id
-					esp := where(e)
+					esp := s.where(e, slow)
 					d.ExclusionStart, d.ExclusionEnd = esp.start, esp.end
 					d.ExclusionText = text[esp.start:esp.end]
 					d.ExclusionInTitle = e.start < titleToks
@@ -731,13 +736,13 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 	}
 }
 
-// runesBefore sets runes[k] to the number of runes of text before byte
-// 8k and returns the runes of text; text is 8 bytes per entry of runes. A
-// loop of its own: in fillOffsets' body the compiler kept its values on the
-// stack.
+// runesBeforeGo sets runes[k] to the number of runes of text before byte
+// 8k and returns the runes of text; text is 8 bytes per entry of runes
+// (runesBefore; on amd64 mostly in assembly). A loop of its own: in
+// fillOffsets' body the compiler kept its values on the stack.
 //
 //go:noinline
-func runesBefore(text []byte, runes []int32) int32 {
+func runesBeforeGo(text []byte, runes []int32) int32 {
 	count := int32(0)
 	for k := range runes {
 		runes[k] = count

@@ -33,3 +33,21 @@ func wordBitmapBlocks(text string, bm []uint64) {
 		wordBitmapAsm(bytesOf(text), bm)
 	}
 }
+
+// runesBeforeAsm is runesBeforeGo for an even number of counts.
+//
+//go:noescape
+func runesBeforeAsm(text []byte, runes []int32) int32
+
+// runesBefore is runesBeforeGo, 16 bytes at a time in assembly.
+func runesBefore(text []byte, runes []int32) int32 {
+	even := len(runes) &^ 1
+	count := runesBeforeAsm(text[:8*even], runes[:even])
+	if even < len(runes) {
+		// The last eight bytes, counted from 0 and moved up.
+		tail := runesBeforeGo(text[8*even:8*even+8], runes[even:])
+		runes[even] += count
+		count += tail
+	}
+	return count
+}

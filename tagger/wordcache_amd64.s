@@ -212,3 +212,83 @@ bmLoop:
 
 bmDone:
 	RET
+
+// Continuation bytes (10xxxxxx) are, as signed bytes, below -64 (0xC0).
+DATA ·contBound<>+0(SB)/8, $0xC0C0C0C0C0C0C0C0
+DATA ·contBound<>+8(SB)/8, $0xC0C0C0C0C0C0C0C0
+GLOBL ·contBound<>(SB), RODATA|NOPTR, $16
+
+// popcount8[b] is the number of bits set in b.
+DATA ·popcount8<>+0(SB)/8, $0x0302020102010100
+DATA ·popcount8<>+8(SB)/8, $0x0403030203020201
+DATA ·popcount8<>+16(SB)/8, $0x0403030203020201
+DATA ·popcount8<>+24(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+32(SB)/8, $0x0403030203020201
+DATA ·popcount8<>+40(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+48(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+56(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+64(SB)/8, $0x0403030203020201
+DATA ·popcount8<>+72(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+80(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+88(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+96(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+104(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+112(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+120(SB)/8, $0x0706060506050504
+DATA ·popcount8<>+128(SB)/8, $0x0403030203020201
+DATA ·popcount8<>+136(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+144(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+152(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+160(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+168(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+176(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+184(SB)/8, $0x0706060506050504
+DATA ·popcount8<>+192(SB)/8, $0x0504040304030302
+DATA ·popcount8<>+200(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+208(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+216(SB)/8, $0x0706060506050504
+DATA ·popcount8<>+224(SB)/8, $0x0605050405040403
+DATA ·popcount8<>+232(SB)/8, $0x0706060506050504
+DATA ·popcount8<>+240(SB)/8, $0x0706060506050504
+DATA ·popcount8<>+248(SB)/8, $0x0807070607060605
+GLOBL ·popcount8<>(SB), RODATA|NOPTR, $256
+
+// func runesBeforeAsm(text []byte, runes []int32) int32
+//
+// runesBeforeGo (tag.go) for an even number of counts, 16 bytes at a time
+// with SSE2: runes[k] is the runes of text before byte 8k, and the result
+// the runes of text[:8*len(runes)].
+TEXT ·runesBeforeAsm(SB), NOSPLIT, $0-52
+	MOVQ text_base+0(FP), SI
+	MOVQ runes_base+24(FP), DI
+	MOVQ runes_len+32(FP), CX
+	SHRQ $1, CX
+	XORL AX, AX
+	MOVOU ·contBound<>(SB), X8
+	LEAQ ·popcount8<>(SB), R8
+	TESTQ CX, CX
+	JEQ  rbDone
+
+rbLoop:
+	MOVOU (SI), X0
+	MOVO  X8, X1
+	PCMPGTB X0, X1
+	PMOVMSKB X1, DX
+	MOVL AX, (DI)
+	MOVBLZX DL, BX
+	MOVBLZX (R8)(BX*1), BX
+	ADDL $8, AX
+	SUBL BX, AX
+	MOVL AX, 4(DI)
+	SHRL $8, DX
+	MOVBLZX (R8)(DX*1), BX
+	ADDL $8, AX
+	SUBL BX, AX
+	ADDQ $16, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNE  rbLoop
+
+rbDone:
+	MOVL AX, ret+48(FP)
+	RET

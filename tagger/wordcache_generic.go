@@ -15,3 +15,6 @@ func wordBitmapBlocks(text string, bm []uint64) {
 		bm[k] = wordBits64(text, k*64)
 	}
 }
+
+// runesBefore is runesBeforeGo.
+func runesBefore(text []byte, runes []int32) int32 { return runesBeforeGo(text, runes) }

@@ -100,3 +100,39 @@ func TestWordBitmapBlocks(t *testing.T) {
 		check(string(text))
 	}
 }
+
+// TestRunesBefore holds the rune counts before every 8 bytes (SSE2 on
+// amd64) to utf8.RuneCount, on valid and invalid text, even and odd counts.
+func TestRunesBefore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	pieces := []string{"a", " ", "ệ", "Đ", "\u201c", "😀", "\x80", "\xbf", "\xc0", "ư"}
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(200) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := []byte(b.String())
+		runes := make([]int32, len(text)/8)
+		total := runesBefore(text, runes)
+		for k, got := range runes {
+			if want := countRuneStarts(text[:8*k]); got != want {
+				t.Fatalf("runes before byte %d of %q: %d, want %d", 8*k, text, got, want)
+			}
+		}
+		if want := countRuneStarts(text[:8*len(runes)]); total != want {
+			t.Fatalf("runes of %q[:%d]: %d, want %d", text, 8*len(runes), total, want)
+		}
+	}
+}
+
+// countRuneStarts counts the bytes that are not continuation bytes: the
+// runes of valid UTF-8.
+func countRuneStarts(b []byte) int32 {
+	n := int32(0)
+	for _, c := range b {
+		if c&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n
+}
