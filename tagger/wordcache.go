@@ -10,13 +10,16 @@ import (
 // The scanner's fast path. News text repeats a few thousand syllables, and
 // hashing a word rune by rune costs a branch misprediction or two at every
 // switch between ASCII and two- or three-byte letters, and at every word's
-// end. So the scan first marks, eight bytes at a time, which bytes may be
+// end. So the scan first marks, many bytes at a time, which bytes may be
 // part of a word (wordBitmap); a word's extent is then a bit count, and a
 // word seen before is found by its bytes in a cache of its keys
 // (wordCache), with no work per rune. Everything else (a word not in the
 // cache, 16 bytes or longer, or within 16 bytes of the text's end, and any
 // byte that is not ASCII and not in a cached word) takes the scan's own
-// path, which fills the cache.
+// path, which fills the cache. On amd64 the bitmap and the loop over cached
+// words are in assembly (wordcache_amd64.s; SSE2, which every amd64 CPU
+// has); their Go versions run elsewhere and with -tags purego, and the
+// tests hold the two to each other.
 
 // wordCache remembers the keys of words already scanned, by their bytes.
 // Only words that wordRun read from end to end are stored (letters that
