@@ -29,20 +29,34 @@ func wordBitmapAsm(text []byte, bm []uint64)
 
 // wordBitmapBlocks sets bm[k] to wordBits64(text, 64k) for every k.
 func wordBitmapBlocks(text string, bm []uint64) {
-	if len(text) >= 64*len(bm) {
-		wordBitmapAsm(bytesOf(text), bm)
+	if len(text) < 64*len(bm) {
+		panic("tagger: wordBitmapBlocks: text shorter than its bitmap")
+	}
+	// In slices of 64 KB: the runtime cannot stop a goroutine inside
+	// assembly, and a long stop would hold up the garbage collector.
+	for k := 0; k < len(bm); k += asmSlice / 64 {
+		end := min(k+asmSlice/64, len(bm))
+		wordBitmapAsm(bytesOf(text)[64*k:64*end], bm[k:end])
 	}
 }
 
-// runesBeforeAsm is runesBeforeGo for an even number of counts.
+// asmSlice is the most text, in bytes, an assembly loop reads in one call.
+const asmSlice = 64 << 10
+
+// runesBeforeAsm is runesBeforeGo for an even number of counts, counting
+// on from count.
 //
 //go:noescape
-func runesBeforeAsm(text []byte, runes []int32) int32
+func runesBeforeAsm(text []byte, runes []int32, count int32) int32
 
 // runesBefore is runesBeforeGo, 16 bytes at a time in assembly.
 func runesBefore(text []byte, runes []int32) int32 {
 	even := len(runes) &^ 1
-	count := runesBeforeAsm(text[:8*even], runes[:even])
+	count := int32(0)
+	for k := 0; k < even; k += asmSlice / 8 { // 64 KB a call, as wordBitmapBlocks
+		end := min(k+asmSlice/8, even)
+		count = runesBeforeAsm(text[8*k:8*end], runes[k:end], count)
+	}
 	if even < len(runes) {
 		// The last eight bytes, counted from 0 and moved up.
 		tail := runesBeforeGo(text[8*even:8*even+8], runes[even:])

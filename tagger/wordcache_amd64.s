@@ -253,17 +253,18 @@ DATA ·popcount8<>+240(SB)/8, $0x0706060506050504
 DATA ·popcount8<>+248(SB)/8, $0x0807070607060605
 GLOBL ·popcount8<>(SB), RODATA|NOPTR, $256
 
-// func runesBeforeAsm(text []byte, runes []int32) int32
+// func runesBeforeAsm(text []byte, runes []int32, count int32) int32
 //
 // runesBeforeGo (tag.go) for an even number of counts, 16 bytes at a time
-// with SSE2: runes[k] is the runes of text before byte 8k, and the result
-// the runes of text[:8*len(runes)].
-TEXT ·runesBeforeAsm(SB), NOSPLIT, $0-52
+// with SSE2, counting on from count: runes[k] is count plus the runes of
+// text before byte 8k, and the result count plus the runes of
+// text[:8*len(runes)].
+TEXT ·runesBeforeAsm(SB), NOSPLIT, $0-60
 	MOVQ text_base+0(FP), SI
 	MOVQ runes_base+24(FP), DI
 	MOVQ runes_len+32(FP), CX
 	SHRQ $1, CX
-	XORL AX, AX
+	MOVL count+48(FP), AX
 	MOVOU ·contBound<>(SB), X8
 	LEAQ ·popcount8<>(SB), R8
 	TESTQ CX, CX
@@ -290,5 +291,5 @@ rbLoop:
 	JNE  rbLoop
 
 rbDone:
-	MOVL AX, ret+48(FP)
+	MOVL AX, ret+56(FP)
 	RET

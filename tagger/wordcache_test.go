@@ -92,8 +92,12 @@ func TestWordBitmapBlocks(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for range 2000 {
-		text := make([]byte, rng.IntN(700))
+	for n := range 2000 {
+		size := rng.IntN(700)
+		if n%500 == 0 {
+			size = 200_000 // past the 64 KB an assembly call reads
+		}
+		text := make([]byte, size)
 		for i := range text {
 			text[i] = byte(rng.IntN(256))
 		}
@@ -106,8 +110,12 @@ func TestWordBitmapBlocks(t *testing.T) {
 func TestRunesBefore(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	pieces := []string{"a", " ", "ệ", "Đ", "\u201c", "😀", "\x80", "\xbf", "\xc0", "ư"}
-	for range 3000 {
+	for n := range 3000 {
 		var b strings.Builder
+		if n%500 == 0 {
+			// Past the 64 KB an assembly call reads.
+			b.WriteString(strings.Repeat("ệ a😀 ", 9000))
+		}
 		for range rng.IntN(200) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
