@@ -204,7 +204,7 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 		case "description":
 			p.str(v, "", "", "description")
 		case "scoring":
-			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat", "max_length_factor", "title_weight"}, func(k string, v *yaml.Node) {
+			p.fields(v, "", "", "scoring", []string{"reference_words", "repeat_factor", "max_repeat", "max_length_factor", "title_weight", "one_sense_per_document"}, func(k string, v *yaml.Node) {
 				switch k {
 				case "reference_words":
 					rs.Scoring.ReferenceWords = p.integer(v, "", "", "scoring.reference_words")
@@ -234,6 +234,8 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 					if w != 1 {
 						rs.Scoring.TitleWeight = w // 1 is stored as 0, the absent value: the same rules, the same version
 					}
+				case "one_sense_per_document":
+					rs.Scoring.OneSensePerDocument = p.boolean(v, "", "", "scoring.one_sense_per_document")
 				}
 			})
 		case "defaults":

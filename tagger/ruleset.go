@@ -33,6 +33,12 @@ type Scoring struct {
 	// (TagDocument) contributes, in [1, 4]; 0 (the field absent, or 1 in
 	// the file) is 1: a title match counts as one in the text.
 	TitleWeight float64 `json:",omitempty"`
+	// OneSensePerDocument: when a term's exclusions cancel more of its
+	// matches in a document than they leave, the document uses
+	// the word in the other sense throughout, and its other matches are
+	// cancelled too (a text about "AI" as artificial insemination, or
+	// about drone music, whose headline says only "AI" or "drone").
+	OneSensePerDocument bool `json:",omitempty"`
 }
 
 // Theme is one theme: its labels, threshold, terms and exclusions.

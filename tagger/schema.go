@@ -26,6 +26,7 @@ type (
 		MaxRepeat       float64 `json:"max_repeat" doc:"Ceiling of a term's repeated mentions, in multiples of its weight (default 2)." schema:"min=1,max=100"`
 		MaxLengthFactor float64 `json:"max_length_factor" doc:"Cap of the length divisor sqrt(words/reference_words); 0 is no cap." schema:"min=0,max=100"`
 		TitleWeight     float64 `json:"title_weight" doc:"Multiplier of what a match in a document's title contributes (default 1: as in the text)." schema:"min=1,max=4"`
+		OneSense        bool    `json:"one_sense_per_document" doc:"When a term's exclusions cancel more of its matches in a document than they leave, cancel the rest too: the document uses the word in the other sense throughout (default false)."`
 	}
 	fileDefaults struct {
 		Weight        float64 `json:"weight" doc:"Default term weight, in (0, 1]." schema:"exclusiveMin=0,max=1"`

@@ -48,7 +48,8 @@ type scratch struct {
 	buckets []int32
 	runs    []themeRun
 	strong  []rawMatch
-	done    []int // per exclusion: how far into its theme's run it has gone
+	done    []int        // per exclusion: how far into its theme's run it has gone
+	senses  []senseCount // per term, for oneSensePerDocument (all zero between calls)
 	// the themes score reports
 	reported     []scoredRun
 	words        *wordCache // keys of the words seen before, by their bytes
@@ -307,8 +308,46 @@ func (t *Tagger) resolve(s *scratch) {
 	keepLongest(s)
 	themeRuns(s)
 	t.applyExclusions(s)
+	if t.rs.Scoring.OneSensePerDocument {
+		t.oneSensePerDocument(s)
+	}
 	t.requireSupport(s)
 }
+
+// oneSensePerDocument cancels the matches a term keeps where its
+// exclusions cancelled more (Scoring.OneSensePerDocument): the
+// word has the other sense in this document, and its remaining mentions
+// (a headline, a line beyond the exclusion's window) have it too. They are
+// cancelled by the term's last cancelling exclusion.
+func (t *Tagger) oneSensePerDocument(s *scratch) {
+	if cap(s.senses) < len(t.terms) {
+		s.senses = make([]senseCount, len(t.terms))
+	}
+	senses := s.senses[:len(t.terms)]
+	for _, m := range s.terms {
+		c := &senses[m.term]
+		switch m.dropped {
+		case dropNone:
+			c.kept++
+		case dropExcluded:
+			c.excluded++
+			c.by = m.by
+		}
+	}
+	for i := range s.terms {
+		m := &s.terms[i]
+		if c := senses[m.term]; m.dropped == dropNone && c.excluded > c.kept {
+			m.dropped, m.by = dropExcluded, c.by
+		}
+	}
+	for _, m := range s.terms {
+		senses[m.term] = senseCount{}
+	}
+}
+
+// senseCount is, for one term in one document, its matches kept and
+// cancelled by an exclusion, and the last exclusion match that cancelled one.
+type senseCount struct{ kept, excluded, by int32 }
 
 // groupByTheme splits s.raw into the exclusion matches (s.excls) and the
 // term matches, grouped by theme in s.sorted. Raw matches come in text

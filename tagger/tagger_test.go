@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -795,5 +796,57 @@ themes:
 	// Beyond the weak term's window the context does not help.
 	if res := tag("Bệnh viện tỉnh năm nay mở thêm ba khoa và tuyển hai mươi bác sĩ trẻ; ứng dụng di động."); len(res.Tags) != 0 {
 		t.Errorf("a weak term beyond its window must not count: %+v", res)
+	}
+}
+
+// TestOneSensePerDocument: with scoring.one_sense_per_document, a term
+// whose exclusions cancel more of its matches than they leave loses the
+// rest too; off, or without such a majority, nothing changes.
+func TestOneSensePerDocument(t *testing.T) {
+	const rules = `
+name: sense
+scoring: {one_sense_per_document: %v}
+themes:
+  - id: drones
+    label: {en: Drones}
+    terms: [drone, {text: UAV}]
+    exclusions:
+      - {text: nhạc, cancels: [drone], window: 3}
+`
+	filler := strings.Repeat("Khán giả ngồi nghe rất lâu. ", 12)
+	headline := "Drone vang lên giữa phố cổ\n\n" + filler + "Đêm nhạc drone ở Hà Nội. " + filler + "Ban nhạc chơi drone suốt đêm."
+	kept := "Drone giao hàng về tận bản\n\n" + filler + "Đêm nhạc drone. " + filler + "Một chiếc drone chở thuốc, rồi drone khác bay về kho."
+	tied := "Drone vang lên giữa phố cổ\n\n" + filler + "Đêm nhạc drone ở Hà Nội. " + filler + "Một chiếc drone chở thuốc."
+	other := headline + " Cảnh sát dùng UAV để trông bãi xe."
+	for _, c := range []struct {
+		on   bool
+		text string
+		want []string
+	}{
+		{false, headline, []string{"drones"}},
+		{true, headline, nil},             // 2 cancelled, 1 kept: the headline's drone is the music too
+		{true, kept, []string{"drones"}},  // 1 cancelled, 3 kept
+		{true, tied, []string{"drones"}},  // 1 cancelled, 2 kept: no majority
+		{true, other, []string{"drones"}}, // another term of the theme still counts
+	} {
+		tg := compileYAML(t, fmt.Sprintf(rules, c.on))
+		res, err := tg.Tag(c.text, Options{IncludeUntagged: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEvidence(t, c.text, res)
+		if got := themesOf(res); !slices.Equal(got, c.want) {
+			t.Errorf("one sense %v, %q: themes %v, want %v", c.on, c.text, got, c.want)
+		}
+		if c.on && c.want == nil {
+			// The headline's match is dropped, by the exclusion that cancelled the others.
+			d := res.Untagged[0].Dropped
+			if len(d) != 3 || d[0].Start != 0 || d[0].Reason != DropExcluded || d[0].Exclusion == "" {
+				t.Errorf("dropped %+v, want the headline's drone excluded too", d)
+			}
+		}
+	}
+	if _, err := ParseRuleset("x.yaml", []byte(fmt.Sprintf(rules, "maybe"))); err == nil || !strings.Contains(err.Error(), "one_sense_per_document") {
+		t.Errorf("a non-boolean one_sense_per_document: error %v", err)
 	}
 }
