@@ -59,12 +59,19 @@ func themesOf(res Result) []string {
 
 func tagThemes(t *testing.T, tg *Tagger, text string) []string {
 	t.Helper()
-	res, err := tg.Tag(text, Options{})
+	return themesOf(tagChecked(t, tg, text, Options{}))
+}
+
+// tagChecked tags text, failing the test on an error, and checks the
+// offset contract on every match of the result.
+func tagChecked(t testing.TB, tg *Tagger, text string, opts Options) Result {
+	t.Helper()
+	res, err := tg.Tag(text, opts)
 	if err != nil {
 		t.Fatalf("Tag(%q): %v", text, err)
 	}
 	checkEvidence(t, text, res)
-	return themesOf(res)
+	return res
 }
 
 // checkEvidence asserts the offset contract on every match of a result.
@@ -192,11 +199,7 @@ func TestTonePlacementAndNormalForms(t *testing.T) {
 		"THUỶ SẢN", "Hoà Giải",
 	} {
 		for _, form := range []string{text, norm.NFD.String(text), norm.NFC.String(text)} {
-			res, err := tg.Tag(form, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkEvidence(t, form, res)
+			res := tagChecked(t, tg, form, Options{})
 			if len(res.Tags) != 1 || len(res.Tags[0].Evidence) != 1 || res.Tags[0].Evidence[0].Text != form {
 				t.Errorf("%q (%d bytes): want one match of the whole text, got %+v", form, len(form), res.Tags)
 			}
@@ -226,11 +229,7 @@ func TestUTF16Offsets(t *testing.T) {
 		norm.NFD.String("Ứng dụng 🤖 trí tuệ nhân tạo trong y tế số."),
 		"Căn cước 🪪 gắn chip 😀 đã cấp; ngành chip bán dẫn 💡 tăng tốc.",
 	} {
-		res, err := tg.Tag(text, Options{IncludeUntagged: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
 		ahead := 0
 		for _, g := range [][]Tag{res.Tags, res.Untagged} {
 			for _, tag := range g {
@@ -246,22 +245,13 @@ func TestUTF16Offsets(t *testing.T) {
 		}
 	}
 	// An emoji only after the evidence: the offsets are the rune offsets.
-	text := "Ứng dụng trí tuệ nhân tạo trong y tế số 🤖."
-	res, err := tg.Tag(text, Options{IncludeUntagged: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkEvidence(t, text, res)
+	tagChecked(t, tg, "Ứng dụng trí tuệ nhân tạo trong y tế số 🤖.", Options{IncludeUntagged: true})
 }
 
 func TestNFDOffsetsPointIntoOriginal(t *testing.T) {
 	tg := defaultT(t)
 	text := norm.NFD.String("Ứng dụng trí tuệ nhân tạo trong y tế số.")
-	res, err := tg.Tag(text, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkEvidence(t, text, res)
+	res := tagChecked(t, tg, text, Options{})
 	if len(res.Tags) != 2 {
 		t.Fatalf("want ai and ehealth, got %+v", res.Tags)
 	}
@@ -299,11 +289,7 @@ func TestFoldedMatchingIsOptInAndExact(t *testing.T) {
 		"nganh vi-mach so": false, // no hyphen allowed by this term
 	}
 	for text, want := range cases {
-		res, err := tg.Tag(text, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
+		res := tagChecked(t, tg, text, Options{})
 		if got := len(res.Tags) == 1; got != want {
 			t.Errorf("%q: tagged=%v, want %v (%+v)", text, got, want, res.Tags)
 		}
@@ -338,11 +324,7 @@ themes:
 		"X1 AI Z":                      1, // capitals around it, but no word of two letters
 	}
 	for text, want := range cases {
-		res, err := tg.Tag(text, Options{IncludeUntagged: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
 		got := 0
 		for _, group := range [][]Tag{res.Tags, res.Untagged} {
 			for _, tag := range group {
@@ -389,11 +371,7 @@ themes:
 		"công nghiệp 4,0":           "",
 	}
 	for text, want := range cases {
-		res, err := tg.Tag(text, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
+		res := tagChecked(t, tg, text, Options{})
 		got := ""
 		if len(res.Tags) == 1 {
 			got = res.Tags[0].Evidence[0].Text
@@ -422,11 +400,7 @@ themes:
 func TestExclusionsAndWeakTerms(t *testing.T) {
 	tg := compileYAML(t, contextRules)
 	tag := func(text string) Result {
-		res, err := tg.Tag(text, Options{IncludeUntagged: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
 		return res
 	}
 	// An exclusion before the match, within its window, cancels it.
@@ -731,11 +705,7 @@ func TestInvisibleCharactersAndEth(t *testing.T) {
 		{"ÐIỆN GIÓ ngoài khơi: tỉnh cấp phép dự án mới.", "green_transition", "ÐIỆN GIÓ"},
 		{"Dự án điện gió\u00ad lớn nhất miền Trung vận hành.", "green_transition", "điện gió"},
 	} {
-		res, err := tg.Tag(c.text, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, c.text, res)
+		res := tagChecked(t, tg, c.text, Options{})
 		if got := themesOf(res); !slices.Contains(got, c.theme) {
 			t.Errorf("%q: themes %v, want %s", c.text, got, c.theme)
 			continue
@@ -765,12 +735,7 @@ themes:
 `)
 	tag := func(text string) Result {
 		t.Helper()
-		res, err := tg.Tag(text, Options{IncludeUntagged: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, text, res)
-		return res
+		return tagChecked(t, tg, text, Options{IncludeUntagged: true})
 	}
 	if res := tag("Bệnh viện tỉnh khai trương khu nhà mới cho người bệnh."); len(res.Tags) != 0 {
 		t.Errorf("context terms alone must not tag: %+v", res)
@@ -830,11 +795,7 @@ themes:
 		{true, other, []string{"drones"}}, // another term of the theme still counts
 	} {
 		tg := compileYAML(t, fmt.Sprintf(rules, c.on))
-		res, err := tg.Tag(c.text, Options{IncludeUntagged: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEvidence(t, c.text, res)
+		res := tagChecked(t, tg, c.text, Options{IncludeUntagged: true})
 		if got := themesOf(res); !slices.Equal(got, c.want) {
 			t.Errorf("one sense %v, %q: themes %v, want %v", c.on, c.text, got, c.want)
 		}
