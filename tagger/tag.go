@@ -785,11 +785,7 @@ func runesBeforeGo(text []byte, runes []int32) int32 {
 	count := int32(0)
 	for k := range runes {
 		runes[k] = count
-		// The continuation bytes' high bits, one per byte, summed by a
-		// multiply (no branch, unlike a popcount when POPCNT is not
-		// known to be there).
-		x := binary.LittleEndian.Uint64(text[k*8 : k*8+8])
-		count += 8 - int32((x&^(x<<1)&highs8)>>7*ones8>>56)
+		count += 8 - int32(continuationBytes(binary.LittleEndian.Uint64(text[k*8:k*8+8])))
 	}
 	return count
 }
