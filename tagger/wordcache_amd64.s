@@ -138,22 +138,18 @@ done:
 	MOVQ AX, listed+112(FP)
 	RET
 
+// SPLAT16 defines name as 16 bytes of the byte b.
+#define SPLAT16(name, b) \
+	DATA name+0(SB)/8, $(b*0x0101010101010101); \
+	DATA name+8(SB)/8, $(b*0x0101010101010101); \
+	GLOBL name(SB), RODATA|NOPTR, $16
+
 // Byte vectors for wordBitmapAsm's comparisons.
-DATA ·bmSlash<>+0(SB)/8, $0x2F2F2F2F2F2F2F2F
-DATA ·bmSlash<>+8(SB)/8, $0x2F2F2F2F2F2F2F2F
-GLOBL ·bmSlash<>(SB), RODATA|NOPTR, $16
-DATA ·bmColon<>+0(SB)/8, $0x3A3A3A3A3A3A3A3A
-DATA ·bmColon<>+8(SB)/8, $0x3A3A3A3A3A3A3A3A
-GLOBL ·bmColon<>(SB), RODATA|NOPTR, $16
-DATA ·bmCase<>+0(SB)/8, $0x2020202020202020
-DATA ·bmCase<>+8(SB)/8, $0x2020202020202020
-GLOBL ·bmCase<>(SB), RODATA|NOPTR, $16
-DATA ·bmTick<>+0(SB)/8, $0x6060606060606060
-DATA ·bmTick<>+8(SB)/8, $0x6060606060606060
-GLOBL ·bmTick<>(SB), RODATA|NOPTR, $16
-DATA ·bmBrace<>+0(SB)/8, $0x7B7B7B7B7B7B7B7B
-DATA ·bmBrace<>+8(SB)/8, $0x7B7B7B7B7B7B7B7B
-GLOBL ·bmBrace<>(SB), RODATA|NOPTR, $16
+SPLAT16(·bmSlash<>, 0x2F)
+SPLAT16(·bmColon<>, 0x3A)
+SPLAT16(·bmCase<>, 0x20)
+SPLAT16(·bmTick<>, 0x60)
+SPLAT16(·bmBrace<>, 0x7B)
 
 // CLASSIFY sets bit j of dst when byte j of the 16 at off(SI) may be part
 // of a word (wordBytes): a byte of 0x80 or more, or ASCII '0'-'9', 'a'-'z',
@@ -214,9 +210,7 @@ bmDone:
 	RET
 
 // Continuation bytes (10xxxxxx) are, as signed bytes, below -64 (0xC0).
-DATA ·contBound<>+0(SB)/8, $0xC0C0C0C0C0C0C0C0
-DATA ·contBound<>+8(SB)/8, $0xC0C0C0C0C0C0C0C0
-GLOBL ·contBound<>(SB), RODATA|NOPTR, $16
+SPLAT16(·contBound<>, 0xC0)
 
 // popcount8[b] is the number of bits set in b.
 DATA ·popcount8<>+0(SB)/8, $0x0302020102010100
