@@ -623,6 +623,13 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, tit
 			dropped = make([]Dropped, 0, nDropped)
 		}
 	}
+	// Where a match stands and what it matched, written in place (an
+	// Evidence is 112 bytes).
+	fill := func(ev *Evidence, m termMatch) {
+		sp := s.where(m.rawMatch, slow)
+		ev.Term, ev.Pattern, ev.Text = t.terms[m.term].id, t.patText[m.pat], text[sp.start:sp.end]
+		ev.Start, ev.End, ev.Folded, ev.InTitle = sp.start, sp.end, m.folded, m.start < titleToks
+	}
 	for _, r := range reported {
 		run := s.terms[r.lo:r.hi]
 		th := &t.rs.Themes[run[0].theme]
@@ -631,13 +638,10 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, tit
 		if !opts.OmitEvidence {
 			ev0, dr0 := len(evidence), len(dropped)
 			for _, m := range run {
-				sp := s.where(m.rawMatch, slow)
 				if m.dropped == dropNone {
-					// Written in place: an Evidence is 112 bytes.
 					evidence = evidence[:len(evidence)+1]
 					ev := &evidence[len(evidence)-1]
-					ev.Term, ev.Pattern, ev.Text = t.terms[m.term].id, t.patText[m.pat], text[sp.start:sp.end]
-					ev.Start, ev.End, ev.Folded, ev.InTitle = sp.start, sp.end, m.folded, m.start < titleToks
+					fill(ev, m)
 					c := -counts[m.term]
 					w := t.contribution(int(m.term), c) / float64(c)
 					if ev.InTitle {
@@ -646,12 +650,8 @@ func (t *Tagger) score(text string, s *scratch, wanted []bool, opts Options, tit
 					ev.Weight = math.Round(w*1e4) / 1e4
 					continue
 				}
-				ev := Evidence{
-					Term: t.terms[m.term].id, Pattern: t.patText[m.pat], Text: text[sp.start:sp.end],
-					Start: sp.start, End: sp.end, Folded: m.folded,
-					InTitle: m.start < titleToks,
-				}
-				d := Dropped{Evidence: ev, Reason: dropReasons[m.dropped]}
+				d := Dropped{Reason: dropReasons[m.dropped]}
+				fill(&d.Evidence, m)
 				if m.dropped == dropExcluded {
 					e := s.excls[m.by]
 					d.Exclusion = t.excls[t.patterns[e.pat].excl].id
