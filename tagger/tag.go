@@ -726,12 +726,13 @@ func fillOffsets(text string, firstAstral int, s *scratch, groups ...[]Tag) {
 		}
 		return load64(unsafe.String(&tail[0], len(tail)), i-tailStart)
 	}
-	// The blocks inside the text first, in a loop with nothing else in it.
+	// The blocks inside the text, and at most one more (the last offset is
+	// at most the text's length): the block of its last bytes, which needs
+	// only the runes before it.
 	inside := min(n, len(text)/8)
 	count := runesBefore(bytesOf(text)[:inside*8], runes[:inside])
-	for k := inside; k < n; k++ {
-		runes[k] = count
-		count += 8 - int32(continuationBytes(read8(k<<3)))
+	if inside < n {
+		runes[inside] = count
 	}
 	// Runes outside the BMP before every block, only for the texts that
 	// have some.
