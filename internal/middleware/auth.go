@@ -112,26 +112,27 @@ func (a *Auth) authenticate(ctx context.Context) (context.Context, error) {
 
 // checkContext is the caller of a call from its metadata.
 func (a *Auth) checkContext(ctx context.Context, method string) (string, error) {
-	if !a.Enabled() || a.open(method) {
-		return Anonymous, nil
-	}
-	var value string
-	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
-		value = v[0]
-	}
-	return a.Caller(value)
+	return a.callerOf(method, metadata.ValueFromIncomingContext(ctx, "authorization"))
 }
 
 // Tap refuses a call without an accepted token from its headers alone.
 func (a *Auth) Tap(info *tap.Info) error {
-	if !a.Enabled() || a.open(info.FullMethodName) {
-		return nil
+	_, err := a.callerOf(info.FullMethodName, info.Header.Get("authorization"))
+	return err
+}
+
+// callerOf is the caller of a call to method whose authorization metadata
+// holds values (the first counts): Anonymous when authentication is off or
+// the method is open.
+func (a *Auth) callerOf(method string, values []string) (string, error) {
+	if !a.Enabled() || a.open(method) {
+		return Anonymous, nil
 	}
 	var value string
-	if v := info.Header.Get("authorization"); len(v) > 0 {
-		value = v[0]
+	if len(values) > 0 {
+		value = values[0]
 	}
-	return a.Check(value)
+	return a.Caller(value)
 }
 
 // Unary is go-grpc-middleware's auth interceptor with Auth's check.
