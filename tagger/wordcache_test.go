@@ -103,6 +103,18 @@ func TestWordBitmapBlocks(t *testing.T) {
 		}
 		check(string(text))
 	}
+	// A bitmap longer than its text would have the assembly read past the
+	// text: a panic, never a read out of bounds.
+	for _, short := range []string{"", "a", strings.Repeat("a ", 31) + "a", strings.Repeat("ab", 64)[:127]} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("wordBitmapBlocks(%d bytes, %d blocks) did not panic", len(short), len(short)/64+1)
+				}
+			}()
+			wordBitmapBlocks(short, make([]uint64, len(short)/64+1))
+		}()
+	}
 }
 
 // TestRunesBefore holds the rune counts before every 8 bytes (SSE2 on
