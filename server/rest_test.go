@@ -379,3 +379,29 @@ func TestRESTStreamEscapedPath(t *testing.T) {
 		t.Fatalf("escaped stream path: HTTP %d\n%s", resp.StatusCode, out)
 	}
 }
+
+// TestRESTStreamKeepsItsConnection: a client that streams and then calls
+// again on the same keep-alive connection (Python's requests.Session,
+// Node's keep-alive agent) is answered. The stream's handler must not wake
+// its body reader with a read deadline once the body has ended: net/http's
+// own read of the idle connection would time out too, which cancels the
+// connection's context and so the next request on it (CANCELLED at once).
+func TestRESTStreamKeepsItsConnection(t *testing.T) {
+	ts := start(t, nil)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	body := `{"document": {"id": "s", "text": "` + sentence + `"}}` + "\n"
+	for i := range 200 {
+		for _, c := range []struct{ path, body string }{{"/v1/documents:streamTag", body}, {"/v1/documents:streamTag", ""}, {"/v1/documents:tag", `{"document": {"text": "` + sentence + `"}}`}} {
+			resp, err := client.Post(ts.base+c.path, "application/json", strings.NewReader(c.body))
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", i, c.path, err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || strings.Contains(string(out), "CANCELLED") || strings.Contains(string(out), `"code":1`) {
+				t.Fatalf("round %d, %s: HTTP %d %s", i, c.path, resp.StatusCode, out)
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -70,7 +71,6 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	in := &ndjsonReader{
-		br:      bufio.NewReaderSize(r.Body, 64<<10),
 		maxLine: h.g.cfg.MaxDocumentBytes*6 + 64<<10,
 		maxMsg:  h.g.cfg.MaxMessageBytes,
 		want:    make(chan proto.Message),
@@ -78,16 +78,20 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		done:    make(chan struct{}),
 		ctx:     ctx,
 	}
+	in.br = bufio.NewReaderSize(eofWatch{r.Body, &in.bodyEnded}, 64<<10)
 	go in.run()
 	// The body must not be read once ServeHTTP returns: the reader may be
 	// blocked on a client that sends nothing more; a read deadline in the
-	// past wakes it, then we wait for it.
+	// past wakes it, then we wait for it. Not once the body has ended: the
+	// reader then returns by itself, and net/http is reading the idle
+	// connection too; the deadline would wake that read as well, which
+	// cancels the connection's context and the next request on it.
 	stopReading := func() {
 		cancel()
 		select {
 		case <-in.done:
 		default:
-			if rc.SetReadDeadline(time.Now()) == nil {
+			if in.bodyEnded.Load() || rc.SetReadDeadline(time.Now()) == nil {
 				<-in.done
 			}
 		}
@@ -139,6 +143,22 @@ type ndjsonReader struct {
 	// readErr is why reading stopped before the end of the body (set
 	// before done is closed): a malformed line, or a read error.
 	readErr *status.Status
+	// bodyEnded is set when a read of the body returns io.EOF.
+	bodyEnded atomic.Bool
+}
+
+// eofWatch notes when its reader, a request body, reaches its end.
+type eofWatch struct {
+	r     io.Reader
+	ended *atomic.Bool
+}
+
+func (w eofWatch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if err == io.EOF {
+		w.ended.Store(true)
+	}
+	return n, err
 }
 
 func (in *ndjsonReader) run() {
