@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,4 +58,32 @@ func EachLine(path string, fn func(n int, line []byte) error) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// ID is the "id" of a JSONL line, a JSON object, read without decoding the
+// rest of the line: a corpus line is mostly its text, which a caller
+// looking documents up by id decodes only for the lines it wants.
+func ID(line []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", errors.New("not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		if key == "id" {
+			var id string
+			if err := dec.Decode(&id); err != nil {
+				return "", fmt.Errorf("id: %w", err)
+			}
+			return id, nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", err
+		}
+	}
+	return "", errors.New("no id")
 }

@@ -54,3 +54,22 @@ func TestEachLine(t *testing.T) {
 		t.Errorf("a .gz that is not gzip: %v, want an error naming the file", err)
 	}
 }
+
+// TestID: a line's id wherever it stands among the keys, past nested
+// values and escapes, and errors for what has none.
+func TestID(t *testing.T) {
+	for _, c := range []struct{ line, id, err string }{
+		{`{"id": "baomoi-1", "text": "x"}`, "baomoi-1", ""},
+		{`{"text": "a \"quoted\" {brace}", "meta": {"id": "inner"}, "id": "tail"}`, "tail", ""},
+		{`{"id": "\u0041-\u1ea1"}`, "A-ạ", ""},
+		{`{"text": "no id"}`, "", "no id"},
+		{`["id", "x"]`, "", "not a JSON object"},
+		{`{"id": 7}`, "", "id: json: cannot unmarshal number"},
+		{`{"id": "a"`, "a", ""}, // the id is read before the rest: a truncated tail is the caller's
+	} {
+		id, err := ID([]byte(c.line))
+		if id != c.id || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("ID(%s) = %q, %v; want %q, %q", c.line, id, err, c.id, c.err)
+		}
+	}
+}

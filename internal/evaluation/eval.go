@@ -75,20 +75,25 @@ func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 		return docs, nil
 	}
 	if corpusPath == "" {
-		return nil, fmt.Errorf("%s: %d documents have no text (first: %q): pass --corpus with the corpus they come from", goldPath, len(missing), docs[minIndex(missing)].ID)
+		return nil, &NoTextError{Path: goldPath, Count: len(missing), First: docs[minIndex(missing)].ID}
 	}
 	err = corpus.EachLine(corpusPath, func(n int, line []byte) error {
+		id, err := corpus.ID(line)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", corpusPath, n, err)
+		}
+		i, ok := missing[id]
+		if !ok {
+			return nil
+		}
 		var c struct {
-			ID   string `json:"id"`
 			Text string `json:"text"`
 		}
 		if err := json.Unmarshal(line, &c); err != nil {
 			return fmt.Errorf("%s:%d: %w", corpusPath, n, err)
 		}
-		if i, ok := missing[c.ID]; ok {
-			docs[i].Text = c.Text
-			delete(missing, c.ID)
-		}
+		docs[i].Text = c.Text
+		delete(missing, id)
 		return nil
 	})
 	if err != nil {
@@ -98,6 +103,19 @@ func ReadGold(goldPath, corpusPath string, known []string) ([]GoldDoc, error) {
 		return nil, fmt.Errorf("%d gold documents are not in %s (first: %q)", len(missing), corpusPath, docs[minIndex(missing)].ID)
 	}
 	return docs, nil
+}
+
+// NoTextError is ReadGold's answer for a gold file whose documents carry
+// no text when no corpus is given: its lines are valid, and a corpus would
+// supply the texts.
+type NoTextError struct {
+	Path  string
+	Count int    // documents without text
+	First string // the first of them
+}
+
+func (e *NoTextError) Error() string {
+	return fmt.Sprintf("%s: %d documents have no text (first: %q): pass --corpus with the corpus they come from", e.Path, e.Count, e.First)
 }
 
 // TitleFirstLine makes the first line of each document's text its title

@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"compress/gzip"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +87,37 @@ func TestReadGoldAndRun(t *testing.T) {
 	os.WriteFile(gold, []byte(`{"id": "x", "text": "y", "required": ["moon"], "optional": []}`), 0o644)
 	if _, err := ReadGold(gold, "", []string{"space", "sea"}); err == nil || !strings.Contains(err.Error(), ":1:") || !strings.Contains(err.Error(), "moon") {
 		t.Errorf("unknown theme: %v", err)
+	}
+}
+
+// TestReadGoldCorpusErrors: a gold file of ids alone without a corpus is a
+// NoTextError naming the first document; an id the corpus lacks, and a
+// corpus line that is not an object with an id, are errors that name the
+// id or the line.
+func TestReadGoldCorpusErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gold := write("gold.jsonl", `{"id": "x", "text": "Có chữ.", "required": [], "optional": []}`+"\n"+
+		`{"id": "a", "required": [], "optional": []}`+"\n"+`{"id": "b", "required": [], "optional": []}`+"\n")
+	var noText *NoTextError
+	if _, err := ReadGold(gold, "", nil); !errors.As(err, &noText) || noText.Count != 2 || noText.First != "a" ||
+		!strings.Contains(err.Error(), "pass --corpus") {
+		t.Errorf("no corpus: %v", err)
+	}
+	for _, c := range []struct{ corpus, want string }{
+		{`{"id": "a", "text": "Một."}` + "\n", `(first: "b")`},
+		{`{"id": "a", "text": "Một."}` + "\n" + `["b"]` + "\n", "corpus.jsonl:2: not a JSON object"},
+		{`{"text": "Hai.", "id": 7}` + "\n", "corpus.jsonl:1: id: json: cannot unmarshal number"},
+	} {
+		_, err := ReadGold(gold, write("corpus.jsonl", c.corpus), nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("corpus %q: %v, want %q", c.corpus, err, c.want)
+		}
 	}
 }
