@@ -29,11 +29,10 @@ func wordBitmapAsm(text []byte, bm []uint64)
 
 // wordBitmapBlocks sets bm[k] to wordBits64(text, 64k) for every k.
 func wordBitmapBlocks(text string, bm []uint64) {
-	if len(text) < 64*len(bm) {
-		panic("tagger: wordBitmapBlocks: text shorter than its bitmap")
-	}
 	// In slices of 64 KB: the runtime cannot stop a goroutine inside
-	// assembly, and a long stop would hold up the garbage collector.
+	// assembly, and a long stop would hold up the garbage collector. Each
+	// slice of the text is bounds-checked: a bitmap longer than its text
+	// panics there, before the assembly could read past the text.
 	for k := 0; k < len(bm); k += asmSlice / 64 {
 		end := min(k+asmSlice/64, len(bm))
 		wordBitmapAsm(bytesOf(text)[64*k:64*end], bm[k:end])
