@@ -63,6 +63,10 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.fail(status.Convert(h.g.cfg.Limiter.Overloaded()))
 		return
 	}
+	// Whether the request body, as it comes off the connection (before
+	// any gzip), has ended: see stopReading.
+	var bodyEnded atomic.Bool
+	r.Body = eofWatch{r.Body, &bodyEnded}
 	if st := decodeBody(w, r); st != nil {
 		out.fail(st)
 		return
@@ -71,6 +75,7 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	in := &ndjsonReader{
+		br:      bufio.NewReaderSize(r.Body, 64<<10),
 		maxLine: h.g.cfg.MaxDocumentBytes*6 + 64<<10,
 		maxMsg:  h.g.cfg.MaxMessageBytes,
 		want:    make(chan proto.Message),
@@ -78,20 +83,19 @@ func (h *ndjsonHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		done:    make(chan struct{}),
 		ctx:     ctx,
 	}
-	in.br = bufio.NewReaderSize(eofWatch{r.Body, &in.bodyEnded}, 64<<10)
 	go in.run()
 	// The body must not be read once ServeHTTP returns: the reader may be
 	// blocked on a client that sends nothing more; a read deadline in the
-	// past wakes it, then we wait for it. Not once the body has ended: the
-	// reader then returns by itself, and net/http is reading the idle
-	// connection too; the deadline would wake that read as well, which
+	// past wakes it, then we wait for it. Not once the body has come to its
+	// end: the reader cannot block any more, and net/http is reading the
+	// idle connection too; the deadline would wake that read as well, which
 	// cancels the connection's context and the next request on it.
 	stopReading := func() {
 		cancel()
 		select {
 		case <-in.done:
 		default:
-			if in.bodyEnded.Load() || rc.SetReadDeadline(time.Now()) == nil {
+			if bodyEnded.Load() || rc.SetReadDeadline(time.Now()) == nil {
 				<-in.done
 			}
 		}
@@ -143,18 +147,16 @@ type ndjsonReader struct {
 	// readErr is why reading stopped before the end of the body (set
 	// before done is closed): a malformed line, or a read error.
 	readErr *status.Status
-	// bodyEnded is set when a read of the body returns io.EOF.
-	bodyEnded atomic.Bool
 }
 
-// eofWatch notes when its reader, a request body, reaches its end.
+// eofWatch notes when a request body returns io.EOF.
 type eofWatch struct {
-	r     io.Reader
+	io.ReadCloser
 	ended *atomic.Bool
 }
 
 func (w eofWatch) Read(p []byte) (int, error) {
-	n, err := w.r.Read(p)
+	n, err := w.ReadCloser.Read(p)
 	if err == io.EOF {
 		w.ended.Store(true)
 	}
