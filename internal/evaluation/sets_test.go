@@ -109,3 +109,53 @@ func corpusSubset(t *testing.T, files []string, corpusPath string) (string, erro
 	}
 	return out.Name(), out.Close()
 }
+
+// TestSecondLabels: a second, independent labelling of a set
+// (eval/second-labels/NAME.jsonl, for agreement figures) reads as a gold
+// file and labels exactly the documents of eval/NAME.jsonl.
+func TestSecondLabels(t *testing.T) {
+	rs, err := tagger.DefaultRuleset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var themes []string
+	for _, th := range rs.Themes {
+		themes = append(themes, th.ID)
+	}
+	files, err := filepath.Glob("../../eval/second-labels/*.jsonl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no second labellings found: %v", err)
+	}
+	ids := func(path string) map[string]bool {
+		set := map[string]bool{}
+		err := corpus.EachLine(path, func(n int, b []byte) error {
+			id, err := corpus.ID(b)
+			if err != nil {
+				return fmt.Errorf("%s:%d: %w", path, n, err)
+			}
+			set[id] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		if _, err := ReadGold(f, "", themes); err != nil && !errors.As(err, new(*NoTextError)) {
+			t.Errorf("second-labels/%s: %v", name, err)
+		}
+		first, second := ids(filepath.Join("../../eval", name)), ids(f)
+		for id := range first {
+			if !second[id] {
+				t.Errorf("second-labels/%s: %s of eval/%s is not labelled", name, id, name)
+			}
+		}
+		for id := range second {
+			if !first[id] {
+				t.Errorf("second-labels/%s: %s is not in eval/%s", name, id, name)
+			}
+		}
+	}
+}
