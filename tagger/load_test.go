@@ -26,6 +26,9 @@ func TestDefaultRulesetLoads(t *testing.T) {
 	if rs.Source != "embedded:default.yaml" {
 		t.Errorf("source %q", rs.Source)
 	}
+	if got := rs.ThemeIDs(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("ThemeIDs() = %v, want %v", got, want)
+	}
 }
 
 func TestVersionIsAContentHash(t *testing.T) {

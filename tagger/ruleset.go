@@ -15,6 +15,16 @@ type Ruleset struct {
 	Themes  []Theme
 }
 
+// ThemeIDs lists the ruleset's theme ids in file order (what a gold file or
+// a request may name).
+func (rs *Ruleset) ThemeIDs() []string {
+	ids := make([]string, len(rs.Themes))
+	for i, th := range rs.Themes {
+		ids[i] = th.ID
+	}
+	return ids
+}
+
 // Scoring constants, shared by all themes of a ruleset.
 type Scoring struct {
 	// ReferenceWords is the document length (in words) up to which one

@@ -80,11 +80,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var themes []string
-	for _, th := range t.Ruleset().Themes {
-		themes = append(themes, th.ID)
-	}
-	docs, err := evaluation.ReadGold(*gold, *corpus, themes)
+	docs, err := evaluation.ReadGold(*gold, *corpus, t.Ruleset().ThemeIDs())
 	if err != nil {
 		return err
 	}
