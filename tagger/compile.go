@@ -44,6 +44,9 @@ type Tagger struct {
 	caches chan *wordCache
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
+	// maxNeedTokens bounds the tokens a match of a term's Needs spans, so
+	// that requireSupport can search the matches by their start.
+	maxNeedTokens int32
 	// repeats[c] is repeat(c) for the mention counts of most documents,
 	// computed once (a logarithm per term and document showed in profiles).
 	repeats [64]float64
@@ -56,8 +59,11 @@ type compiledTerm struct {
 	context bool
 	window  int
 	id      string
+	needs   int // index into excls of the term's own setting (Term.Needs), or -1
 }
 
+// compiledExcl is an exclusion, or a term's Needs (needed): the same
+// phrases near a match, which cancel it where the others are absent.
 type compiledExcl struct {
 	theme    int
 	id       string
@@ -65,6 +71,7 @@ type compiledExcl struct {
 	cancels  []int // term indices; nil means every term of the theme
 	window   int
 	document bool
+	needed   bool
 }
 
 const (
@@ -137,7 +144,22 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		for _, term := range th.Terms {
 			idx := len(t.terms)
 			termIdx[term.ID] = idx
-			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, context: term.Context, window: term.Window, id: term.ID})
+			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, context: term.Context, window: term.Window, id: term.ID, needs: -1})
+			if len(term.Needs) > 0 {
+				t.terms[idx].needs = len(t.excls)
+				t.excls = append(t.excls, compiledExcl{theme: ti, id: term.ID, text: term.Text, cancels: []int{idx}, window: term.NeedsWindow, document: term.NeedsWindow == 0, needed: true})
+				for _, text := range term.Needs {
+					p, err := newPattern(text, term.Hyphens, false)
+					if err != nil {
+						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
+					}
+					p.term, p.excl = -1, t.terms[idx].needs
+					// A match of the setting may span more tokens than the
+					// phrase has words (hyphens, literal punctuation).
+					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2))
+					t.addPattern(p, term.Folded)
+				}
+			}
 			for _, text := range append([]string{term.Text}, term.Variants...) {
 				p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
 				if err != nil {

@@ -357,7 +357,8 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 	name := nodeValue(n, "text")
 	windowLine := 0
 	weightLine := 0
-	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window", "context"}, func(k string, v *yaml.Node) {
+	needsWindowLine := 0
+	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window", "context", "needs", "needs_window"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &t.ID, &t.Text, &t.Variants) {
 			return
 		}
@@ -382,8 +383,22 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			t.Window = p.integer(v, theme, name, k)
 			p.checkWindow(v.Line, theme, name, t.Window, "0 (the whole document)")
 			windowLine = v.Line
+		case "needs":
+			for _, s := range p.strList(v, theme, name, k) {
+				t.Needs = append(t.Needs, norm.NFC.String(s))
+			}
+			if len(t.Needs) == 0 {
+				p.add(v.Line, theme, name, "needs is empty: list the words of the term's setting, or remove needs")
+			}
+		case "needs_window":
+			t.NeedsWindow = p.integer(v, theme, name, k)
+			p.checkWindow(v.Line, theme, name, t.NeedsWindow, "0 (the whole document)")
+			needsWindowLine = v.Line
 		}
 	})
+	if needsWindowLine != 0 && len(t.Needs) == 0 {
+		p.add(needsWindowLine, theme, name, "needs_window applies only with needs: list the words the term needs near it, or remove needs_window")
+	}
 	if t.Window != 0 && !t.Weak {
 		p.add(windowLine, theme, name, "window applies only to weak terms (a strong term counts anywhere): add weak: true or remove window")
 	}
@@ -393,6 +408,8 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			p.add(n.Line, theme, name, "a context term cannot be weak: it is what weak terms need; remove weak: true or context: true")
 		case weightLine != 0:
 			p.add(weightLine, theme, name, "a context term counts nothing, so it has no weight: remove weight")
+		case len(t.Needs) > 0:
+			p.add(n.Line, theme, name, "a context term counts nothing, so needs does nothing: remove needs or context: true")
 		}
 		t.Weight = 0
 	}
@@ -523,6 +540,11 @@ func (p *parser) validate(rs *Ruleset) {
 					continue
 				}
 				termKeys[key] = t.Text
+			}
+			for _, text := range t.Needs {
+				if _, msg := checkPhrase(text); msg != "" {
+					p.add(t.Line, th.ID, t.Text, "needs: "+msg)
+				}
 			}
 			if t.ID == "" {
 				t.ID = slug(t.Text)

@@ -77,7 +77,8 @@ const (
 	// DropExcluded: an exclusion of the theme cancelled the match.
 	DropExcluded = "excluded"
 	// DropUnsupported: a weak term (or an acronym in all-capital text) with
-	// no strong term of its theme to support it.
+	// no strong term of its theme to support it, or a term with none of its
+	// Needs near it.
 	DropUnsupported = "unsupported"
 )
 

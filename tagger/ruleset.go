@@ -103,7 +103,14 @@ type Term struct {
 	// a strong term would be. Their weight is 0; they show as evidence
 	// of weight 0.
 	Context bool `json:",omitempty"` // omitted when false: older rulesets keep their version
-	Line    int  `json:"-"`
+	// Needs are the term's own setting: words of which one must stand
+	// within NeedsWindow words (0: anywhere in the document) for the term
+	// to count ("AI" beside a word of computing; not the theme's other
+	// terms, which the theme's context terms would support too). They
+	// match like exclusions: any case, folded and hyphenated as the term is.
+	Needs       []string `json:",omitempty"`
+	NeedsWindow int      `json:",omitempty"`
+	Line        int      `json:"-"`
 }
 
 // Exclusion is a phrase that cancels matches of its theme's terms where it

@@ -60,6 +60,8 @@ type (
 		Weak          bool     `json:"weak" doc:"Counts only when a strong term of the theme matched too."`
 		Window        int      `json:"window" doc:"For a weak term: the strong term must stand within this many words (0: anywhere)." schema:"min=0,max=1048576"`
 		Context       bool     `json:"context" doc:"Counts nothing itself; weak terms of the theme count near it as near a strong term (no weight, not weak)."`
+		Needs         []string `json:"needs" doc:"The term's own setting: it counts only where one of these words stands within needs_window words." schema:"minItems=1"`
+		NeedsWindow   int      `json:"needs_window" doc:"For needs: how many words away the setting may stand (0: anywhere in the document)." schema:"min=0,max=1048576"`
 	}
 	fileExclusion struct {
 		ID       string   `json:"id" doc:"Exclusion id (default: derived from the text)."`

@@ -49,6 +49,7 @@ type scratch struct {
 	runs    []themeRun
 	strong  []rawMatch
 	done    []int        // per exclusion: how far into its theme's run it has gone
+	needDoc []int8       // per exclusion: whether a document-wide Needs setting is present (hasNeeded)
 	senses  []senseCount // per term, for oneSensePerDocument (all zero between calls)
 	// the themes score reports
 	reported     []scoredRun
@@ -452,6 +453,9 @@ func (t *Tagger) applyExclusions(s *scratch) {
 	for ei, e := range s.excls {
 		xi := t.patterns[e.pat].excl
 		ex := &t.excls[xi]
+		if ex.needed {
+			continue // requireSupport reads these
+		}
 		run := runOf(int32(ex.theme))
 		from, to := done[xi], len(run)
 		if !ex.document {
@@ -475,8 +479,22 @@ func (t *Tagger) applyExclusions(s *scratch) {
 
 // requireSupport drops the weak matches and the acronyms in capitals with
 // no strong match of their theme beside them (anywhere in the document, or
-// within the term's window).
+// within the term's window), and the matches of a term with Needs where no
+// word of its setting stands within its NeedsWindow.
 func (t *Tagger) requireSupport(s *scratch) {
+	if t.maxNeedTokens > 0 {
+		if cap(s.needDoc) < len(t.excls) {
+			s.needDoc = make([]int8, len(t.excls))
+		}
+		s.needDoc = s.needDoc[:len(t.excls)]
+		clear(s.needDoc)
+		for i := range s.terms {
+			m := &s.terms[i]
+			if k := t.terms[m.term].needs; k >= 0 && m.dropped == dropNone && !t.hasNeeded(s, k, m.rawMatch) {
+				m.dropped = dropUnsupported
+			}
+		}
+	}
 	for _, r := range s.runs {
 		run := s.terms[r.lo:r.hi]
 		strong := s.strong[:0]
@@ -503,6 +521,36 @@ func (t *Tagger) requireSupport(s *scratch) {
 			}
 		}
 	}
+}
+
+// hasNeeded reports whether a match of the setting excls[k] (a term's
+// Needs) stands within its window of m. s.excls is in text order (by
+// start), and no match of a setting spans more than maxNeedTokens tokens,
+// so only the matches starting from m.start-window-maxNeedTokens on are read.
+func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
+	ex := &t.excls[k]
+	if ex.document {
+		// Once per document and setting (needDoc: 0 unknown, 1 absent, 2 present).
+		if s.needDoc[k] == 0 {
+			s.needDoc[k] = 1
+			for _, e := range s.excls {
+				if t.patterns[e.pat].excl == k {
+					s.needDoc[k] = 2
+					break
+				}
+			}
+		}
+		return s.needDoc[k] == 2
+	}
+	w := int32(ex.window)
+	lo, hi := m.start-w, m.end+w
+	i, _ := slices.BinarySearchFunc(s.excls, lo-t.maxNeedTokens, func(e rawMatch, target int32) int { return cmp.Compare(e.start, target) })
+	for ; i < len(s.excls) && s.excls[i].start <= hi; i++ {
+		if e := s.excls[i]; t.patterns[e.pat].excl == k && e.end >= lo {
+			return true
+		}
+	}
+	return false
 }
 
 type themeRun struct{ theme, lo, hi int32 }

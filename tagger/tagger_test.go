@@ -811,3 +811,58 @@ themes:
 		t.Errorf("a non-boolean one_sense_per_document: error %v", err)
 	}
 }
+
+// TestTermNeeds: a term with needs counts only where a word of its own
+// setting stands within needs_window words (0: anywhere); the setting
+// supports no other term, matches in any case and as the term is folded,
+// and a match without it is dropped as unsupported.
+func TestTermNeeds(t *testing.T) {
+	tg := compileYAML(t, `
+name: needs
+themes:
+  - id: semiconductors
+    label: {en: Chips}
+    terms:
+      - {text: chip, inflect: true, weight: 0.8, needs: [wafer, bán dẫn, foundry], needs_window: 5, folded: true}
+      - {text: ASML, case_sensitive: true, weight: 0.8, needs: [lithography], needs_window: 0}
+      - {text: wafer fab, weight: 0.3, weak: true}
+`)
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		{"The vase has a small chip on its rim.", nil},
+		{"The chip was cut from a silicon wafer in Arizona.", []string{"semiconductors"}},
+		{"The WAFER maker shipped new chips last week.", []string{"semiconductors"}},                             // any case
+		{"Foundry output rose. " + strings.Repeat("Prices held steady today. ", 4) + "The chip sold well.", nil}, // beyond the window
+		{"The chip sold well. " + strings.Repeat("Prices held steady today. ", 4) + "Foundry output rose.", nil},
+		{"Nha may ban dan o Bac Ninh xuat khau chip.", []string{"semiconductors"}},                                                                 // folded like the term
+		{"ASML shares rose. " + strings.Repeat("Investors cheered the results. ", 20) + "Its lithography sales grew.", []string{"semiconductors"}}, // window 0: the document
+		{"ASML shares rose after the results.", nil},
+	} {
+		res := tagChecked(t, tg, c.text, Options{IncludeUntagged: true})
+		if got := themesOf(res); !slices.Equal(got, c.want) {
+			t.Errorf("%q: themes %v, want %v", c.text, got, c.want)
+		}
+	}
+	res := tagChecked(t, tg, "The vase has a small chip on its rim.", Options{IncludeUntagged: true})
+	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 1 || res.Untagged[0].Dropped[0].Reason != DropUnsupported || res.Untagged[0].Dropped[0].Text != "chip" {
+		t.Errorf("a chip without its setting: %+v, want it dropped as unsupported", res.Untagged)
+	}
+	// The setting is not a term: it supports no weak term and shows as no evidence.
+	if res := tagChecked(t, tg, "A wafer fab opened near the wafer plant.", Options{IncludeUntagged: true}); len(res.Tags) != 0 {
+		t.Errorf("a term's needs must not support the theme's weak terms: %+v", res)
+	}
+	for _, c := range []struct{ term, want string }{
+		{"{text: chip, needs: []}", "needs is empty"},
+		{"{text: chip, needs_window: 5}", "needs_window applies only with needs"},
+		{"{text: chip, context: true, needs: [wafer]}", "needs does nothing"},
+		{"{text: chip, needs: [wafer], needs_window: -1}", "window -1 is out of range"},
+		{"{text: chip, needs: ['!!']}", "needs:"},
+	} {
+		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
+		if _, err := ParseRuleset("t.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.term, err, c.want)
+		}
+	}
+}

@@ -36,7 +36,8 @@ const (
 	// DroppedEvidence.exclusion).
 	DropReason_DROP_REASON_EXCLUDED DropReason = 1
 	// A weak term (or an acronym in all-capital text) with no strong term of
-	// its theme to support it.
+	// its theme to support it, or a term with none of its own setting (the
+	// rule's needs) near it.
 	DropReason_DROP_REASON_UNSUPPORTED DropReason = 2
 )
 

@@ -826,7 +826,8 @@ export enum DropReason {
 
   /**
    * A weak term (or an acronym in all-capital text) with no strong term of
-   * its theme to support it.
+   * its theme to support it, or a term with none of its own setting (the
+   * rule's needs) near it.
    *
    * @generated from enum value: DROP_REASON_UNSUPPORTED = 2;
    */
