@@ -157,7 +157,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					// A match of the setting may span more tokens than the
 					// phrase has words (hyphens, literal punctuation).
 					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2))
-					t.addPattern(p, term.Folded)
+					t.addPattern(p, true) // a setting typed without diacritics is a setting too
 				}
 			}
 			for _, text := range append([]string{term.Text}, term.Variants...) {

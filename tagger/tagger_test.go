@@ -814,8 +814,8 @@ themes:
 
 // TestTermNeeds: a term with needs counts only where a word of its own
 // setting stands within needs_window words (0: anywhere); the setting
-// supports no other term, matches in any case and as the term is folded,
-// and a match without it is dropped as unsupported.
+// supports no other term, matches in any case and without diacritics
+// (even for an unfolded term), and a match without it is dropped as unsupported.
 func TestTermNeeds(t *testing.T) {
 	tg := compileYAML(t, `
 name: needs
@@ -823,7 +823,7 @@ themes:
   - id: semiconductors
     label: {en: Chips}
     terms:
-      - {text: chip, inflect: true, weight: 0.8, needs: [wafer, bán dẫn, foundry], needs_window: 5, folded: true}
+      - {text: chip, inflect: true, weight: 0.8, needs: [wafer, bán dẫn, foundry], needs_window: 5}
       - {text: ASML, case_sensitive: true, weight: 0.8, needs: [lithography], needs_window: 0}
       - {text: wafer fab, weight: 0.3, weak: true}
 `)
@@ -836,7 +836,7 @@ themes:
 		{"The WAFER maker shipped new chips last week.", []string{"semiconductors"}},                             // any case
 		{"Foundry output rose. " + strings.Repeat("Prices held steady today. ", 4) + "The chip sold well.", nil}, // beyond the window
 		{"The chip sold well. " + strings.Repeat("Prices held steady today. ", 4) + "Foundry output rose.", nil},
-		{"Nha may ban dan o Bac Ninh xuat khau chip.", []string{"semiconductors"}},                                                                 // folded like the term
+		{"Nha may ban dan o Bac Ninh xuat khau chip.", []string{"semiconductors"}},                                                                 // folded
 		{"ASML shares rose. " + strings.Repeat("Investors cheered the results. ", 20) + "Its lithography sales grew.", []string{"semiconductors"}}, // window 0: the document
 		{"ASML shares rose after the results.", nil},
 	} {
