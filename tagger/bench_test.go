@@ -167,3 +167,27 @@ func BenchmarkParse10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTagDenseNeeds tags, with the default ruleset, a 1 MiB document
+// dense with the two terms that carry Needs (AI, chip) and with their
+// settings' words: the worst case for matchNeeds and hasNeeded, whose cost
+// must stay linear in the document.
+func BenchmarkTagDenseNeeds(b *testing.B) {
+	rs, err := DefaultRuleset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg, err := Compile(rs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	unit := "AI giúp nông dân chọn giống; chip mới trong điện thoại; thợ AI đến trại bò; chip trên miệng bình gốm. "
+	text := strings.Repeat(unit, (1<<20)/len(unit))
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tg.Tag(text, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

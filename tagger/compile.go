@@ -36,6 +36,8 @@ type Tagger struct {
 	// and are skipped after a bit test or two.
 	startStrict, startFold startFilter
 	hasFold                bool
+	// The same for the terms' Needs (rootNeedStrict, rootNeedFold).
+	startNeedStrict, startNeedFold startFilter
 
 	scratch sync.Pool // of *scratch
 	// Word caches for this Tagger's scans, kept apart from the scratch
@@ -45,7 +47,8 @@ type Tagger struct {
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
 	// maxNeedTokens bounds the tokens a match of a term's Needs spans, so
-	// that requireSupport can search the matches by their start.
+	// that hasNeeded can search the matches by their start; 0 when no term
+	// has Needs.
 	maxNeedTokens int32
 	// repeats[c] is repeat(c) for the mention counts of most documents,
 	// computed once (a logarithm per term and document showed in profiles).
@@ -62,8 +65,9 @@ type compiledTerm struct {
 	needs   int // index into excls of the term's own setting (Term.Needs), or -1
 }
 
-// compiledExcl is an exclusion, or a term's Needs (needed): the same
-// phrases near a match, which cancel it where the others are absent.
+// compiledExcl is an exclusion, or a term's Needs: phrases near a match
+// that cancel it where they stand (an exclusion) or where they are absent
+// (Needs; cancels holds the term).
 type compiledExcl struct {
 	theme    int
 	id       string
@@ -71,12 +75,16 @@ type compiledExcl struct {
 	cancels  []int // term indices; nil means every term of the theme
 	window   int
 	document bool
-	needed   bool
 }
 
 const (
 	rootStrict int32 = 0
 	rootFold   int32 = 1
+	// The terms' Needs have tries of their own, walked only for a document
+	// where a term with Needs matched (matchNeeds): their words are common
+	// ones, and most documents would find them for nothing.
+	rootNeedStrict int32 = 2
+	rootNeedFold   int32 = 3
 )
 
 // gap kinds inside a pattern.
@@ -122,7 +130,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		rs:       rs,
 		themeIdx: make(map[string]int, len(rs.Themes)),
 		edges:    newEdgeTable(1024),
-		nodes:    2, // the roots
+		nodes:    4, // the roots
 	}
 	for c := range len(t.repeats) {
 		t.repeats[c] = t.repeat(int32(c))
@@ -137,6 +145,8 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 	}
 	t.startStrict = newStartFilter(nWords * 2)
 	t.startFold = newStartFilter(nWords * 2)
+	t.startNeedStrict = newStartFilter(nWords / 4)
+	t.startNeedFold = newStartFilter(nWords / 4)
 	for ti, th := range rs.Themes {
 		t.themeIdx[th.ID] = ti
 		t.themeIDs = append(t.themeIDs, th.ID)
@@ -147,7 +157,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, context: term.Context, window: term.Window, id: term.ID, needs: -1})
 			if len(term.Needs) > 0 {
 				t.terms[idx].needs = len(t.excls)
-				t.excls = append(t.excls, compiledExcl{theme: ti, id: term.ID, text: term.Text, cancels: []int{idx}, window: term.NeedsWindow, document: term.NeedsWindow == 0, needed: true})
+				t.excls = append(t.excls, compiledExcl{theme: ti, id: term.ID, text: term.Text, cancels: []int{idx}, window: term.NeedsWindow, document: term.NeedsWindow == 0})
 				for _, text := range term.Needs {
 					p, err := newPattern(text, term.Hyphens, false)
 					if err != nil {
@@ -157,7 +167,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					// A match of the setting may span more tokens than the
 					// phrase has words (hyphens, literal punctuation).
 					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2))
-					t.addPattern(p, true) // a setting typed without diacritics is a setting too
+					t.addPattern(p, true, true) // a setting typed without diacritics is a setting too
 				}
 			}
 			for _, text := range append([]string{term.Text}, term.Variants...) {
@@ -166,10 +176,10 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
 				}
 				p.term, p.excl = idx, -1
-				t.addPattern(p, term.Folded)
+				t.addPattern(p, term.Folded, false)
 				if term.Inflect {
 					for _, infl := range inflections(p) {
-						t.addPattern(infl, term.Folded)
+						t.addPattern(infl, term.Folded, false)
 					}
 				}
 			}
@@ -187,7 +197,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}
 				p.term, p.excl = -1, idx
-				t.addPattern(p, ex.Folded)
+				t.addPattern(p, ex.Folded, false)
 			}
 		}
 	}
@@ -213,10 +223,15 @@ func (t *Tagger) indexOutputs() {
 }
 
 // addPattern inserts p into the strict trie and, when folded matching is on
-// and makes a difference, a diacritic-free copy into the fold trie.
-func (t *Tagger) addPattern(p pattern, folded bool) {
-	t.insert(p, rootStrict, p.strict)
-	t.startStrict.add(p.strict)
+// and makes a difference, a diacritic-free copy into the fold trie: those of
+// the terms' Needs when need is set, else the main ones.
+func (t *Tagger) addPattern(p pattern, folded, need bool) {
+	rootS, rootF, startS, startF := rootStrict, rootFold, &t.startStrict, &t.startFold
+	if need {
+		rootS, rootF, startS, startF = rootNeedStrict, rootNeedFold, &t.startNeedStrict, &t.startNeedFold
+	}
+	t.insert(p, rootS, p.strict)
+	startS.add(p.strict)
 	if !folded {
 		return
 	}
@@ -228,9 +243,11 @@ func (t *Tagger) addPattern(p pattern, folded bool) {
 		return
 	}
 	p.folded = true
-	t.insert(p, rootFold, p.fold)
-	t.startFold.add(p.fold)
-	t.hasFold = true
+	t.insert(p, rootF, p.fold)
+	startF.add(p.fold)
+	if !need {
+		t.hasFold = true
+	}
 }
 
 func (t *Tagger) insert(p pattern, root int32, keys []uint64) {

@@ -49,6 +49,7 @@ type scratch struct {
 	runs    []themeRun
 	strong  []rawMatch
 	done    []int        // per exclusion: how far into its theme's run it has gone
+	needs   []rawMatch   // the matches of the terms' Needs (matchNeeds)
 	needDoc []int8       // per exclusion: whether a document-wide Needs setting is present (hasNeeded)
 	senses  []senseCount // per term, for oneSensePerDocument (all zero between calls)
 	// the themes score reports
@@ -125,7 +126,7 @@ func (t *Tagger) Tag(text string, opts Options) (Result, error) {
 	if len(s.raw) == 0 {
 		return res, nil
 	}
-	t.resolve(s)
+	t.resolve(work, s)
 
 	res.Tags, res.Untagged = t.score(text, s, wanted, opts, titleToks, slow)
 	if !opts.OmitEvidence {
@@ -180,10 +181,11 @@ func (t *Tagger) match(text string, s *scratch) {
 func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 	toks := s.toks
 	node := root
+	fold := root == rootFold || root == rootNeedFold
 	var gaps uint8 // between the tokens walked
 	for j := i; j < len(toks); j++ {
 		key := toks[j].strict
-		if root == rootFold {
+		if fold {
 			key = toks[j].fold
 		}
 		if j > i {
@@ -304,7 +306,7 @@ func capsContext(text string, toks []token, start, end int) bool {
 // inside a longer one does not count; exclusions cancel; weak terms and acronyms
 // in capitals need support. The result, s.terms, is grouped by theme and
 // in text order within each theme.
-func (t *Tagger) resolve(s *scratch) {
+func (t *Tagger) resolve(text string, s *scratch) {
 	t.groupByTheme(s)
 	keepLongest(s)
 	themeRuns(s)
@@ -312,7 +314,7 @@ func (t *Tagger) resolve(s *scratch) {
 	if t.rs.Scoring.OneSensePerDocument {
 		t.oneSensePerDocument(s)
 	}
-	t.requireSupport(s)
+	t.requireSupport(text, s)
 }
 
 // oneSensePerDocument cancels the matches a term keeps where its
@@ -453,9 +455,6 @@ func (t *Tagger) applyExclusions(s *scratch) {
 	for ei, e := range s.excls {
 		xi := t.patterns[e.pat].excl
 		ex := &t.excls[xi]
-		if ex.needed {
-			continue // requireSupport reads these
-		}
 		run := runOf(int32(ex.theme))
 		from, to := done[xi], len(run)
 		if !ex.document {
@@ -481,8 +480,9 @@ func (t *Tagger) applyExclusions(s *scratch) {
 // no strong match of their theme beside them (anywhere in the document, or
 // within the term's window), and the matches of a term with Needs where no
 // word of its setting stands within its NeedsWindow.
-func (t *Tagger) requireSupport(s *scratch) {
-	if t.maxNeedTokens > 0 {
+func (t *Tagger) requireSupport(text string, s *scratch) {
+	if t.maxNeedTokens > 0 && t.anyNeeds(s) {
+		t.matchNeeds(text, s)
 		if cap(s.needDoc) < len(t.excls) {
 			s.needDoc = make([]int8, len(t.excls))
 		}
@@ -523,8 +523,41 @@ func (t *Tagger) requireSupport(s *scratch) {
 	}
 }
 
+// anyNeeds reports whether a match that still counts is of a term with Needs.
+func (t *Tagger) anyNeeds(s *scratch) bool {
+	for i := range s.terms {
+		if m := &s.terms[i]; m.dropped == dropNone && t.terms[m.term].needs >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// matchNeeds finds the matches of every term's Needs (s.needs), in token
+// order: the walk of match over the Needs' tries, from every token, since
+// the scan listed as candidates only the tokens that may start a term or
+// an exclusion.
+func (t *Tagger) matchNeeds(text string, s *scratch) {
+	first := len(s.raw) // s.raw is spent: the walks append after it
+	toks := s.toks
+	for i := range toks {
+		next, hasNext := &toks[i], i+1 < len(toks)
+		if hasNext {
+			next = &toks[i+1]
+		}
+		if k := toks[i].strict; t.startNeedStrict.first.has(k) && t.startNeedStrict.follows(k, next.strict, hasNext) {
+			t.walk(text, s, i, rootNeedStrict)
+		}
+		if k := toks[i].fold; t.startNeedFold.first.has(k) && t.startNeedFold.follows(k, next.fold, hasNext) {
+			t.walk(text, s, i, rootNeedFold)
+		}
+	}
+	s.needs = append(s.needs[:0], s.raw[first:]...)
+	s.raw = s.raw[:first]
+}
+
 // hasNeeded reports whether a match of the setting excls[k] (a term's
-// Needs) stands within its window of m. s.excls is in text order (by
+// Needs) stands within its window of m. s.needs is in text order (by
 // start), and no match of a setting spans more than maxNeedTokens tokens,
 // so only the matches starting from m.start-window-maxNeedTokens on are read.
 func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
@@ -533,7 +566,7 @@ func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
 		// Once per document and setting (needDoc: 0 unknown, 1 absent, 2 present).
 		if s.needDoc[k] == 0 {
 			s.needDoc[k] = 1
-			for _, e := range s.excls {
+			for _, e := range s.needs {
 				if t.patterns[e.pat].excl == k {
 					s.needDoc[k] = 2
 					break
@@ -544,9 +577,9 @@ func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
 	}
 	w := int32(ex.window)
 	lo, hi := m.start-w, m.end+w
-	i, _ := slices.BinarySearchFunc(s.excls, lo-t.maxNeedTokens, func(e rawMatch, target int32) int { return cmp.Compare(e.start, target) })
-	for ; i < len(s.excls) && s.excls[i].start <= hi; i++ {
-		if e := s.excls[i]; t.patterns[e.pat].excl == k && e.end >= lo {
+	i, _ := slices.BinarySearchFunc(s.needs, lo-t.maxNeedTokens, func(e rawMatch, target int32) int { return cmp.Compare(e.start, target) })
+	for ; i < len(s.needs) && s.needs[i].start <= hi; i++ {
+		if e := s.needs[i]; t.patterns[e.pat].excl == k && e.end >= lo {
 			return true
 		}
 	}
