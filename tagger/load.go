@@ -172,6 +172,11 @@ func (p *parser) boolean(n *yaml.Node, theme, term, key string) bool {
 }
 
 func (p *parser) strList(n *yaml.Node, theme, term, key string) []string {
+	// A list written once with an anchor (needs: &computing [...]) and
+	// named elsewhere by its alias (needs: *computing).
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	if n.Kind == yaml.ScalarNode {
 		return []string{p.str(n, theme, term, key)}
 	}

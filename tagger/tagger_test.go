@@ -853,6 +853,25 @@ themes:
 	if res := tagChecked(t, tg, "A wafer fab opened near the wafer plant.", Options{IncludeUntagged: true}); len(res.Tags) != 0 {
 		t.Errorf("a term's needs must not support the theme's weak terms: %+v", res)
 	}
+	// A setting written once with an anchor serves other terms by its alias.
+	shared := compileYAML(t, `
+themes:
+  - id: ai
+    label: {en: AI}
+    terms:
+      - {text: AI, case_sensitive: true, needs: &computing [software, data]}
+      - {text: LLM, case_sensitive: true, needs: *computing}
+`)
+	for text, want := range map[string][]string{
+		"The LLM was trained on public data.":         {"ai"},
+		"She earned an LLM in labour law in Lyon.":    nil,
+		"The AI reads the data from the sensors.":     {"ai"},
+		"The nutrition table lists the AI for fibre.": nil,
+	} {
+		if got := themesOf(tagChecked(t, shared, text, Options{})); !slices.Equal(got, want) {
+			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
+		}
+	}
 	for _, c := range []struct{ term, want string }{
 		{"{text: chip, needs: []}", "needs is empty"},
 		{"{text: chip, needs_window: 5}", "needs_window applies only with needs"},
