@@ -40,15 +40,18 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 
 func printRuleset(w io.Writer, rs *tagger.Ruleset) {
 	fmt.Fprintf(w, "ruleset %q from %s\nversion %s\n", rs.Name, rs.Source, rs.Version)
-	fmt.Fprintf(w, "%-18s %6s %6s %10s %9s  %s\n", "theme", "terms", "weak", "exclusions", "threshold", "label")
+	fmt.Fprintf(w, "%-18s %6s %6s %6s %10s %9s  %s\n", "theme", "terms", "weak", "needs", "exclusions", "threshold", "label")
 	for _, th := range rs.Themes {
-		weak := 0
+		weak, needs := 0, 0
 		for _, t := range th.Terms {
 			if t.Weak {
 				weak++
 			}
+			if len(t.Needs) > 0 {
+				needs++
+			}
 		}
-		fmt.Fprintf(w, "%-18s %6d %6d %10d %9.2f  %s / %s\n", th.ID, len(th.Terms), weak, len(th.Exclusions), th.Threshold, th.LabelVI, th.LabelEN)
+		fmt.Fprintf(w, "%-18s %6d %6d %6d %10d %9.2f  %s / %s\n", th.ID, len(th.Terms), weak, needs, len(th.Exclusions), th.Threshold, th.LabelVI, th.LabelEN)
 	}
 }
 

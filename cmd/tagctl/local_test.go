@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,11 @@ func TestRulesCheck(t *testing.T) {
 	code, out, _ := runTagctl(t, "rules", "check", "../../rules/default.yaml")
 	if code != 0 || !strings.Contains(out, "version sha256:") || !strings.Contains(out, "green_transition") {
 		t.Fatalf("rules check of the default rules: code %d\n%s", code, out)
+	}
+	// The summary counts the terms with a setting of their own.
+	needs := writeTemp(t, "needs.yaml", "themes:\n  - id: x\n    label: {en: X}\n    terms: [a, {text: b, needs: [c]}, {text: d, weak: true}]\n")
+	if code, out, _ := runTagctl(t, "rules", "check", needs); code != 0 || !regexp.MustCompile(`(?m)^x +3 +1 +1 +0 +0\.50 `).MatchString(out) {
+		t.Errorf("rules check summary (terms, weak, needs, exclusions, threshold): code %d\n%s", code, out)
 	}
 	bad := writeTemp(t, "bad.yaml", "themes:\n  - id: x\n    label: {en: X}\n    terms: [{text: a, weight: 3}]\n  - id: x\n    label: {en: Y}\n    terms: [b]\n")
 	code, _, errOut := runTagctl(t, "rules", "check", bad)
