@@ -1,5 +1,10 @@
 package tagger
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Ruleset is a parsed and validated ruleset: plain data, safe to inspect.
 // Compile turns it into a Tagger.
 type Ruleset struct {
@@ -128,4 +133,40 @@ type Exclusion struct {
 	Folded  bool
 	Hyphens bool
 	Line    int `json:"-"`
+}
+
+// UnsupportedReason says what a match of the theme's term dropped as
+// DropUnsupported lacked, in words for people reading evidence: its own
+// setting (Needs), a strong term near a weak one, or one beside an acronym
+// in all-capital text. It is DropUnsupported itself for an unknown term.
+func (rs *Ruleset) UnsupportedReason(theme, term string) string {
+	within := func(w int) string {
+		if w == 0 {
+			return "in the document"
+		}
+		return fmt.Sprintf("within %d words", w)
+	}
+	for _, th := range rs.Themes {
+		if th.ID != theme {
+			continue
+		}
+		for _, t := range th.Terms {
+			switch {
+			case t.ID != term:
+			case len(t.Needs) > 0 && t.Weak:
+				return fmt.Sprintf("unsupported: no word of its needs %s, or no strong or context term of the theme %s", within(t.NeedsWindow), within(t.Window))
+			case len(t.Needs) > 0:
+				words := strings.Join(t.Needs[:min(3, len(t.Needs))], ", ")
+				if len(t.Needs) > 3 {
+					words += ", …"
+				}
+				return fmt.Sprintf("unsupported: no word of its needs %s (%s)", within(t.NeedsWindow), words)
+			case t.Weak:
+				return fmt.Sprintf("unsupported: a weak term with no strong or context term of the theme %s", within(t.Window))
+			default:
+				return "unsupported: an acronym in all-capital text with no strong term of the theme in the document"
+			}
+		}
+	}
+	return DropUnsupported
 }

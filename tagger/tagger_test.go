@@ -885,3 +885,39 @@ themes:
 		}
 	}
 }
+
+// TestUnsupportedReason: what each kind of term lacked, in words.
+func TestUnsupportedReason(t *testing.T) {
+	rs, err := ParseRuleset("t.yaml", []byte(`
+themes:
+  - id: x
+    label: {en: X}
+    terms:
+      - alpha
+      - {text: beta, weak: true, window: 8}
+      - {text: gamma, weak: true}
+      - {text: delta, needs: [one, two, three, four], needs_window: 20}
+      - {text: eps, needs: [one]}
+      - {text: zeta, weak: true, window: 5, needs: [one], needs_window: 9}
+      - {text: ETA, case_sensitive: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for term, want := range map[string]string{
+		"beta":  "unsupported: a weak term with no strong or context term of the theme within 8 words",
+		"gamma": "unsupported: a weak term with no strong or context term of the theme in the document",
+		"delta": "unsupported: no word of its needs within 20 words (one, two, three, …)",
+		"eps":   "unsupported: no word of its needs in the document (one)",
+		"zeta":  "unsupported: no word of its needs within 9 words, or no strong or context term of the theme within 5 words",
+		"eta":   "unsupported: an acronym in all-capital text with no strong term of the theme in the document",
+		"nope":  DropUnsupported,
+	} {
+		if got := rs.UnsupportedReason("x", term); got != want {
+			t.Errorf("%s: %q, want %q", term, got, want)
+		}
+	}
+	if got := rs.UnsupportedReason("other", "beta"); got != DropUnsupported {
+		t.Errorf("unknown theme: %q", got)
+	}
+}

@@ -35,7 +35,7 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(1), err)
 	}
-	d := &ruleDiff{gained: map[string]int{}, lost: map[string]int{}, tagged: map[string][2]int{}}
+	d := &ruleDiff{gained: map[string]int{}, lost: map[string]int{}, tagged: map[string][2]int{}, oldRules: oldT.Ruleset(), newRules: newT.Ruleset()}
 	for _, th := range newT.Ruleset().Themes {
 		d.themes = append(d.themes, th.ID)
 	}
@@ -91,6 +91,8 @@ type ruleDiff struct {
 	docs, changed int
 	gained, lost  map[string]int
 	tagged        map[string][2]int // documents tagged by the old and the new rules
+	// the rulesets, which say why a match was unsupported
+	oldRules, newRules *tagger.Ruleset
 }
 
 // compare returns the lines describing how a document's tags changed
@@ -119,7 +121,7 @@ func (d *ruleDiff) compare(o, n tagger.Result) []string {
 			d.lost[th]++
 		}
 		lines = append(lines, fmt.Sprintf("  %s%s  score %.4f -> %.4f", sign, th, score(ot), score(nt)))
-		oldEv, newEv := evidenceSet(ot), evidenceSet(nt)
+		oldEv, newEv := evidenceSet(d.oldRules, th, ot), evidenceSet(d.newRules, th, nt)
 		for _, k := range slices.Sorted(maps.Keys(newEv)) {
 			if _, ok := oldEv[k]; !ok {
 				lines = append(lines, "      + "+newEv[k])
@@ -157,7 +159,7 @@ func score(t *tagger.Tag) float64 {
 
 // evidenceSet keys a tag's counting evidence by place and term, with a
 // description; dropped matches are described with their reason.
-func evidenceSet(t *tagger.Tag) map[string]string {
+func evidenceSet(rs *tagger.Ruleset, theme string, t *tagger.Tag) map[string]string {
 	m := map[string]string{}
 	if t == nil {
 		return m
@@ -167,8 +169,11 @@ func evidenceSet(t *tagger.Tag) map[string]string {
 	}
 	for _, dr := range t.Dropped {
 		why := dr.Reason
-		if dr.Exclusion != "" {
+		switch {
+		case dr.Exclusion != "":
 			why += " by " + dr.Exclusion
+		case dr.Reason == tagger.DropUnsupported:
+			why = rs.UnsupportedReason(theme, dr.Term)
 		}
 		m[fmt.Sprintf("%012d %s dropped", dr.Start, dr.Term)] = fmt.Sprintf("%-28s %q at %d (%s)", dr.Term, dr.Text, dr.Start, why)
 	}

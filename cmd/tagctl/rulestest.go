@@ -51,7 +51,7 @@ func runExamples(w io.Writer, rs *tagger.Ruleset, t *tagger.Tagger, verbose bool
 			continue
 		}
 		failed++
-		writeExampleFailure(w, rs.Source, r)
+		writeExampleFailure(w, rs, r)
 	}
 	fmt.Fprintf(w, "examples: %d, passed: %d, failed: %d\n", len(results), len(results)-failed, failed)
 	return failed
@@ -74,7 +74,8 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func writeExampleFailure(w io.Writer, source string, r tagger.ExampleResult) {
+func writeExampleFailure(w io.Writer, rs *tagger.Ruleset, r tagger.ExampleResult) {
+	source := rs.Source
 	fmt.Fprintf(w, "FAIL %s:%d theme %s: example must be %s: %s\n", source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
 	switch {
 	case r.Err != nil:
@@ -90,8 +91,11 @@ func writeExampleFailure(w io.Writer, source string, r tagger.ExampleResult) {
 	}
 	for _, d := range r.Tag.Dropped {
 		why := d.Reason
-		if d.Exclusion != "" {
+		switch {
+		case d.Exclusion != "":
 			why += fmt.Sprintf(" by %s %q at %d", d.Exclusion, d.ExclusionText, d.ExclusionStart)
+		case d.Reason == tagger.DropUnsupported:
+			why = rs.UnsupportedReason(r.Theme, d.Term)
 		}
 		fmt.Fprintf(w, "    - %-28s %q at %d: %s\n", d.Term, d.Text, d.Start, why)
 	}

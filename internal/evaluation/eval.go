@@ -204,11 +204,12 @@ type Report struct {
 	NoThemeHit  int // of those, how many got a tag
 	Errors      []Error
 	Predictions []Prediction
+	rules       *tagger.Ruleset // says why a match was unsupported
 }
 
 // Run tags every document and scores the tags against the labels.
 func Run(t *tagger.Tagger, docs []GoldDoc) (*Report, error) {
-	rep := &Report{PerTheme: map[string]Counts{}, Docs: len(docs)}
+	rep := &Report{PerTheme: map[string]Counts{}, Docs: len(docs), rules: t.Ruleset()}
 	for _, th := range t.Ruleset().Themes {
 		rep.Themes = append(rep.Themes, th.ID)
 	}
@@ -291,8 +292,11 @@ func (r *Report) WriteErrors(w io.Writer) {
 		}
 		for _, d := range e.Tag.Dropped {
 			why := d.Reason
-			if d.Exclusion != "" {
+			switch {
+			case d.Exclusion != "":
 				why += fmt.Sprintf(" by %s %q at %d%s", d.Exclusion, d.ExclusionText, d.ExclusionStart, titleNote(d.ExclusionInTitle))
+			case d.Reason == tagger.DropUnsupported && r.rules != nil:
+				why = r.rules.UnsupportedReason(e.Theme, d.Term)
 			}
 			fmt.Fprintf(w, "    - %-28s %q at %d%s: %s\n", d.Term, d.Text, d.Start, titleNote(d.InTitle), why)
 		}
