@@ -2,7 +2,8 @@
 """Checks one writer's part of a fresh evaluation set (eval/fresh-set-brief.md): valid JSON lines with
 the fields of the recent sets, known theme ids, no theme both required and optional, unique ids, and
 no text sharing more than 10% of its word 5-grams with any text in eval/*.jsonl or in the other parts
-(the PART files' siblings named part*.jsonl). Exit status 1 on any problem.
+(the PART files' siblings named part*.jsonl; never the file itself, so a set merged into eval/ can be checked
+again). Exit status 1 on any problem.
 
 usage: /usr/bin/python3 scripts/check-fresh-set.py DIR/partN.jsonl"""
 import json, sys, glob, re, unicodedata, os
@@ -17,7 +18,10 @@ if len(sys.argv) != 2:
     sys.exit(__doc__)
 path = sys.argv[1]
 others = {}
-for f in glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval", "*.jsonl")) + [p for p in glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), "part*.jsonl")) if os.path.abspath(p) != os.path.abspath(path)]:
+# Every eval set and the sibling parts, but never the file itself: a set already merged into eval/ is checked
+# against the others only.
+candidates = glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval", "*.jsonl")) + glob.glob(os.path.join(os.path.dirname(os.path.abspath(path)), "part*.jsonl"))
+for f in sorted({os.path.abspath(p) for p in candidates} - {os.path.abspath(path)}):
     for line in open(f, encoding="utf-8"):
         try:
             d = json.loads(line)
