@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Text typed without diacritics: make it, and find which `folded: false` words could be folded.
+
+  strip < IN.jsonl > OUT.jsonl
+      Copies JSON lines, removing every diacritic from "text" (and đ -> d), so a marked set or corpus
+      can be tagged again as if typed without marks:
+        scripts/unmarked.py strip < eval/recent25-heldout.jsonl > /tmp/r25-unmarked.jsonl
+        tagctl eval --gold /tmp/r25-unmarked.jsonl
+
+  collisions RULES.yaml CORPUS.jsonl[.gz]
+      For every marked word or phrase of a `folded: false` term or exclusion, counts its matches in the
+      corpus as written (marked) and, with every text stripped, the matches of its unmarked form. Where the
+      unmarked count is no higher, no everyday word collides once the marks are gone and the phrase can be
+      folded; where it is higher, folding would also match other words ("chó" -> "cho", "đền" -> "đến").
+      Prints theme, kind, entry, phrase, marked, unmarked, ratio (tab-separated), worst ratio first.
+      Matching is by whole words, case-insensitive (case-sensitive for case_sensitive entries).
+
+Both use /usr/bin/python3 with python3-yaml (collisions only)."""
+import gzip, json, re, sys, unicodedata
+from collections import Counter
+
+
+def strip(s):
+    s = unicodedata.normalize("NFD", s)
+    s = "".join(c for c in s if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", s.replace("đ", "d").replace("Đ", "D"))
+
+
+def cmd_strip():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        if isinstance(d.get("text"), str):
+            d["text"] = strip(d["text"])
+        print(json.dumps(d, ensure_ascii=False))
+
+
+WORD = re.compile(r"\w+")
+
+
+def cmd_collisions(rules_path, corpus_path):
+    import yaml
+    rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
+    phrases = []  # (theme, kind, entry, phrase, case_sensitive)
+    for theme in rules["themes"]:
+        for kind in ("terms", "exclusions"):
+            for e in theme.get(kind) or []:
+                if e.get("folded") is not False:
+                    continue
+                for p in [e["text"]] + list(e.get("variants") or []):
+                    if strip(p) != p:
+                        phrases.append((theme["id"], kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
+    # index: first word -> list of word tuples, for the marked and the unmarked forms, exact and lower-cased
+    want = {}
+    for _, _, _, p, cs in phrases:
+        for form in (p, strip(p)):
+            w = tuple(WORD.findall(unicodedata.normalize("NFC", form if cs else form.lower())))
+            want.setdefault((w[0], cs), set()).add(w)
+    as_written, stripped = Counter(), Counter()
+
+    def scan(words, cs, counts):
+        for i, w in enumerate(words):
+            for t in want.get((w, cs), ()):
+                if tuple(words[i:i + len(t)]) == t:
+                    counts[(t, cs)] += 1
+
+    opener = gzip.open if corpus_path.endswith(".gz") else open
+    with opener(corpus_path, "rt", encoding="utf-8") as f:
+        for line in f:
+            text = unicodedata.normalize("NFC", json.loads(line).get("text") or "")
+            for t, counts in ((text, as_written), (strip(text), stripped)):
+                scan(WORD.findall(t), True, counts)
+                scan(WORD.findall(t.lower()), False, counts)
+    rows = []
+    for theme, kind, entry, p, cs in phrases:
+        key = lambda form: (tuple(WORD.findall(unicodedata.normalize("NFC", form if cs else form.lower()))), cs)
+        marked = as_written[key(p)]
+        unmarked = stripped[key(strip(p))]
+        ratio = unmarked / marked if marked else float("inf") if unmarked else 1.0
+        rows.append((ratio, theme, kind, entry, p, marked, unmarked))
+    rows.sort(key=lambda r: (-r[0], r[1], r[3]))
+    for ratio, theme, kind, entry, p, marked, unmarked in rows:
+        r = "inf" if ratio == float("inf") else f"{ratio:.2f}"
+        print(f"{theme}\t{kind}\t{entry}\t{p}\t{marked}\t{unmarked}\t{r}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "strip":
+        cmd_strip()
+    elif len(sys.argv) == 4 and sys.argv[1] == "collisions":
+        cmd_collisions(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
