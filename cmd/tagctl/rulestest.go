@@ -18,6 +18,7 @@ func init() {
 func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rules test", "FILE", stderr)
 	verbose := fs.Bool("v", false, "also list the examples that pass")
+	unmarked := fs.Bool("unmarked", false, "also run each example that has diacritics as typed without them, and list those whose answer changes (listed, not failed: some words cannot be folded, as \"bán dẫn\" is also \"bàn dân\")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -33,10 +34,29 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if failed := runExamples(stdout, rs, t, *verbose); failed > 0 {
+	failed := runExamples(stdout, rs, t, *verbose)
+	if *unmarked {
+		runUnmarkedExamples(stdout, rs, t)
+	}
+	if failed > 0 {
 		return exitError{1}
 	}
 	return nil
+}
+
+// runUnmarkedExamples lists the examples whose answer changes when typed
+// without diacritics, with the unmarked text's evidence.
+func runUnmarkedExamples(w io.Writer, rs *tagger.Ruleset, t *tagger.Tagger) {
+	results := t.TestExamplesUnmarked()
+	changed := 0
+	for _, r := range results {
+		if r.Passed && r.Err == nil {
+			continue
+		}
+		changed++
+		writeExampleResult(w, "UNMARKED", rs, r)
+	}
+	fmt.Fprintf(w, "unmarked: %d examples with diacritics, %d answer differently without them\n", len(results), changed)
 }
 
 // runExamples runs and reports a ruleset's examples; it returns how many failed.
@@ -75,8 +95,12 @@ func quote(s string) string {
 }
 
 func writeExampleFailure(w io.Writer, rs *tagger.Ruleset, r tagger.ExampleResult) {
+	writeExampleResult(w, "FAIL", rs, r)
+}
+
+func writeExampleResult(w io.Writer, label string, rs *tagger.Ruleset, r tagger.ExampleResult) {
 	source := rs.Source
-	fmt.Fprintf(w, "FAIL %s:%d theme %s: example must be %s: %s\n", source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
+	fmt.Fprintf(w, "%s %s:%d theme %s: example must be %s: %s\n", label, source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
 	switch {
 	case r.Err != nil:
 		fmt.Fprintf(w, "    error: %v\n", r.Err)

@@ -82,3 +82,41 @@ func TestRulesDiff(t *testing.T) {
 		t.Errorf("unchanged document b listed:\n%s", got)
 	}
 }
+
+// --unmarked lists the examples whose answer changes without diacritics,
+// with the unmarked text's evidence, and does not fail the run for them.
+func TestRulesTestUnmarked(t *testing.T) {
+	path := writeFile(t, "vi.yaml", `themes:
+  - id: semiconductors
+    label: {en: Chips}
+    terms:
+      - {text: bán dẫn, folded: false}
+      - {text: vi mạch, folded: true}
+    examples:
+      tagged:
+        - Ngành bán dẫn tăng trưởng.
+        - Nhà máy vi mạch mới.
+`)
+	var out, errOut bytes.Buffer
+	if err := rulesTestCmd([]string{"--unmarked", path}, &out, &errOut); err != nil {
+		t.Fatalf("err = %v, want none (unmarked answers are listed, not failed):\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"examples: 2, passed: 2, failed: 0",
+		"UNMARKED " + path + `:9 theme semiconductors: example must be tagged: "Nganh ban dan tang truong."`,
+		"no term of the theme matched",
+		"unmarked: 2 examples with diacritics, 1 answer differently without them",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "Nha may vi mach") {
+		t.Errorf("the folded term's example is listed:\n%s", got)
+	}
+	out.Reset()
+	if err := rulesTestCmd([]string{path}, &out, &errOut); err != nil || strings.Contains(out.String(), "UNMARKED") {
+		t.Errorf("without --unmarked: err = %v, output:\n%s", err, out.String())
+	}
+}
