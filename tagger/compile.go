@@ -222,10 +222,19 @@ func (t *Tagger) indexOutputs() {
 	}
 }
 
-// addPattern inserts p into the strict trie and, when folded matching is on
-// and makes a difference, a diacritic-free copy into the fold trie: those of
-// the terms' Needs when need is set, else the main ones.
+// addPattern inserts p and its other i/y spellings ("bác sỹ" for "bác sĩ",
+// spelling.go).
 func (t *Tagger) addPattern(p pattern, folded, need bool) {
+	t.addOnePattern(p, folded, need)
+	for _, q := range iyVariants(p) { // "bác sỹ" for "bác sĩ" (spelling.go)
+		t.addOnePattern(q, folded, need)
+	}
+}
+
+// addOnePattern inserts p into the strict trie and, when folded matching is
+// on and makes a difference, a diacritic-free copy into the fold trie: those
+// of the terms' Needs when need is set, else the main ones.
+func (t *Tagger) addOnePattern(p pattern, folded, need bool) {
 	rootS, rootF, startS, startF := rootStrict, rootFold, &t.startStrict, &t.startFold
 	if need {
 		rootS, rootF, startS, startF = rootNeedStrict, rootNeedFold, &t.startNeedStrict, &t.startNeedFold

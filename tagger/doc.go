@@ -20,7 +20,8 @@
 //
 // The text must be valid UTF-8 (else an *[InvalidUTF8Error] with the byte
 // offset of the first bad sequence); it may be NFC or NFD, with either
-// placement of the tone marks, and in any case. Matching is by whole words:
+// placement of the tone marks, either spelling of an i/y syllable ("bác
+// sĩ"/"bác sỹ"), and in any case. Matching is by whole words:
 // the text is split into word tokens once, each keyed by its letters with
 // the tone taken apart (and by its bare letters for text typed without
 // diacritics), and a token trie finds every term; see docs/engine.md.

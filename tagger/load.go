@@ -619,7 +619,13 @@ func checkPhrase(text string) (key, problem string) {
 			b.WriteString(gaps[i-1].literal)
 			b.WriteByte('|')
 		}
-		fmt.Fprintf(&b, "%x,", w.strict)
+		key := w.strict
+		if other, ok := iySwap(text[w.start:w.end]); ok { // "sĩ" and "sỹ" are the same words (spelling.go)
+			if ow, _ := phraseWords(other); len(ow) == 1 {
+				key = min(key, ow[0].strict)
+			}
+		}
+		fmt.Fprintf(&b, "%x,", key)
 	}
 	return b.String(), ""
 }

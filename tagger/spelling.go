@@ -1,0 +1,146 @@
+package tagger
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Vietnamese writes a syllable of an initial consonant and a lone i or y
+// either way: "bác sĩ" / "bác sỹ", "kỹ sư" / "kĩ sư", "quy định" / "qui
+// định", "lý do" / "lí do", "tỷ đồng" / "tỉ đồng". Both spellings are
+// current (the 2017 corpus has "bác sỹ" in one in seven of its doctors), so
+// a term written one way matches the other: Compile adds the other spelling
+// of each such word as a pattern of the same term (iyVariants), and the
+// loader counts the two as the same words (checkPhrase).
+//
+// The initials are those whose i/y syllables vary in practice: h, k, l, m,
+// s, t and qu. Not "v" ("Vy" is a name), "th" ("Thy"), nor a syllable with
+// another vowel ("thủy", "tuỳ": the mark placement is handled elsewhere).
+var iyInitials = []string{"h", "k", "l", "m", "s", "t", "qu"}
+
+// iySwap returns word with its final i written y or its final y written i
+// (tone and case kept), and whether the word is such a syllable.
+func iySwap(word string) (string, bool) {
+	if utf8.RuneCountInString(word) > 3 || !endsInIY(word) { // "quý" is the longest, in NFC
+		return "", false
+	}
+	d := []rune(norm.NFD.String(word))
+	// the base letters: the word without its combining marks, lower-cased
+	var letters []rune
+	last := -1
+	for i, r := range d {
+		if lookupRune(r).base < 0 || (r >= 0x300 && r <= 0x36F) {
+			continue // a combining mark
+		}
+		letters = append(letters, r)
+		last = i
+	}
+	if len(letters) < 2 {
+		return "", false
+	}
+	lower := strings.ToLower(string(letters))
+	vowel := lower[len(lower)-1]
+	if vowel != 'i' && vowel != 'y' {
+		return "", false
+	}
+	initial := lower[:len(lower)-1]
+	ok := false
+	for _, in := range iyInitials {
+		ok = ok || initial == in
+	}
+	if !ok {
+		return "", false
+	}
+	switch d[last] {
+	case 'i':
+		d[last] = 'y'
+	case 'y':
+		d[last] = 'i'
+	case 'I':
+		d[last] = 'Y'
+	case 'Y':
+		d[last] = 'I'
+	}
+	return norm.NFC.String(string(d)), true
+}
+
+// endsInIY: the word's last letter is an i or a y, with or without a tone.
+func endsInIY(word string) bool {
+	r, _ := utf8.DecodeLastRuneInString(word)
+	for r >= 0x300 && r <= 0x36F && len(word) > 0 { // NFD: skip the marks
+		word = word[:len(word)-utf8.RuneLen(r)]
+		r, _ = utf8.DecodeLastRuneInString(word)
+	}
+	f := lookupRune(r).fold
+	return f == 'i' || f == 'y'
+}
+
+// hasShortIYWord says cheaply whether text may hold an i/y syllable: a run
+// of at most three letters ending in i or y.
+func hasShortIYWord(text string) bool {
+	n := 0
+	var prev rune
+	for _, r := range text {
+		if lookupRune(r).class == clsWord {
+			if r < 0x300 || r > 0x36F {
+				n++
+				prev = r
+			}
+			continue
+		}
+		if n > 0 && n <= 3 && endsInIY(string(prev)) {
+			return true
+		}
+		n = 0
+	}
+	return n > 0 && n <= 3 && endsInIY(string(prev))
+}
+
+// iyVariants returns p written with the other spelling of each of its i/y
+// words, in every combination (at most 7 more patterns: three such words).
+func iyVariants(p pattern) []pattern {
+	if !hasShortIYWord(p.text) {
+		return nil
+	}
+	words, _ := phraseWords(p.text)
+	if len(words) != len(p.strict) {
+		return nil
+	}
+	type alt struct {
+		i            int
+		strict, fold uint64
+	}
+	var alts []alt
+	for i, w := range words {
+		if w.strict != p.strict[i] {
+			continue // an inflected last word: its key is not its text's
+		}
+		other, ok := iySwap(p.text[w.start:w.end])
+		if !ok {
+			continue
+		}
+		ow, _ := phraseWords(other)
+		if len(ow) != 1 {
+			continue
+		}
+		alts = append(alts, alt{i, ow[0].strict, ow[0].fold})
+		if len(alts) == 3 {
+			break
+		}
+	}
+	var out []pattern
+	for mask := 1; mask < 1<<len(alts); mask++ {
+		q := p
+		q.strict = append([]uint64(nil), p.strict...)
+		q.fold = append([]uint64(nil), p.fold...)
+		for j, a := range alts {
+			if mask&(1<<j) != 0 {
+				q.strict[a.i], q.fold[a.i] = a.strict, a.fold
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
