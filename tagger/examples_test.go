@@ -73,16 +73,8 @@ var knownUnmarked = []string{
 // diacritics (rules test --unmarked): only the known ones may answer
 // differently, and each known one still must (else drop it from the list).
 func TestDefaultExamplesUnmarked(t *testing.T) {
-	rs, err := DefaultRuleset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg, err := Compile(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	changed := map[string]bool{}
-	for _, r := range tg.TestExamplesUnmarked() {
+	for _, r := range defaultT(t).TestExamplesUnmarked() {
 		if r.Passed && r.Err == nil {
 			continue
 		}

@@ -20,7 +20,7 @@ func TestUnmark(t *testing.T) {
 // An example whose term is not folded answers differently typed without
 // marks; one whose term is folded does not.
 func TestExamplesUnmarked(t *testing.T) {
-	rs, err := ParseRuleset("t.yaml", []byte(`themes:
+	res := compileYAML(t, `themes:
   - id: semiconductors
     label: {en: Chips}
     terms:
@@ -31,15 +31,7 @@ func TestExamplesUnmarked(t *testing.T) {
         - Ngành bán dẫn tăng trưởng.
         - Nhà máy vi mạch mới.
         - Intel chips.
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg, err := Compile(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := tg.TestExamplesUnmarked()
+`).TestExamplesUnmarked()
 	if len(res) != 2 {
 		t.Fatalf("got %d results, want 2 (the example without marks is not rerun): %+v", len(res), res)
 	}
