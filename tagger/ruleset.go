@@ -135,6 +135,17 @@ type Exclusion struct {
 	Line    int `json:"-"`
 }
 
+// DropReason says, for people reading evidence, why d (a dropped match of
+// the theme) did not count: its Reason, and for DropUnsupported what it
+// lacked (UnsupportedReason). Printers add an exclusion's details. A nil
+// Ruleset gives the Reason alone.
+func (rs *Ruleset) DropReason(theme string, d Dropped) string {
+	if rs == nil || d.Reason != DropUnsupported {
+		return d.Reason
+	}
+	return rs.UnsupportedReason(theme, d.Term)
+}
+
 // UnsupportedReason says what a match of the theme's term dropped as
 // DropUnsupported lacked, in words for people reading evidence: its own
 // setting (Needs), a strong term near a weak one, or one beside an acronym

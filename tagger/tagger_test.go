@@ -920,4 +920,19 @@ themes:
 	if got := rs.UnsupportedReason("other", "beta"); got != DropUnsupported {
 		t.Errorf("unknown theme: %q", got)
 	}
+	// DropReason: the unsupported reason in words, any other reason as is, and a nil ruleset's bare reason.
+	var none *Ruleset
+	for _, c := range []struct {
+		rs   *Ruleset
+		d    Dropped
+		want string
+	}{
+		{rs, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropUnsupported}, "unsupported: a weak term with no strong or context term of the theme within 8 words"},
+		{rs, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropExcluded, Exclusion: "x"}, DropExcluded},
+		{none, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropUnsupported}, DropUnsupported},
+	} {
+		if got := c.rs.DropReason("x", c.d); got != c.want {
+			t.Errorf("DropReason(%+v) = %q, want %q", c.d, got, c.want)
+		}
+	}
 }

@@ -168,12 +168,9 @@ func evidenceSet(rs *tagger.Ruleset, theme string, t *tagger.Tag) map[string]str
 		m[fmt.Sprintf("%012d %s", e.Start, e.Term)] = fmt.Sprintf("%-28s %q at %d (weight %.3f)", e.Term, e.Text, e.Start, e.Weight)
 	}
 	for _, dr := range t.Dropped {
-		why := dr.Reason
-		switch {
-		case dr.Exclusion != "":
+		why := rs.DropReason(theme, dr)
+		if dr.Exclusion != "" {
 			why += " by " + dr.Exclusion
-		case dr.Reason == tagger.DropUnsupported:
-			why = rs.UnsupportedReason(theme, dr.Term)
 		}
 		m[fmt.Sprintf("%012d %s dropped", dr.Start, dr.Term)] = fmt.Sprintf("%-28s %q at %d (%s)", dr.Term, dr.Text, dr.Start, why)
 	}

@@ -71,7 +71,7 @@ func runExamples(w io.Writer, rs *tagger.Ruleset, t *tagger.Tagger, verbose bool
 			continue
 		}
 		failed++
-		writeExampleFailure(w, rs, r)
+		writeExampleResult(w, "FAIL", rs, r)
 	}
 	fmt.Fprintf(w, "examples: %d, passed: %d, failed: %d\n", len(results), len(results)-failed, failed)
 	return failed
@@ -94,13 +94,10 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-func writeExampleFailure(w io.Writer, rs *tagger.Ruleset, r tagger.ExampleResult) {
-	writeExampleResult(w, "FAIL", rs, r)
-}
-
+// writeExampleResult prints an example's outcome under label (FAIL,
+// UNMARKED) with its evidence.
 func writeExampleResult(w io.Writer, label string, rs *tagger.Ruleset, r tagger.ExampleResult) {
-	source := rs.Source
-	fmt.Fprintf(w, "%s %s:%d theme %s: example must be %s: %s\n", label, source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
+	fmt.Fprintf(w, "%s %s:%d theme %s: example must be %s: %s\n", label, rs.Source, r.Example.Line, r.Theme, map[bool]string{true: "tagged", false: "not tagged"}[r.Example.Tagged], quote(r.Example.Text))
 	switch {
 	case r.Err != nil:
 		fmt.Fprintf(w, "    error: %v\n", r.Err)
@@ -114,12 +111,9 @@ func writeExampleResult(w io.Writer, label string, rs *tagger.Ruleset, r tagger.
 		fmt.Fprintf(w, "    + %-28s %q at %d (weight %.3f%s)\n", ev.Term, ev.Text, ev.Start, ev.Weight, map[bool]string{true: ", without diacritics"}[ev.Folded])
 	}
 	for _, d := range r.Tag.Dropped {
-		why := d.Reason
-		switch {
-		case d.Exclusion != "":
+		why := rs.DropReason(r.Theme, d)
+		if d.Exclusion != "" {
 			why += fmt.Sprintf(" by %s %q at %d", d.Exclusion, d.ExclusionText, d.ExclusionStart)
-		case d.Reason == tagger.DropUnsupported:
-			why = rs.UnsupportedReason(r.Theme, d.Term)
 		}
 		fmt.Fprintf(w, "    - %-28s %q at %d: %s\n", d.Term, d.Text, d.Start, why)
 	}

@@ -291,12 +291,9 @@ func (r *Report) WriteErrors(w io.Writer) {
 			fmt.Fprintf(w, "    + %-28s %q at %d%s (weight %.3f%s)\n", ev.Term, ev.Text, ev.Start, titleNote(ev.InTitle), ev.Weight, foldedNote(ev.Folded))
 		}
 		for _, d := range e.Tag.Dropped {
-			why := d.Reason
-			switch {
-			case d.Exclusion != "":
+			why := r.rules.DropReason(e.Theme, d)
+			if d.Exclusion != "" {
 				why += fmt.Sprintf(" by %s %q at %d%s", d.Exclusion, d.ExclusionText, d.ExclusionStart, titleNote(d.ExclusionInTitle))
-			case d.Reason == tagger.DropUnsupported && r.rules != nil:
-				why = r.rules.UnsupportedReason(e.Theme, d.Term)
 			}
 			fmt.Fprintf(w, "    - %-28s %q at %d%s: %s\n", d.Term, d.Text, d.Start, titleNote(d.InTitle), why)
 		}
