@@ -1,6 +1,7 @@
 package tagger
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -31,8 +32,8 @@ func iySwap(word string) (string, bool) {
 	var letters []rune
 	last := -1
 	for i, r := range d {
-		if lookupRune(r).base < 0 || (r >= 0x300 && r <= 0x36F) {
-			continue // a combining mark
+		if isMark(r) {
+			continue
 		}
 		letters = append(letters, r)
 		last = i
@@ -45,12 +46,7 @@ func iySwap(word string) (string, bool) {
 	if vowel != 'i' && vowel != 'y' {
 		return "", false
 	}
-	initial := lower[:len(lower)-1]
-	ok := false
-	for _, in := range iyInitials {
-		ok = ok || initial == in
-	}
-	if !ok {
+	if !slices.Contains(iyInitials, lower[:len(lower)-1]) {
 		return "", false
 	}
 	switch d[last] {
@@ -66,36 +62,43 @@ func iySwap(word string) (string, bool) {
 	return norm.NFC.String(string(d)), true
 }
 
-// endsInIY: the word's last letter is an i or a y, with or without a tone.
-func endsInIY(word string) bool {
-	r, _ := utf8.DecodeLastRuneInString(word)
-	for r >= 0x300 && r <= 0x36F && len(word) > 0 { // NFD: skip the marks
-		word = word[:len(word)-utf8.RuneLen(r)]
-		r, _ = utf8.DecodeLastRuneInString(word)
-	}
+// isMark: a combining diacritic (NFD text).
+func isMark(r rune) bool { return r >= 0x300 && r <= 0x36F }
+
+// isIY: the letter is an i or a y, with or without a tone.
+func isIY(r rune) bool {
 	f := lookupRune(r).fold
 	return f == 'i' || f == 'y'
 }
 
-// hasShortIYWord says cheaply whether text may hold an i/y syllable: a run
-// of at most three letters ending in i or y.
+// endsInIY: the word's last letter is an i or a y.
+func endsInIY(word string) bool {
+	r, size := utf8.DecodeLastRuneInString(word)
+	for isMark(r) && size > 0 { // NFD: skip the marks
+		word = word[:len(word)-size]
+		r, size = utf8.DecodeLastRuneInString(word)
+	}
+	return isIY(r)
+}
+
+// hasShortIYWord says cheaply (no allocation) whether text may hold an i/y
+// syllable: a run of at most three letters ending in i or y.
 func hasShortIYWord(text string) bool {
 	n := 0
-	var prev rune
+	var last rune
 	for _, r := range text {
-		if lookupRune(r).class == clsWord {
-			if r < 0x300 || r > 0x36F {
-				n++
-				prev = r
+		switch {
+		case isMark(r):
+		case lookupRune(r).class == clsWord:
+			n, last = n+1, r
+		default:
+			if n > 0 && n <= 3 && isIY(last) {
+				return true
 			}
-			continue
+			n = 0
 		}
-		if n > 0 && n <= 3 && endsInIY(string(prev)) {
-			return true
-		}
-		n = 0
 	}
-	return n > 0 && n <= 3 && endsInIY(string(prev))
+	return n > 0 && n <= 3 && isIY(last)
 }
 
 // iyVariants returns p written with the other spelling of each of its i/y
