@@ -102,18 +102,23 @@ func corpusSubset(t *testing.T, files []string, corpusPath string) (string, erro
 }
 
 // TestSecondLabels: a second, independent labelling of a set
-// (eval/second-labels/NAME.jsonl, for agreement figures) reads as a gold
-// file and labels exactly the documents of eval/NAME.jsonl.
+// (eval/second-labels/NAME.jsonl, for agreement figures) and the
+// adjudication of the two (eval/adjudicated/NAME.jsonl) read as gold files
+// and label exactly the documents of eval/NAME.jsonl.
 func TestSecondLabels(t *testing.T) {
 	themes := defaultThemeIDs(t)
-	files, err := filepath.Glob("../../eval/second-labels/*.jsonl")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no second labellings found: %v", err)
+	var files []string
+	for _, dir := range []string{"second-labels", "adjudicated"} {
+		found, err := filepath.Glob(filepath.Join("../../eval", dir, "*.jsonl"))
+		if err != nil || len(found) == 0 {
+			t.Fatalf("no labellings found in eval/%s: %v", dir, err)
+		}
+		files = append(files, found...)
 	}
 	for _, f := range files {
 		name := filepath.Base(f)
 		if _, err := ReadGold(f, "", themes); err != nil && !errors.As(err, new(*NoTextError)) {
-			t.Errorf("second-labels/%s: %v", name, err)
+			t.Errorf("%s: %v", f, err)
 			continue
 		}
 		first, err := idsIn(filepath.Join("../../eval", name))
@@ -126,12 +131,12 @@ func TestSecondLabels(t *testing.T) {
 		}
 		for id := range first {
 			if !second[id] {
-				t.Errorf("second-labels/%s: %s of eval/%s is not labelled", name, id, name)
+				t.Errorf("%s: %s of eval/%s is not labelled", f, id, name)
 			}
 		}
 		for id := range second {
 			if !first[id] {
-				t.Errorf("second-labels/%s: %s is not in eval/%s", name, id, name)
+				t.Errorf("%s: %s is not in eval/%s", f, id, name)
 			}
 		}
 	}
