@@ -3,6 +3,7 @@ package tagger
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -176,10 +177,11 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
 				}
 				p.term, p.excl = idx, -1
-				t.addPattern(p, term.Folded, false)
+				folded := term.Folded && !slices.Contains(term.Unfolded, text)
+				t.addPattern(p, folded, false)
 				if term.Inflect {
 					for _, infl := range inflections(p) {
-						t.addPattern(infl, term.Folded, false)
+						t.addPattern(infl, folded, false)
 					}
 				}
 			}
@@ -197,7 +199,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}
 				p.term, p.excl = -1, idx
-				t.addPattern(p, ex.Folded, false)
+				t.addPattern(p, ex.Folded && !slices.Contains(ex.Unfolded, text), false)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -363,7 +364,8 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 	windowLine := 0
 	weightLine := 0
 	needsWindowLine := 0
-	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "inflect", "hyphens", "weak", "window", "context", "needs", "needs_window"}, func(k string, v *yaml.Node) {
+	unfoldedLine := 0
+	p.fields(n, theme, name, "a term", []string{"id", "text", "variants", "weight", "case_sensitive", "folded", "unfolded", "inflect", "hyphens", "weak", "window", "context", "needs", "needs_window"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &t.ID, &t.Text, &t.Variants) {
 			return
 		}
@@ -378,6 +380,8 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			t.CaseSensitive = p.boolean(v, theme, name, k)
 		case "folded":
 			t.Folded = p.boolean(v, theme, name, k)
+		case "unfolded":
+			t.Unfolded, unfoldedLine = p.unfolded(v, theme, name), v.Line
 		case "inflect":
 			t.Inflect = p.boolean(v, theme, name, k)
 		case "hyphens":
@@ -401,6 +405,7 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			needsWindowLine = v.Line
 		}
 	})
+	p.checkUnfolded(unfoldedLine, theme, name, t.Folded, t.Text, t.Variants, t.Unfolded)
 	if needsWindowLine != 0 && len(t.Needs) == 0 {
 		p.add(needsWindowLine, theme, name, "needs_window applies only with needs: list the words the term needs near it, or remove needs_window")
 	}
@@ -437,8 +442,8 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 		return e
 	}
 	name := nodeValue(n, "text")
-	windowLine := 0
-	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "hyphens"}, func(k string, v *yaml.Node) {
+	windowLine, unfoldedLine := 0, 0
+	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "unfolded", "hyphens"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &e.ID, &e.Text, &e.Variants) {
 			return
 		}
@@ -459,14 +464,50 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 			}
 		case "folded":
 			e.Folded = p.boolean(v, theme, name, k)
+		case "unfolded":
+			e.Unfolded, unfoldedLine = p.unfolded(v, theme, name), v.Line
 		case "hyphens":
 			e.Hyphens = p.boolean(v, theme, name, k)
 		}
 	})
+	p.checkUnfolded(unfoldedLine, theme, name, e.Folded, e.Text, e.Variants, e.Unfolded)
 	if e.Window != 0 && e.Scope == "document" {
 		p.add(windowLine, theme, name, "window does nothing with scope: document (the whole document): remove one")
 	}
 	return e
+}
+
+// unfolded reads an unfolded: list (NFC, like the phrases it names).
+func (p *parser) unfolded(v *yaml.Node, theme, name string) []string {
+	var out []string
+	for _, s := range p.strList(v, theme, name, "unfolded") {
+		out = append(out, norm.NFC.String(s))
+	}
+	if len(out) == 0 {
+		p.add(v.Line, theme, name, "unfolded is empty: list the phrases to match only with their diacritics, or remove unfolded")
+	}
+	return out
+}
+
+// checkUnfolded holds an unfolded: list (read at line, 0 when absent) to its
+// entry: it names the entry's own phrases, each with a mark to lose, in an
+// entry that is folded.
+func (p *parser) checkUnfolded(line int, theme, name string, folded bool, text string, variants, unfolded []string) {
+	if line == 0 {
+		return
+	}
+	if !folded {
+		p.add(line, theme, name, "unfolded does nothing with folded: false (no phrase of the entry is folded): remove one")
+		return
+	}
+	for _, u := range unfolded {
+		switch {
+		case u != text && !slices.Contains(variants, u):
+			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not the text or a variant of this entry: copy the phrase exactly", u))
+		case Unmark(u) == u:
+			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which has no diacritics: typed without them it reads the same, so folding changes nothing; remove it", u))
+		}
+	}
 }
 
 // phraseKey reads the keys terms and exclusions share (id, text,

@@ -92,6 +92,11 @@ type Term struct {
 	CaseSensitive bool
 	// Folded also matches the term typed without diacritics.
 	Folded bool
+	// Unfolded names the term's own phrases (its text or variants) that
+	// match only as written although the term is folded: those that,
+	// typed without diacritics, are another everyday word ("chùa" is
+	// "chưa", not yet). The term's other phrases stay folded.
+	Unfolded []string `json:",omitempty"` // omitted when empty: older rulesets keep their version
 	// Inflect also matches simple English inflections of the last word
 	// (drone/drones, chip/chips, battery/batteries).
 	Inflect bool
@@ -129,10 +134,13 @@ type Exclusion struct {
 	Cancels []string
 	Window  int
 	// Scope is "near" (default) or "document".
-	Scope   string
-	Folded  bool
-	Hyphens bool
-	Line    int `json:"-"`
+	Scope  string
+	Folded bool
+	// Unfolded: as for a Term, the exclusion's phrases that match only as
+	// written.
+	Unfolded []string `json:",omitempty"`
+	Hyphens  bool
+	Line     int `json:"-"`
 }
 
 // DropReason says, for people reading evidence, why d (a dropped match of
