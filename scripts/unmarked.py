@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Text typed without diacritics: make it, and find which `folded: false` words could be folded.
+"""Text typed without diacritics: make it, and find which unfolded words could be folded.
 
   strip < IN.jsonl > OUT.jsonl
       Copies JSON lines, removing every diacritic from "text" (and đ -> d), so a marked set or corpus
@@ -8,8 +8,9 @@
         tagctl eval --gold /tmp/r25-unmarked.jsonl
 
   collisions RULES.yaml CORPUS.jsonl[.gz]
-      For every marked word or phrase of a `folded: false` term or exclusion, counts its matches in the
-      corpus as written (marked) and, with every text stripped, the matches of its unmarked form. Where the
+      For every marked word or phrase of a `folded: false` term or exclusion, or in the `unfolded:` list of
+      a folded one, counts its matches in the corpus as written (marked) and, with every text stripped, the
+      matches of its unmarked form. Where the
       unmarked count is no higher, no everyday word collides once the marks are gone and the phrase can be
       folded; where it is higher, folding would also match other words ("chó" -> "cho", "đền" -> "đến").
       Prints theme, kind, entry, phrase, marked, unmarked, ratio (tab-separated), worst ratio first.
@@ -46,9 +47,12 @@ def cmd_collisions(rules_path, corpus_path):
     for theme in rules["themes"]:
         for kind in ("terms", "exclusions"):
             for e in theme.get(kind) or []:
-                if e.get("folded") is not False:
-                    continue
-                for p in [e["text"]] + list(e.get("variants") or []):
+                # The entry's phrases that match only as written: all of a folded: false entry, or its unfolded: list.
+                if e.get("folded") is False:
+                    kept = [e["text"]] + list(e.get("variants") or [])
+                else:
+                    kept = list(e.get("unfolded") or [])
+                for p in kept:
                     if strip(p) != p:
                         phrases.append((theme["id"], kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
     # index: first word -> list of word tuples, for the marked and the unmarked forms, exact and lower-cased
