@@ -5,7 +5,8 @@
       Copies JSON lines, removing every diacritic from "text" (and đ -> d), so a marked set or corpus
       can be tagged again as if typed without marks:
         scripts/unmarked.py strip < eval/recent25-heldout.jsonl > /tmp/r25-unmarked.jsonl
-        tagctl eval --gold /tmp/r25-unmarked.jsonl
+      (tagctl eval --unmarked and tagctl rules diff --unmarked do this themselves, with tagger.Unmark;
+      this copy is for other tools.)
 
   collisions RULES.yaml CORPUS.jsonl[.gz]
       For every marked word or phrase of a `folded: false` term or exclusion, or in the `unfolded:` list of

@@ -72,6 +72,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	predictions := fs.String("predictions", "", "write one {id, tags:[{theme, score}]} line per document to this file")
 	baseline := fs.String("baseline", "", "also score this ruleset file and print each theme's F1 change against it")
 	titleFirstLine := fs.Bool("title-first-line", false, "tag the first line of each text as the document's title (scoring.title_weight), the rest as its text")
+	unmarked := fs.Bool("unmarked", false, "tag each text typed without diacritics (every mark stripped, đ as d): how the rules fare on text typed without a Vietnamese keyboard")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,11 +91,18 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if *titleFirstLine {
 		evaluation.TitleFirstLine(docs)
 	}
+	if *unmarked {
+		evaluation.Unmarked(docs)
+	}
 	rep, err := evaluation.Run(t, docs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ruleset %s (%s), %d documents from %s\n", t.Version(), t.Ruleset().Source, len(docs), *gold)
+	typed := ""
+	if *unmarked {
+		typed = ", typed without diacritics"
+	}
+	fmt.Fprintf(stdout, "ruleset %s (%s), %d documents from %s%s\n", t.Version(), t.Ruleset().Source, len(docs), *gold, typed)
 	if *showErrors {
 		rep.WriteErrors(stdout)
 	}

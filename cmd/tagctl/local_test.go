@@ -155,3 +155,20 @@ func TestEvalTitleFirstLine(t *testing.T) {
 		t.Fatalf("eval without --title-first-line: code %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestEvalUnmarked: --unmarked tags the set typed without diacritics, so a
+// term that is not folded misses there and a folded one does not.
+func TestEvalUnmarked(t *testing.T) {
+	rules := writeTemp(t, "rules.yaml", "themes:\n  - id: chips\n    label: {en: Chips}\n    terms: [{text: bán dẫn, folded: false}, {text: vi mạch, folded: true}]\n")
+	gold := writeTemp(t, "gold.jsonl", `{"id": "a", "text": "Nhà máy bán dẫn mới", "required": ["chips"]}
+{"id": "b", "title": "Nhà máy vi mạch", "text": "Khởi công ở Hòa Lạc.", "required": ["chips"]}
+`)
+	code, out, errOut := runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--errors")
+	if code != 0 || !strings.Contains(out, "chips                  2     0     0") {
+		t.Fatalf("eval: code %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--errors", "--unmarked")
+	if code != 0 || !strings.Contains(out, "typed without diacritics") || !strings.Contains(out, "chips                  1     0     1") || !strings.Contains(out, "FN a chips") {
+		t.Fatalf("eval --unmarked: code %d\n%s%s", code, out, errOut)
+	}
+}

@@ -20,6 +20,7 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 	corpus := fs.String("corpus", "", "documents to tag: .jsonl[.gz] of {id, text} (a corpus, or a gold file with texts)")
 	limit := fs.Int("limit", 50, "print at most this many changed documents (0: all); the counts cover all")
 	quiet := fs.Bool("counts", false, "print only the per-theme counts")
+	unmarked := fs.Bool("unmarked", false, "tag each document typed without diacritics (every mark stripped, đ as d)")
 	if err := parse(fs, interspersed(args, map[string]bool{"corpus": true, "limit": true})); err != nil {
 		return err
 	}
@@ -47,6 +48,9 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "old %s (%s)\nnew %s (%s)\n", oldT.Version(), oldT.Ruleset().Source, newT.Version(), newT.Ruleset().Source)
 	printed := 0
 	err = eachDoc(*corpus, func(id, text string) error {
+		if *unmarked {
+			text = tagger.Unmark(text)
+		}
 		o, err := oldT.Tag(text, tagger.Options{IncludeUntagged: true})
 		if err != nil {
 			return fmt.Errorf("document %q: %w", id, err)

@@ -83,6 +83,28 @@ func TestRulesDiff(t *testing.T) {
 	}
 }
 
+// rules diff --unmarked tags the corpus typed without diacritics: folding a
+// term changes the unmarked documents only.
+func TestRulesDiffUnmarked(t *testing.T) {
+	oldPath := writeFile(t, "old.yaml", "themes:\n  - id: chips\n    label: {en: Chips}\n    terms: [{text: bán dẫn, folded: false}]\n")
+	newPath := writeFile(t, "new.yaml", "themes:\n  - id: chips\n    label: {en: Chips}\n    terms: [{text: bán dẫn, folded: true}]\n")
+	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"Ngành bán dẫn tăng trưởng."}
+`)
+	for flag, want := range map[string]string{"": "documents: 1; with changed tags: 0", "--unmarked": "documents: 1; with changed tags: 1"} {
+		args := []string{oldPath, newPath, "--corpus", corpus}
+		if flag != "" {
+			args = append(args, flag)
+		}
+		var out, errOut bytes.Buffer
+		if err := rulesDiffCmd(args, &out, &errOut); err != nil {
+			t.Fatalf("%v\n%s", err, errOut.String())
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rules diff %s: output lacks %q:\n%s", flag, want, out.String())
+		}
+	}
+}
+
 // --unmarked lists the examples whose answer changes without diacritics,
 // with the unmarked text's evidence, and does not fail the run for them.
 func TestRulesTestUnmarked(t *testing.T) {

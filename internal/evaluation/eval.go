@@ -132,6 +132,16 @@ func TitleFirstLine(docs []GoldDoc) {
 	}
 }
 
+// Unmarked strips every diacritic from each document's title and text
+// (tagctl eval --unmarked, tagger.Unmark): the set as typed on a keyboard
+// without a Vietnamese input method.
+func Unmarked(docs []GoldDoc) {
+	for i := range docs {
+		docs[i].Title = tagger.Unmark(docs[i].Title)
+		docs[i].Text = tagger.Unmark(docs[i].Text)
+	}
+}
+
 // SplitTitle splits text into its first line (without its line break) and
 // the rest; a text of one line is all text, with no title.
 func SplitTitle(text string) (title, rest string) {
