@@ -62,8 +62,9 @@ func iySwap(word string) (string, bool) {
 	return norm.NFC.String(string(d)), true
 }
 
-// isMark: a combining diacritic (NFD text).
-func isMark(r rune) bool { return r >= 0x300 && r <= 0x36F }
+// isMark: a combining mark (NFD text), as the tokenizer's rune table has it
+// (a mark has no letter of its own to fold to).
+func isMark(r rune) bool { return lookupRune(r).fold < 0 }
 
 // isIY: the letter is an i or a y, with or without a tone.
 func isIY(r rune) bool {
