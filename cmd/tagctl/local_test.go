@@ -156,19 +156,22 @@ func TestEvalTitleFirstLine(t *testing.T) {
 	}
 }
 
-// TestEvalUnmarked: --unmarked tags the set typed without diacritics, so a
-// term that is not folded misses there and a folded one does not.
+// TestEvalUnmarked: --unmarked tags the set typed without diacritics, title
+// and text, so a term that is not folded misses there (in the text of a,
+// in the title of b) and a folded one does not (c).
 func TestEvalUnmarked(t *testing.T) {
 	rules := writeTemp(t, "rules.yaml", "themes:\n  - id: chips\n    label: {en: Chips}\n    terms: [{text: bán dẫn, folded: false}, {text: vi mạch, folded: true}]\n")
 	gold := writeTemp(t, "gold.jsonl", `{"id": "a", "text": "Nhà máy bán dẫn mới", "required": ["chips"]}
-{"id": "b", "title": "Nhà máy vi mạch", "text": "Khởi công ở Hòa Lạc.", "required": ["chips"]}
+{"id": "b", "title": "Nhà máy bán dẫn", "text": "Khởi công ở Hòa Lạc.", "required": ["chips"]}
+{"id": "c", "title": "Nhà máy vi mạch", "text": "Khởi công ở Hòa Lạc.", "required": ["chips"]}
 `)
 	code, out, errOut := runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--errors")
-	if code != 0 || !strings.Contains(out, "chips                  2     0     0") {
+	if code != 0 || !strings.Contains(out, "chips                  3     0     0") {
 		t.Fatalf("eval: code %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runTagctl(t, "eval", "--rules", rules, "--gold", gold, "--errors", "--unmarked")
-	if code != 0 || !strings.Contains(out, "typed without diacritics") || !strings.Contains(out, "chips                  1     0     1") || !strings.Contains(out, "FN a chips") {
+	if code != 0 || !strings.Contains(out, "typed without diacritics") || !strings.Contains(out, "chips                  1     0     2") ||
+		!strings.Contains(out, "FN a chips") || !strings.Contains(out, "FN b chips") {
 		t.Fatalf("eval --unmarked: code %d\n%s%s", code, out, errOut)
 	}
 }
