@@ -77,15 +77,18 @@ const (
 	// DropExcluded: an exclusion of the theme cancelled the match.
 	DropExcluded = "excluded"
 	// DropUnsupported: a weak term (or an acronym in all-capital text) with
-	// no strong term of its theme to support it, or a term with none of its
-	// Needs near it.
+	// no strong term of its theme to support it.
 	DropUnsupported = "unsupported"
+	// DropNeedsUnmet: a term with Needs and none of those words within its
+	// NeedsWindow (its own setting is missing). Checked before support, so a
+	// weak term with Needs that lacks both is dropped for its needs.
+	DropNeedsUnmet = "needs_unmet"
 )
 
 // Dropped is a match that was found but did not count.
 type Dropped struct {
 	Evidence
-	Reason string // DropExcluded or DropUnsupported
+	Reason string // DropExcluded, DropUnsupported or DropNeedsUnmet
 	// For DropExcluded: the exclusion and where it matched, in bytes and
 	// in runes, like the evidence.
 	Exclusion          string // exclusion id

@@ -144,21 +144,15 @@ type Exclusion struct {
 }
 
 // DropReason says, for people reading evidence, why d (a dropped match of
-// the theme) did not count: its Reason, and for DropUnsupported what it
-// lacked (UnsupportedReason). Printers add an exclusion's details. A nil
-// Ruleset gives the Reason alone.
+// the theme) did not count: its Reason, and for DropNeedsUnmet and
+// DropUnsupported what it lacked, in words: its own setting (Needs), a
+// strong term near a weak one, or one beside an acronym in all-capital
+// text. Printers add an exclusion's details. A nil Ruleset, or a term it
+// does not hold, gives the Reason alone.
 func (rs *Ruleset) DropReason(theme string, d Dropped) string {
-	if rs == nil || d.Reason != DropUnsupported {
+	if rs == nil || (d.Reason != DropUnsupported && d.Reason != DropNeedsUnmet) {
 		return d.Reason
 	}
-	return rs.UnsupportedReason(theme, d.Term)
-}
-
-// UnsupportedReason says what a match of the theme's term dropped as
-// DropUnsupported lacked, in words for people reading evidence: its own
-// setting (Needs), a strong term near a weak one, or one beside an acronym
-// in all-capital text. It is DropUnsupported itself for an unknown term.
-func (rs *Ruleset) UnsupportedReason(theme, term string) string {
 	within := func(w int) string {
 		if w == 0 {
 			return "in the document"
@@ -171,15 +165,13 @@ func (rs *Ruleset) UnsupportedReason(theme, term string) string {
 		}
 		for _, t := range th.Terms {
 			switch {
-			case t.ID != term:
-			case len(t.Needs) > 0 && t.Weak:
-				return fmt.Sprintf("unsupported: no word of its needs %s, or no strong or context term of the theme %s", within(t.NeedsWindow), within(t.Window))
-			case len(t.Needs) > 0:
+			case t.ID != d.Term:
+			case d.Reason == DropNeedsUnmet:
 				words := strings.Join(t.Needs[:min(3, len(t.Needs))], ", ")
 				if len(t.Needs) > 3 {
 					words += ", …"
 				}
-				return fmt.Sprintf("unsupported: no word of its needs %s (%s)", within(t.NeedsWindow), words)
+				return fmt.Sprintf("needs unmet: no word of its needs %s (%s)", within(t.NeedsWindow), words)
 			case t.Weak:
 				return fmt.Sprintf("unsupported: a weak term with no strong or context term of the theme %s", within(t.Window))
 			default:
@@ -187,5 +179,5 @@ func (rs *Ruleset) UnsupportedReason(theme, term string) string {
 			}
 		}
 	}
-	return DropUnsupported
+	return d.Reason
 }

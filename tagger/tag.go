@@ -33,9 +33,10 @@ const (
 	dropNone uint8 = iota
 	dropExcluded
 	dropUnsupported
+	dropNeedsUnmet
 )
 
-var dropReasons = [...]string{dropExcluded: DropExcluded, dropUnsupported: DropUnsupported}
+var dropReasons = [...]string{dropExcluded: DropExcluded, dropUnsupported: DropUnsupported, dropNeedsUnmet: DropNeedsUnmet}
 
 // scratch is the per-call working memory, pooled.
 type scratch struct {
@@ -491,7 +492,7 @@ func (t *Tagger) requireSupport(text string, s *scratch) {
 		for i := range s.terms {
 			m := &s.terms[i]
 			if k := t.terms[m.term].needs; k >= 0 && m.dropped == dropNone && !t.hasNeeded(s, k, m.rawMatch) {
-				m.dropped = dropUnsupported
+				m.dropped = dropNeedsUnmet
 			}
 		}
 	}

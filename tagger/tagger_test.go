@@ -846,8 +846,8 @@ themes:
 		}
 	}
 	res := tagChecked(t, tg, "The vase has a small chip on its rim.", Options{IncludeUntagged: true})
-	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 1 || res.Untagged[0].Dropped[0].Reason != DropUnsupported || res.Untagged[0].Dropped[0].Text != "chip" {
-		t.Errorf("a chip without its setting: %+v, want it dropped as unsupported", res.Untagged)
+	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 1 || res.Untagged[0].Dropped[0].Reason != DropNeedsUnmet || res.Untagged[0].Dropped[0].Text != "chip" {
+		t.Errorf("a chip without its setting: %+v, want it dropped as needs unmet", res.Untagged)
 	}
 	// The setting is not a term: it supports no weak term and shows as no evidence.
 	if res := tagChecked(t, tg, "A wafer fab opened near the wafer plant.", Options{IncludeUntagged: true}); len(res.Tags) != 0 {
@@ -886,8 +886,8 @@ themes:
 	}
 }
 
-// TestUnsupportedReason: what each kind of term lacked, in words.
-func TestUnsupportedReason(t *testing.T) {
+// TestDropReason: what each kind of dropped term lacked, in words.
+func TestDropReason(t *testing.T) {
 	rs, err := ParseRuleset("t.yaml", []byte(`
 themes:
   - id: x
@@ -904,35 +904,53 @@ themes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for term, want := range map[string]string{
-		"beta":  "unsupported: a weak term with no strong or context term of the theme within 8 words",
-		"gamma": "unsupported: a weak term with no strong or context term of the theme in the document",
-		"delta": "unsupported: no word of its needs within 20 words (one, two, three, …)",
-		"eps":   "unsupported: no word of its needs in the document (one)",
-		"zeta":  "unsupported: no word of its needs within 9 words, or no strong or context term of the theme within 5 words",
-		"eta":   "unsupported: an acronym in all-capital text with no strong term of the theme in the document",
-		"nope":  DropUnsupported,
-	} {
-		if got := rs.UnsupportedReason("x", term); got != want {
-			t.Errorf("%s: %q, want %q", term, got, want)
-		}
-	}
-	if got := rs.UnsupportedReason("other", "beta"); got != DropUnsupported {
-		t.Errorf("unknown theme: %q", got)
-	}
-	// DropReason: the unsupported reason in words, any other reason as is, and a nil ruleset's bare reason.
+	drop := func(term, reason string) Dropped { return Dropped{Evidence: Evidence{Term: term}, Reason: reason} }
 	var none *Ruleset
 	for _, c := range []struct {
-		rs   *Ruleset
-		d    Dropped
-		want string
+		rs    *Ruleset
+		theme string
+		d     Dropped
+		want  string
 	}{
-		{rs, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropUnsupported}, "unsupported: a weak term with no strong or context term of the theme within 8 words"},
-		{rs, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropExcluded, Exclusion: "x"}, DropExcluded},
-		{none, Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropUnsupported}, DropUnsupported},
+		{rs, "x", drop("beta", DropUnsupported), "unsupported: a weak term with no strong or context term of the theme within 8 words"},
+		{rs, "x", drop("gamma", DropUnsupported), "unsupported: a weak term with no strong or context term of the theme in the document"},
+		{rs, "x", drop("delta", DropNeedsUnmet), "needs unmet: no word of its needs within 20 words (one, two, three, …)"},
+		{rs, "x", drop("eps", DropNeedsUnmet), "needs unmet: no word of its needs in the document (one)"},
+		// A weak term with needs: which of the two it lacked is in the reason, not guessed.
+		{rs, "x", drop("zeta", DropNeedsUnmet), "needs unmet: no word of its needs within 9 words (one)"},
+		{rs, "x", drop("zeta", DropUnsupported), "unsupported: a weak term with no strong or context term of the theme within 5 words"},
+		{rs, "x", drop("eta", DropUnsupported), "unsupported: an acronym in all-capital text with no strong term of the theme in the document"},
+		{rs, "x", drop("nope", DropUnsupported), DropUnsupported},
+		{rs, "x", drop("nope", DropNeedsUnmet), DropNeedsUnmet},
+		{rs, "other", drop("beta", DropUnsupported), DropUnsupported},
+		{rs, "x", Dropped{Evidence: Evidence{Term: "beta"}, Reason: DropExcluded, Exclusion: "x"}, DropExcluded},
+		{none, "x", drop("beta", DropUnsupported), DropUnsupported},
 	} {
-		if got := c.rs.DropReason("x", c.d); got != c.want {
+		if got := c.rs.DropReason(c.theme, c.d); got != c.want {
 			t.Errorf("DropReason(%+v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+	// The engine says which: a weak term with needs, without its needs, then with them but with no strong term, then with both.
+	tg := compileYAML(t, `
+themes:
+  - id: x
+    label: {en: X}
+    terms:
+      - alpha
+      - {text: zeta, weak: true, needs: [one]}
+`)
+	for text, want := range map[string]string{"zeta here": DropNeedsUnmet, "one zeta here": DropUnsupported, "alpha and one zeta here": ""} {
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
+		var got string
+		for _, g := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range g {
+				for _, d := range tag.Dropped {
+					got = d.Reason
+				}
+			}
+		}
+		if got != want {
+			t.Errorf("%q: zeta dropped as %q, want %q", text, got, want)
 		}
 	}
 }

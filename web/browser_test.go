@@ -471,6 +471,14 @@ func TestPlaygroundInChromium(t *testing.T) {
 		}
 	}
 
+	// A term without its own setting (needs unmet): "AI" on a nutrition label, with no word of computing near it.
+	label := "Bảng dinh dưỡng ghi AI của chất xơ là 25 gam mỗi ngày."
+	st = pasteAndTag(t, ctx, "needs unmet", label)
+	checkAgainstAPI(t, "needs unmet", st, label, tagViaAPI(t, base, label))
+	if reasons := evaluate[string](t, ctx, "reasons", `[...document.querySelectorAll('#evidence tr.dropped .c-kind')].map(td => td.textContent).join(' | ')`); !strings.Contains(reasons, "không có từ ngữ cảnh") {
+		t.Errorf("dropped reasons %q lack the needs-unmet reason", reasons)
+	}
+
 	// Over-size text: a visible error naming the sizes.
 	big := strings.Repeat("Trí tuệ nhân tạo và bán dẫn. ", maxDoc/20)
 	st = pasteAndTag(t, ctx, "over-size", big)

@@ -326,6 +326,8 @@ func dropReason(r string) pb.DropReason {
 		return pb.DropReason_DROP_REASON_EXCLUDED
 	case tagger.DropUnsupported:
 		return pb.DropReason_DROP_REASON_UNSUPPORTED
+	case tagger.DropNeedsUnmet:
+		return pb.DropReason_DROP_REASON_NEEDS_UNMET
 	}
 	return pb.DropReason_DROP_REASON_UNSPECIFIED
 }

@@ -35,7 +35,7 @@
       score: "Điểm", threshold: "Ngưỡng", tagged: "đạt", untagged: "dưới ngưỡng",
       matches: "{n} khớp", droppedN: "{n} bị loại", showHl: "Tô màu",
       term: "Thuật ngữ", pattern: "Mẫu", weight: "Trọng số", text: "Trong văn bản", offsets: "Vị trí",
-      folded: "khớp không dấu", reason: "Lý do", excluded: "do loại trừ", unsupported: "thuật ngữ yếu không có thuật ngữ mạnh hỗ trợ",
+      folded: "khớp không dấu", reason: "Lý do", excluded: "do loại trừ", unsupported: "thuật ngữ yếu không có thuật ngữ mạnh hỗ trợ", needsUnmet: "không có từ ngữ cảnh mà thuật ngữ cần (needs) ở gần",
       exclusion: "Loại trừ", exclusionOf: "loại trừ {id}", counted: "tính điểm", dropped: "bị loại",
       theme: "Chủ đề", kind: "Loại", go: "Xem", noEvidence: "Không có bằng chứng.",
       mismatch: "Cảnh báo: {n} vị trí bằng chứng không khớp với văn bản gửi đi.",
@@ -69,7 +69,7 @@
       score: "Score", threshold: "Threshold", tagged: "tagged", untagged: "under threshold",
       matches: "{n} matches", droppedN: "{n} dropped", showHl: "Highlight",
       term: "Term", pattern: "Pattern", weight: "Weight", text: "In the text", offsets: "Offsets",
-      folded: "matched without diacritics", reason: "Reason", excluded: "excluded by", unsupported: "weak term without a strong term to support it",
+      folded: "matched without diacritics", reason: "Reason", excluded: "excluded by", unsupported: "weak term without a strong term to support it", needsUnmet: "none of the words it needs (its setting) nearby",
       exclusion: "Exclusion", exclusionOf: "exclusion {id}", counted: "counted", dropped: "dropped",
       theme: "Theme", kind: "Kind", go: "Show", noEvidence: "No evidence.",
       mismatch: "Warning: {n} evidence offsets do not match the text sent.",
@@ -598,6 +598,7 @@
     if (!d) return "";
     if (d.reason === "DROP_REASON_EXCLUDED") return `${t("excluded")} ${d.exclusion}${d.exclusionText ? " “" + d.exclusionText + "”" : ""}`;
     if (d.reason === "DROP_REASON_UNSUPPORTED") return t("unsupported");
+    if (d.reason === "DROP_REASON_NEEDS_UNMET") return t("needsUnmet");
     return d.reason || "";
   }
 

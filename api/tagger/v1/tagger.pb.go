@@ -36,9 +36,14 @@ const (
 	// DroppedEvidence.exclusion).
 	DropReason_DROP_REASON_EXCLUDED DropReason = 1
 	// A weak term (or an acronym in all-capital text) with no strong term of
-	// its theme to support it, or a term with none of its own setting (the
-	// rule's needs) near it.
+	// its theme to support it. (Servers built before 2026-12-03 also sent it
+	// for DROP_REASON_NEEDS_UNMET.)
 	DropReason_DROP_REASON_UNSUPPORTED DropReason = 2
+	// A term whose rule lists its own setting (the rule's needs) with none of
+	// those words near it, e.g. "chip" with no word of devices, makers or
+	// trade within 30 words. Checked first: a weak term with needs that
+	// lacks both is dropped for its needs.
+	DropReason_DROP_REASON_NEEDS_UNMET DropReason = 3
 )
 
 // Enum value maps for DropReason.
@@ -47,11 +52,13 @@ var (
 		0: "DROP_REASON_UNSPECIFIED",
 		1: "DROP_REASON_EXCLUDED",
 		2: "DROP_REASON_UNSUPPORTED",
+		3: "DROP_REASON_NEEDS_UNMET",
 	}
 	DropReason_value = map[string]int32{
 		"DROP_REASON_UNSPECIFIED": 0,
 		"DROP_REASON_EXCLUDED":    1,
 		"DROP_REASON_UNSUPPORTED": 2,
+		"DROP_REASON_NEEDS_UNMET": 3,
 	}
 )
 
@@ -1525,12 +1532,13 @@ const file_tagger_v1_tagger_proto_rawDesc = "" +
 	"term_count\x18\x06 \x01(\x05R\ttermCount\x12'\n" +
 	"\x0fexclusion_count\x18\a \x01(\x05R\x0eexclusionCount\"B\n" +
 	"\x12GetRulesetResponse\x12,\n" +
-	"\aruleset\x18\x01 \x01(\v2\x12.tagger.v1.RulesetR\aruleset*`\n" +
+	"\aruleset\x18\x01 \x01(\v2\x12.tagger.v1.RulesetR\aruleset*}\n" +
 	"\n" +
 	"DropReason\x12\x1b\n" +
 	"\x17DROP_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14DROP_REASON_EXCLUDED\x10\x01\x12\x1b\n" +
-	"\x17DROP_REASON_UNSUPPORTED\x10\x022\xba\x03\n" +
+	"\x17DROP_REASON_UNSUPPORTED\x10\x02\x12\x1b\n" +
+	"\x17DROP_REASON_NEEDS_UNMET\x10\x032\xba\x03\n" +
 	"\rTaggerService\x12L\n" +
 	"\vTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12^\n" +
 	"\x11BatchTagDocuments\x12#.tagger.v1.BatchTagDocumentsRequest\x1a$.tagger.v1.BatchTagDocumentsResponse\x12e\n" +

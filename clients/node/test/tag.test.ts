@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createClient, DoctaggerError, DropReason, type DoctaggerClient } from "../src/index.js";
 import { startServer, type Server } from "./server.js";
-import { AI_WEAK_CHIP, CHIP_AI, DEFAULT_THEMES, DRONES, DROPPED, EMOJI_AI, PLAIN, themesOf } from "./texts.js";
+import { AI_WEAK_CHIP, CHIP_AI, DEFAULT_THEMES, DRONES, DROPPED, EMOJI_AI, NEEDS_UNMET, PLAIN, themesOf } from "./texts.js";
 
 let server: Server;
 let client: DoctaggerClient;
@@ -93,6 +93,16 @@ test("tag: dropped matches say why (DropReason), exclusions where (UTF-16 offset
   assert.equal(drone.exclusionText, "nhạc drone");
   assert.equal(DROPPED.slice(drone.exclusionUtf16Start, drone.exclusionUtf16End), drone.exclusionText);
   assert.equal(drone.exclusionUtf16Start - drone.exclusionRuneStart, 1); // the emoji
+});
+
+test("tag: a term without its own setting is dropped as NEEDS_UNMET", async () => {
+  const r = await client.tag(NEEDS_UNMET, { includeUntagged: true });
+  assert.deepEqual(themesOf(r.tags), []);
+  const [ai, ...more] = r.untagged.find((t) => t.theme === "ai")?.dropped ?? [];
+  assert.equal(more.length, 0);
+  assert.equal(ai?.reason, DropReason.NEEDS_UNMET);
+  assert.equal(ai.evidence!.text, "AI");
+  assert.equal(NEEDS_UNMET.slice(ai.evidence!.utf16Start, ai.evidence!.utf16End), "AI");
 });
 
 test("tag: a plain string, languageCode en gives English labels, options", async () => {

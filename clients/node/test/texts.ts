@@ -18,6 +18,12 @@ export const AI_WEAK_CHIP = "Một ứng dụng trí tuệ nhân tạo mới ch�
  */
 export const DROPPED = "🎧 Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone.";
 
+/**
+ * Tags nothing; "AI" on a nutrition label, with no word of computing near it,
+ * is dropped for its setting (DROP_REASON_NEEDS_UNMET).
+ */
+export const NEEDS_UNMET = "Bảng dinh dưỡng ghi AI của chất xơ là 25 gam mỗi ngày.";
+
 /** Tags "drones". */
 export const DRONES = "Thử nghiệm máy bay không người lái giao hàng cho các xã vùng cao được mở rộng sang mùa mưa.";
 

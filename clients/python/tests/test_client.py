@@ -29,6 +29,9 @@ EHEALTH = "Bệnh viện tỉnh bắt đầu dùng bệnh án điện tử thay 
 # UTF-16 offsets all differ.
 DROPPED = "🎧 Intel ra mắt chip mới, có robot và thuật toán. Tối nay nghe nhạc drone."
 NOTHING = "Chiều nay trời mưa nhẹ, người đi bộ ven hồ mang theo ô."
+# Tags nothing; "AI" on a nutrition label, with no word of computing near it,
+# is dropped for its setting (DROP_REASON_NEEDS_UNMET).
+NEEDS_UNMET = "Bảng dinh dưỡng ghi AI của chất xơ là 25 gam mỗi ngày."
 # Emoji outside the BMP before the match: 4 UTF-8 bytes, 1 code point and
 # 2 UTF-16 units each, so the three kinds of offsets all differ.
 EMOJI = "🤖📈 Trường đại học mở ngành trí tuệ nhân tạo 🎓 cho sinh viên năm nhất."
@@ -99,6 +102,13 @@ class OpenServerTest(unittest.TestCase):
             self.assertEqual(ev.utf16_start, ev.rune_start + 1)
         # Without the title, the same text has no tag.
         self.assertEqual(self.client.tag(text).themes, [])
+
+    def test_needs_unmet(self):
+        r = self.client.tag(NEEDS_UNMET, include_untagged=True)
+        self.assertEqual(r.themes, [])
+        [d] = {t.theme: t for t in r.untagged}["ai"].dropped
+        self.assertEqual(d.reason, tagger_pb2.DROP_REASON_NEEDS_UNMET)
+        self.assertEqual(NEEDS_UNMET[d.evidence.rune_start:d.evidence.rune_end], "AI")
 
     def test_dropped_matches(self):
         r = self.client.tag(DROPPED, include_untagged=True)

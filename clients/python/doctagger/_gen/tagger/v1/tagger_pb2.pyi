@@ -8,6 +8,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 DROP_REASON_EXCLUDED: DropReason
+DROP_REASON_NEEDS_UNMET: DropReason
 DROP_REASON_UNSPECIFIED: DropReason
 DROP_REASON_UNSUPPORTED: DropReason
 
