@@ -565,7 +565,9 @@ func (p *parser) validate(rs *Ruleset) {
 			p.add(th.Line, th.ID, "", "the theme has no terms: add a terms: list")
 		}
 		termIDs := map[string]int{}
-		termKeys := map[string]string{}
+		termKeys := map[string]string{} // every phrase, by its words
+		foldKeys := map[string]string{} // case-insensitive phrases, by their words
+		caseKeys := map[string]string{} // case-sensitive phrases, by their words and letter case
 		strong, counting := false, false
 		for i := range th.Terms {
 			t := &th.Terms[i]
@@ -581,11 +583,29 @@ func (p *parser) validate(rs *Ruleset) {
 					p.add(t.Line, th.ID, t.Text, msg)
 					continue
 				}
-				if other, dup := termKeys[key]; dup {
+				// A case-sensitive phrase matches only its own letter case, so
+				// "AI y khoa" and "AI Y khoa" (a title) are two phrases; either
+				// one is the same words as a case-insensitive "ai y khoa".
+				other, dup := termKeys[key]
+				if t.CaseSensitive {
+					if other, dup = caseKeys[key+"\x00"+caseSignature(text)], false; other != "" {
+						dup = true
+					} else if o, insensitive := foldKeys[key]; insensitive {
+						other, dup = o, true
+					}
+				}
+				if dup {
 					p.add(t.Line, th.ID, t.Text, fmt.Sprintf("%q matches the same words as term %q: remove one", text, other))
 					continue
 				}
-				termKeys[key] = t.Text
+				if _, seen := termKeys[key]; !seen {
+					termKeys[key] = t.Text
+				}
+				if t.CaseSensitive {
+					caseKeys[key+"\x00"+caseSignature(text)] = t.Text
+				} else {
+					foldKeys[key] = t.Text
+				}
 			}
 			for _, text := range t.Needs {
 				if _, msg := checkPhrase(text); msg != "" {
@@ -635,6 +655,24 @@ func (p *parser) validate(rs *Ruleset) {
 
 // checkPhrase reports what is wrong with a term or exclusion text, or
 // returns its normalised key (to find duplicates).
+// caseSignature is the letter case of a phrase's words ("AI y khoa":
+// "UU.l.llll"), which a case-sensitive phrase matches exactly.
+func caseSignature(text string) string {
+	words, _ := phraseWords(text)
+	var b strings.Builder
+	for _, w := range words {
+		for _, up := range w.upper {
+			if up {
+				b.WriteByte('U')
+			} else {
+				b.WriteByte('l')
+			}
+		}
+		b.WriteByte('.')
+	}
+	return b.String()
+}
+
 func checkPhrase(text string) (key, problem string) {
 	if strings.TrimSpace(text) == "" {
 		return "", "the text is empty"

@@ -183,3 +183,34 @@ func TestRulesetFieldsThatWouldDoNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCaseSensitiveDuplicates: a case-sensitive phrase matches only its own
+// letter case, so its capitalised twin (a title's "AI Y khoa") is another
+// phrase; the same case twice, or a case-insensitive phrase of the same
+// words, is a duplicate.
+func TestCaseSensitiveDuplicates(t *testing.T) {
+	parse := func(terms string) error {
+		_, err := ParseRuleset("t.yaml", []byte("themes:\n  - id: x\n    label: {en: X}\n    terms:\n"+terms))
+		return err
+	}
+	if err := parse("      - {text: AI y khoa, variants: [AI Y khoa], case_sensitive: true}\n"); err != nil {
+		t.Errorf("two letter cases of a case-sensitive phrase: %v", err)
+	}
+	for _, terms := range []string{
+		"      - {text: AI y khoa, variants: [AI y khoa], case_sensitive: true}\n",
+		"      - {text: AI y khoa, case_sensitive: true}\n      - {text: AI y khoa, case_sensitive: true}\n",
+		"      - ai y khoa\n      - {text: AI Y khoa, case_sensitive: true}\n",
+		"      - {text: AI Y khoa, case_sensitive: true}\n      - ai y khoa\n",
+	} {
+		if err := parse(terms); err == nil || !strings.Contains(err.Error(), "matches the same words as term") {
+			t.Errorf("%s: error %v, want a duplicate", terms, err)
+		}
+	}
+	// And each case matches its own: the title's capitalised word, the lead's lower-case one.
+	tg := compileYAML(t, "themes:\n  - id: x\n    label: {en: X}\n    terms:\n      - {text: AI y khoa, variants: [AI Y khoa], case_sensitive: true}\n")
+	for text, want := range map[string]bool{"Hội nghị AI Y khoa mở màn": true, "một hệ thống AI y khoa": true, "ai y khoa nào": false, "AI Y KHOA": false} {
+		if got := len(tagChecked(t, tg, text, Options{}).Tags) > 0; got != want {
+			t.Errorf("%q tagged %v, want %v", text, got, want)
+		}
+	}
+}
