@@ -583,16 +583,19 @@ func (p *parser) validate(rs *Ruleset) {
 					p.add(t.Line, th.ID, t.Text, msg)
 					continue
 				}
-				// A case-sensitive phrase matches only its own letter case, so
-				// "AI y khoa" and "AI Y khoa" (a title) are two phrases; either
-				// one is the same words as a case-insensitive "ai y khoa".
-				other, dup := termKeys[key]
+				// A case-insensitive phrase matches its words in every letter
+				// case, a case-sensitive one only in its own: "AI y khoa" and a
+				// title's "AI Y khoa" are two phrases, and either is the same
+				// words as a case-insensitive "ai y khoa".
+				caseKey := key
 				if t.CaseSensitive {
-					if other, dup = caseKeys[key+"\x00"+caseSignature(text)], false; other != "" {
-						dup = true
-					} else if o, insensitive := foldKeys[key]; insensitive {
-						other, dup = o, true
-					}
+					caseKey += "\x00" + caseSignature(text)
+				}
+				other, dup := foldKeys[key]
+				if !dup && t.CaseSensitive {
+					other, dup = caseKeys[caseKey]
+				} else if !dup {
+					other, dup = termKeys[key]
 				}
 				if dup {
 					p.add(t.Line, th.ID, t.Text, fmt.Sprintf("%q matches the same words as term %q: remove one", text, other))
@@ -602,7 +605,7 @@ func (p *parser) validate(rs *Ruleset) {
 					termKeys[key] = t.Text
 				}
 				if t.CaseSensitive {
-					caseKeys[key+"\x00"+caseSignature(text)] = t.Text
+					caseKeys[caseKey] = t.Text
 				} else {
 					foldKeys[key] = t.Text
 				}
