@@ -63,7 +63,6 @@ var knownUnmarked = []string{
 	"Mang ban dan cua hang dien tu Nhat lai",
 	"Bo Giao duc dua them bai ve chat ban dan",
 	"Tiem do chip o Go Vap quang cao do chip",
-	"Cua hang ban dien thoai dung lai, thay",
 	"Phong kham thu y lap ho so suc khoe dien",
 	"Dem nhac ban ve qua ung dung, khan gia",
 	"Yen mach va chuoi la nguon nang luong sa",
