@@ -194,7 +194,7 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			}
 			t.excls = append(t.excls, ce)
 			for _, text := range append([]string{ex.Text}, ex.Variants...) {
-				p, err := newPattern(text, ex.Hyphens, false)
+				p, err := newPattern(text, ex.Hyphens, ex.CaseSensitive)
 				if err != nil {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}

@@ -443,7 +443,7 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 	}
 	name := nodeValue(n, "text")
 	windowLine, unfoldedLine := 0, 0
-	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "folded", "unfolded", "hyphens"}, func(k string, v *yaml.Node) {
+	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "case_sensitive", "folded", "unfolded", "hyphens"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &e.ID, &e.Text, &e.Variants) {
 			return
 		}
@@ -462,6 +462,8 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 			if e.Scope != "near" && e.Scope != "document" {
 				p.add(v.Line, theme, name, fmt.Sprintf("scope %q is unknown: use near (the default) or document", e.Scope))
 			}
+		case "case_sensitive":
+			e.CaseSensitive = p.boolean(v, theme, name, k)
 		case "folded":
 			e.Folded = p.boolean(v, theme, name, k)
 		case "unfolded":

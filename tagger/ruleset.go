@@ -140,7 +140,12 @@ type Exclusion struct {
 	// written.
 	Unfolded []string `json:",omitempty"`
 	Hyphens  bool
-	Line     int `json:"-"`
+	// CaseSensitive matches the letters' case exactly: "Electric Boat" (the
+	// submarine builder) cancels where "electric boat" must not. Exclusions
+	// do not take it from the defaults: one narrower than the terms it
+	// guards would let them through.
+	CaseSensitive bool `json:",omitempty"` // omitted when false: older rulesets keep their version
+	Line          int  `json:"-"`
 }
 
 // DropReason says, for people reading evidence, why d (a dropped match of

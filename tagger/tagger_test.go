@@ -667,6 +667,63 @@ themes:
 	}
 }
 
+// TestCaseSensitiveExclusion: an exclusion with case_sensitive cancels only
+// the case it names (a company's name, not the common noun); it does not
+// take case_sensitive from the defaults, and a ruleset without it keeps its
+// version.
+func TestCaseSensitiveExclusion(t *testing.T) {
+	const rules = `
+name: excl-case
+defaults: {case_sensitive: %s}
+themes:
+  - id: green
+    label: {en: Green}
+    terms:
+      - {text: electric boat, inflect: true, case_sensitive: false}
+    exclusions:
+      - {text: Electric Boat, case_sensitive: true, window: 3}
+      - {text: toy boat, window: 5%s}
+`
+	tg := compileYAML(t, fmt.Sprintf(rules, "false", ""))
+	for text, want := range map[string]bool{
+		"The city ordered two electric boats for the river.":      true,
+		"Electric Boat delivered the submarine late.":             false, // the company
+		"An Electric Boat engineer said the electric boat works.": false, // within 3 words of the name
+		"ELECTRIC BOAT: the ferry line goes electric.":            true,  // not the case it names
+		"the toy boat and an electric boat on the pond":           false,
+		"THE TOY BOAT AND AN ELECTRIC BOAT":                       false, // case-insensitive by default
+	} {
+		if got := tagThemes(t, tg, text) != nil; got != want {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+	// With case_sensitive in the defaults, terms follow it and exclusions do not.
+	tg = compileYAML(t, fmt.Sprintf(rules, "true", ""))
+	if got := tagThemes(t, tg, "THE TOY BOAT AND AN ELECTRIC BOAT"); got != nil {
+		t.Errorf("an exclusion took case_sensitive from the defaults: tagged %v", got)
+	}
+	// The key is omitted from the version when false: a ruleset that says
+	// case_sensitive: false keeps the version of one that does not say it.
+	a, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", ", case_sensitive: false")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", ", case_sensitive: true")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Version != b.Version || a.Version == c.Version {
+		t.Errorf("versions: without the key %s, false %s, true %s; want the first two equal and the third different", a.Version, b.Version, c.Version)
+	}
+	if _, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", ", case_sensitive: yes please"))); err == nil || !strings.Contains(err.Error(), "case_sensitive") {
+		t.Errorf("a non-boolean case_sensitive on an exclusion: err %v, want one naming the key", err)
+	}
+}
+
 // Exclusions cost time in proportion to the matches they can cancel, not
 // the product of exclusion and term matches: a document-scope exclusion
 // repeated through a long text with many term matches stays linear.
