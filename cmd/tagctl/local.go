@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,15 +20,7 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	rs, err := tagger.LoadRuleset(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	t, err := tagger.Compile(rs)
+	rs, t, err := loadRuleFileArg(fs)
 	if err != nil {
 		return err
 	}
@@ -53,6 +46,24 @@ func printRuleset(w io.Writer, rs *tagger.Ruleset) {
 		}
 		fmt.Fprintf(w, "%-18s %6d %6d %6d %10d %9.2f  %s / %s\n", th.ID, len(th.Terms), weak, needs, len(th.Exclusions), th.Threshold, th.LabelVI, th.LabelEN)
 	}
+}
+
+// loadRuleFileArg loads and compiles the one rule file the rules
+// subcommands take as their argument.
+func loadRuleFileArg(fs *flag.FlagSet) (*tagger.Ruleset, *tagger.Tagger, error) {
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, nil, errUsage
+	}
+	rs, err := tagger.LoadRuleset(fs.Arg(0))
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := tagger.Compile(rs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rs, t, nil
 }
 
 func loadRules(path string) (*tagger.Tagger, error) {

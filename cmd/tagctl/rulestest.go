@@ -22,15 +22,7 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	rs, err := tagger.LoadRuleset(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	t, err := tagger.Compile(rs)
+	rs, t, err := loadRuleFileArg(fs)
 	if err != nil {
 		return err
 	}
