@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire/wiretest"
 )
 
 // TestTitleRESTAndGRPCAlike: a document's title is tagged over gRPC and
@@ -78,7 +79,7 @@ func TestInvalidTitleFailsItsDocumentAlone(t *testing.T) {
 	ctx := ctxT(t)
 	titled := func(id, title string) *pb.Document { return &pb.Document{Id: id, Title: title, Text: sentence} }
 
-	batch := corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{
+	batch := wiretest.Corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{
 		titled("ok1", "Tên lửa"), titled("bad", "ab TBAD"), titled("ok2", ""),
 	}}, "TBAD")
 	var resp pb.BatchTagDocumentsResponse
@@ -94,7 +95,7 @@ func TestInvalidTitleFailsItsDocumentAlone(t *testing.T) {
 	}
 	checkViolation(t, st, "documents[1].title", "title is not valid UTF-8", "byte offset 4")
 
-	one := corrupt(t, &pb.TagDocumentRequest{Document: titled("x", "TBAD")}, "TBAD")
+	one := wiretest.Corrupt(t, &pb.TagDocumentRequest{Document: titled("x", "TBAD")}, "TBAD")
 	var single pb.TagDocumentResponse
 	err := ts.conn.Invoke(ctx, "/tagger.v1.TaggerService/TagDocument", one, &single, grpc.ForceCodecV2(rawCodec{}))
 	wantCode(t, err, codes.InvalidArgument, "document.title", "not valid UTF-8")

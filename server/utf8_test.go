@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire/wiretest"
 )
 
 // rawCodec sends pre-encoded bytes, so a test can put invalid UTF-8 in a
@@ -25,22 +25,6 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 func (rawCodec) Name() string { return "proto" }
 
-// corrupt marshals m and replaces the bytes of marker (same length) by
-// invalid UTF-8.
-func corrupt(t *testing.T, m proto.Message, marker string) []byte {
-	t.Helper()
-	b, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := []byte(marker)
-	bad[1] = 0xff
-	if !bytes.Contains(b, []byte(marker)) {
-		t.Fatalf("marker %q not in the message", marker)
-	}
-	return bytes.Replace(b, []byte(marker), bad, 1)
-}
-
 // Invalid UTF-8 in a document id fails that document alone, with
 // INVALID_ARGUMENT, in a batch and in a stream; before, protobuf rejected
 // the whole message and grpc-go answered INTERNAL for all of it.
@@ -48,7 +32,7 @@ func TestInvalidUTF8InIDFailsThatDocumentAlone(t *testing.T) {
 	ts := start(t, nil)
 	ctx := ctxT(t)
 
-	batch := corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{
+	batch := wiretest.Corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{
 		doc("ok1", sentence), doc("BADID", sentence), doc("ok2", sentence),
 	}}, "BADID")
 	var resp pb.BatchTagDocumentsResponse
@@ -71,7 +55,7 @@ func TestInvalidUTF8InIDFailsThatDocumentAlone(t *testing.T) {
 	for _, id := range []string{"s1", "SBAD", "s3"} {
 		msg, _ := proto.Marshal(&pb.StreamTagDocumentsRequest{Document: doc(id, sentence)})
 		if id == "SBAD" {
-			msg = corrupt(t, &pb.StreamTagDocumentsRequest{Document: doc(id, sentence)}, "SBAD")
+			msg = wiretest.Corrupt(t, &pb.StreamTagDocumentsRequest{Document: doc(id, sentence)}, "SBAD")
 		}
 		if err := stream.SendMsg(msg); err != nil {
 			t.Fatal(err)
@@ -94,7 +78,7 @@ func TestInvalidUTF8InIDFailsThatDocumentAlone(t *testing.T) {
 	}
 
 	// Invalid UTF-8 in the options is the request's fault: INVALID_ARGUMENT.
-	req := corrupt(t, &pb.TagDocumentRequest{Document: doc("x", sentence), Options: &pb.TagOptions{Themes: []string{"TH"}}}, "TH")
+	req := wiretest.Corrupt(t, &pb.TagDocumentRequest{Document: doc("x", sentence), Options: &pb.TagOptions{Themes: []string{"TH"}}}, "TH")
 	var one pb.TagDocumentResponse
 	err = ts.conn.Invoke(ctx, "/tagger.v1.TaggerService/TagDocument", req, &one, grpc.ForceCodecV2(rawCodec{}))
 	wantCode(t, err, codes.InvalidArgument, "options.themes", "not valid UTF-8")

@@ -10,34 +10,19 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/doctagger/doctagger/api/tagger/v1"
+	"github.com/doctagger/doctagger/internal/wire/wiretest"
 )
 
 const sentence = "Việt Nam phóng tên lửa đưa vệ tinh lên quỹ đạo."
 
 func doc(id, text string) *pb.Document { return &pb.Document{Id: id, Text: text} }
 
-// corrupt marshals m and replaces the bytes of marker (same length) by
-// invalid UTF-8.
-func corrupt(t *testing.T, m proto.Message, marker string) []byte {
-	t.Helper()
-	b, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := []byte(marker)
-	bad[1] = 0xff
-	if !bytes.Contains(b, []byte(marker)) {
-		t.Fatalf("marker %q not in the message", marker)
-	}
-	return bytes.Replace(b, []byte(marker), bad, 1)
-}
-
 // TestLenientCodecMarks: invalid UTF-8 in a document's text or id, nested
 // in a batch, is decoded in its valid form and marked on that document
 // alone, with the offset of the first bad byte.
 func TestLenientCodecMarks(t *testing.T) {
 	codec := NewLenientCodec(0)
-	b := corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "ok"), doc("b", "xxBADTEXT"), doc("BADID", "ok")}}, "BADTEXT")
+	b := wiretest.Corrupt(t, &pb.BatchTagDocumentsRequest{Documents: []*pb.Document{doc("a", "ok"), doc("b", "xxBADTEXT"), doc("BADID", "ok")}}, "BADTEXT")
 	b = bytes.Replace(b, []byte("BADID"), []byte("B\xc3DID"), 1)
 	var m pb.BatchTagDocumentsRequest
 	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, &m); err != nil {
@@ -64,7 +49,7 @@ func TestLenientCodecMalformed(t *testing.T) {
 	for name, wire := range map[string][]byte{
 		"truncated":                good[:len(good)-3],
 		"bad tag":                  {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
-		"bad UTF-8 also truncated": corrupt(t, &pb.TagDocumentRequest{Document: doc("BADID", sentence)}, "BADID")[:20],
+		"bad UTF-8 also truncated": wiretest.Corrupt(t, &pb.TagDocumentRequest{Document: doc("BADID", sentence)}, "BADID")[:20],
 	} {
 		var m pb.TagDocumentRequest
 		err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &m)
