@@ -198,6 +198,10 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				if err != nil {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}
+				// An all-capital exclusion is no acronym needing support: the
+				// all-capital context only ever decides a term's support, so
+				// verify need not look for it on each exclusion match.
+				p.acronym = false
 				p.term, p.excl = -1, idx
 				t.addPattern(p, ex.Folded && !slices.Contains(ex.Unfolded, text), false)
 			}

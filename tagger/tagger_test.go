@@ -719,6 +719,32 @@ themes:
 	if a.Version != b.Version || a.Version == c.Version {
 		t.Errorf("versions: without the key %s, false %s, true %s; want the first two equal and the third different", a.Version, b.Version, c.Version)
 	}
+	// An all-capital case-sensitive exclusion cancels in all-capital text
+	// too, and is compiled without the acronym's capitals check, which
+	// only a term's support reads.
+	tg = compileYAML(t, `
+name: excl-caps
+themes:
+  - id: green
+    label: {en: Green}
+    terms: [emissions]
+    exclusions:
+      - {text: EMCON, case_sensitive: true, window: 5}
+`)
+	for text, want := range map[string]bool{
+		"NAVIES TRAIN UNDER EMCON, EMISSIONS KEPT LOW": false,
+		"navies train under emcon, emissions kept low": true, // not the case it names
+		"Steel mills cut emissions":                    true,
+	} {
+		if got := tagThemes(t, tg, text) != nil; got != want {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+	for _, p := range tg.patterns {
+		if p.excl >= 0 && p.acronym {
+			t.Errorf("exclusion pattern %q is compiled as an acronym", p.text)
+		}
+	}
 	if _, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", ", case_sensitive: yes please"))); err == nil || !strings.Contains(err.Error(), "case_sensitive") {
 		t.Errorf("a non-boolean case_sensitive on an exclusion: err %v, want one naming the key", err)
 	}
