@@ -459,10 +459,18 @@ func (t *Tagger) applyExclusions(s *scratch) {
 		run := runOf(int32(ex.theme))
 		from, to := done[xi], len(run)
 		if !ex.document {
-			w := int32(ex.window)
-			from = max(from, firstEndingAtOrAfter(run, e.start-w))
+			// Within w words: at most w words between the two (ends are
+			// exclusive). A window of 0 is overlap only: a match that ends
+			// where the exclusion starts, or starts where it ends, stands
+			// beside the phrase, not in it ("… hạ tầng AI. Các trung tâm dữ
+			// liệu AI" cancels only the second AI).
+			lo, hi := e.start-int32(ex.window), e.end+int32(ex.window)
+			if ex.window == 0 {
+				lo, hi = e.start+1, e.end-1
+			}
+			from = max(from, firstEndingAtOrAfter(run, lo))
 			to = from
-			for to < len(run) && run[to].start <= e.end+w {
+			for to < len(run) && run[to].start <= hi {
 				to++
 			}
 		}

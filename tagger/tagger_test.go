@@ -649,7 +649,7 @@ themes:
     label: {en: Semi}
     terms: [chip]
     exclusions:
-      - {text: căn cước, cancels: [chip]}
+      - {text: căn cước, cancels: [chip], window: 2}
       - {text: gắn chip, folded: false, hyphens: false}
 `)
 	for text, want := range map[string]bool{
@@ -747,6 +747,44 @@ themes:
 	}
 	if _, err := ParseRuleset("excl-case.yaml", []byte(fmt.Sprintf(rules, "false", ", case_sensitive: yes please"))); err == nil || !strings.Contains(err.Error(), "case_sensitive") {
 		t.Errorf("a non-boolean case_sensitive on an exclusion: err %v, want one naming the key", err)
+	}
+}
+
+// TestExclusionWindow: an exclusion without a window cancels only the
+// matches it overlaps, not one beside it ("… hạ tầng AI. Các trung tâm dữ
+// liệu AI" kept the first AI only after this was fixed); a window of w
+// reaches matches with at most w words between.
+func TestExclusionWindow(t *testing.T) {
+	const rules = `
+name: excl-window
+themes:
+  - id: chips
+    label: {en: Chips}
+    terms: [chip]
+    exclusions:
+      - {text: chip card}
+      - {text: card reader%s}
+`
+	tg := compileYAML(t, fmt.Sprintf(rules, ""))
+	for text, want := range map[string]bool{
+		"a new chip":                       true,
+		"a chip card":                      false, // overlaps
+		"the chip. Card reader sales fell": true,  // beside, not in it
+		"the chip, then the card reader":   true,
+	} {
+		if got := tagThemes(t, tg, text) != nil; got != want {
+			t.Errorf("window 0, %q: tagged %v, want %v", text, got, want)
+		}
+	}
+	tg = compileYAML(t, fmt.Sprintf(rules, ", window: 2"))
+	for text, want := range map[string]bool{
+		"the chip. Card reader sales fell":   false, // no word between
+		"the chip, then the card reader":     false, // two words between
+		"the chip, and then the card reader": true,  // three
+	} {
+		if got := tagThemes(t, tg, text) != nil; got != want {
+			t.Errorf("window 2, %q: tagged %v, want %v", text, got, want)
+		}
 	}
 }
 
