@@ -177,6 +177,9 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
 				}
 				p.term, p.excl = idx, -1
+				// Only a term's support reads the all-capital context: an
+				// exclusion or a setting in capitals is no acronym.
+				p.acronym = p.allCapitals()
 				folded := term.Folded && !slices.Contains(term.Unfolded, text)
 				t.addPattern(p, folded, false)
 				if term.Inflect {
@@ -198,10 +201,6 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				if err != nil {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}
-				// An all-capital exclusion is no acronym needing support: the
-				// all-capital context only ever decides a term's support, so
-				// verify need not look for it on each exclusion match.
-				p.acronym = false
 				p.term, p.excl = -1, idx
 				t.addPattern(p, ex.Folded && !slices.Contains(ex.Unfolded, text), false)
 			}
@@ -306,19 +305,30 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 		return pattern{}, fmt.Errorf("%q has no words", text)
 	}
 	p := pattern{text: text, hyphens: hyphens, gaps: gaps}
-	acronym := caseSensitive
 	for _, w := range words {
 		p.strict = append(p.strict, w.strict)
 		p.fold = append(p.fold, w.fold)
 		if caseSensitive {
 			p.caseMask = append(p.caseMask, w.upper)
-			for _, up := range w.upper {
-				acronym = acronym && up
+		}
+	}
+	return p, nil
+}
+
+// allCapitals reports whether the pattern is case-sensitive and all its
+// letters are capitals ("AI", "LLM").
+func (p *pattern) allCapitals() bool {
+	if p.caseMask == nil {
+		return false
+	}
+	for _, word := range p.caseMask {
+		for _, up := range word {
+			if !up {
+				return false
 			}
 		}
 	}
-	p.acronym = acronym
-	return p, nil
+	return true
 }
 
 // phraseWords scans a phrase (NFC) into words and the gaps between them.
