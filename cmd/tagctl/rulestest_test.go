@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,20 +144,23 @@ func TestRulesTestUnmarked(t *testing.T) {
 	}
 }
 
-// TestRulesTestArguments: rules test takes exactly one rule file, and a
-// file that does not load is an error naming its line, not a test run.
-func TestRulesTestArguments(t *testing.T) {
+// TestRulesFileArguments: rules test and rules check take exactly one rule
+// file (they share loadRuleFileArg), and a file that does not load is an
+// error naming its line, not a run.
+func TestRulesFileArguments(t *testing.T) {
 	path := writeFile(t, "r.yaml", testRules)
-	for _, args := range [][]string{nil, {path, path}} {
-		var out, errOut bytes.Buffer
-		if err := rulesTestCmd(args, &out, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), "rules test") {
-			t.Errorf("rules test %q: err %v, usage %q; want the usage", args, err, errOut.String())
-		}
-	}
 	bad := writeFile(t, "bad.yaml", "themes:\n  - id: x\n    label: {en: X}\n    terms: [{text: a, weight: 3}]\n")
-	var out, errOut bytes.Buffer
-	err := rulesTestCmd([]string{bad}, &out, &errOut)
-	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "bad.yaml:4") || strings.Contains(out.String(), "examples:") {
-		t.Errorf("rules test of a bad file: err %v, out %q; want the file's problem and no run", err, out.String())
+	for name, cmd := range map[string]func([]string, io.Writer, io.Writer) error{"rules test": rulesTestCmd, "rules check": rulesCheck} {
+		for _, args := range [][]string{nil, {path, path}} {
+			var out, errOut bytes.Buffer
+			if err := cmd(args, &out, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), name) {
+				t.Errorf("%s %q: err %v, usage %q; want the usage", name, args, err, errOut.String())
+			}
+		}
+		var out, errOut bytes.Buffer
+		err := cmd([]string{bad}, &out, &errOut)
+		if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "bad.yaml:4") || strings.Contains(out.String(), "examples:") {
+			t.Errorf("%s of a bad file: err %v, out %q; want the file's problem and no run", name, err, out.String())
+		}
 	}
 }
