@@ -31,7 +31,7 @@ const (
 const (
 	clsOther   uint8 = iota // punctuation, symbols: breaks phrases
 	clsSpace                // spaces and tabs
-	clsNewline              // line breaks (phrases still match across them)
+	clsNewline              // line breaks (phrases match across one, not across a blank line)
 	clsHyphen               // hyphens: phrases match across them where allowed
 	clsWord                 // letters, digits and combining marks
 	clsIgnore               // invisible format characters (soft hyphen, ZWJ ...): skipped, even inside a word

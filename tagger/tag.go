@@ -201,7 +201,7 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 			// The trie has matched a plain pattern's keys: only its gaps
 			// are left to check.
 			if allowed := t.plainGaps[pi]; allowed != 0 {
-				if gaps&^allowed == 0 {
+				if gaps&^allowed == 0 && (gaps&gapNewline == 0 || !spansParagraph(text, toks, i, j+1)) {
 					s.raw = append(s.raw, rawMatch{pat: pi, start: int32(i), end: int32(j + 1)})
 				}
 				continue
@@ -246,6 +246,9 @@ func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (
 }
 
 func gapMatches(text string, prevEnd int32, tk *token, g patternGap, hyphens bool) bool {
+	if tk.gap&gapNewline != 0 && paragraphBreak(text[prevEnd:tk.start]) {
+		return false
+	}
 	switch g.kind {
 	case gapKindLiteral:
 		return strings.TrimSpace(text[prevEnd:tk.start]) == g.literal
@@ -257,6 +260,46 @@ func gapMatches(text string, prevEnd int32, tk *token, g patternGap, hyphens boo
 		allowed |= gapHyphen
 	}
 	return tk.gap&^allowed == 0
+}
+
+// spansParagraph reports whether a paragraph break separates two of the
+// tokens [start, end).
+func spansParagraph(text string, toks []token, start, end int) bool {
+	for k := start + 1; k < end; k++ {
+		if toks[k].gap&gapNewline != 0 && paragraphBreak(text[toks[k-1].end:toks[k].start]) {
+			return true
+		}
+	}
+	return false
+}
+
+// paragraphBreak reports whether the gap between two words holds a
+// paragraph break: a blank line (two line breaks, CR LF counting as one) or
+// U+2029. A phrase matches across one line break, as hard-wrapped text
+// splits phrases there, but not across paragraphs: a headline ending in
+// "sức khỏe" and a first paragraph starting "Sở Nội vụ" are no "sức khỏe
+// số" (folded, without marks).
+func paragraphBreak(gap string) bool {
+	breaks := 0
+	for i := 0; i < len(gap); {
+		r, size := utf8.DecodeRuneInString(gap[i:])
+		switch r {
+		case 0x2029:
+			return true
+		case '\r':
+			if i+1 < len(gap) && gap[i+1] == '\n' {
+				break // counted with its LF
+			}
+			breaks++
+		case '\n', 0x85, 0x2028:
+			breaks++
+		}
+		if breaks >= 2 {
+			return true
+		}
+		i += size
+	}
+	return false
 }
 
 // caseMatches compares the case of a word's letters with the pattern's;

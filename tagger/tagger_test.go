@@ -788,6 +788,46 @@ themes:
 	}
 }
 
+// A phrase matches across one line break (hard-wrapped text) but not
+// across a paragraph break: a blank line, CR LF pairs counting as one break,
+// or U+2029. Both ways of matching are held to it: the trie's plain phrases
+// and the phrases it verifies word by word (folded, case-sensitive).
+func TestPhrasesStopAtParagraphs(t *testing.T) {
+	tg := compileYAML(t, `
+name: paragraphs
+themes:
+  - id: cars
+    label: {en: Cars}
+    terms: [electric car fleet]
+  - id: health
+    label: {en: Health}
+    terms:
+      - {text: sức khỏe số, folded: true}
+      - {text: Smart Hospital, case_sensitive: true}
+`)
+	for text, want := range map[string][]string{
+		"an electric car fleet":                {"cars"},
+		"an electric\ncar fleet":               {"cars"},
+		"an electric\r\ncar\nfleet":            {"cars"},
+		"an electric \n car fleet":             {"cars"},
+		"an electric\n\ncar fleet":             nil,
+		"an electric car\n\nfleet":             nil, // the break between the last two words
+		"an electric\r\n\r\ncar fleet":         nil,
+		"an electric \n \t\n car fleet":        nil,
+		"an electric\u2029car fleet":           nil,
+		"an electric\r\rcar fleet":             nil,
+		"Khám sức khỏe\nsố hóa":                {"health"},
+		"Kham suc khoe\nso hoa":                {"health"},
+		"Kham suc khoe\n\nSo Noi vu thong bao": nil,
+		"a Smart\nHospital":                    {"health"},
+		"a Smart\n\nHospital":                  nil,
+	} {
+		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+}
+
 // Exclusions cost time in proportion to the matches they can cancel, not
 // the product of exclusion and term matches: a document-scope exclusion
 // repeated through a long text with many term matches stays linear.
