@@ -190,7 +190,13 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 			key = toks[j].fold
 		}
 		if j > i {
-			gaps |= toks[j].gap
+			gap := toks[j].gap
+			// No pattern spans a paragraph break (a line break is looked
+			// at closer only where a walk reaches one, which few do).
+			if gap&gapNewline != 0 && paragraphBreak(text[toks[j-1].end:toks[j].start]) {
+				return
+			}
+			gaps |= gap
 		}
 		next, ok := t.edges.get(node, key)
 		if !ok {
@@ -201,7 +207,7 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 			// The trie has matched a plain pattern's keys: only its gaps
 			// are left to check.
 			if allowed := t.plainGaps[pi]; allowed != 0 {
-				if gaps&^allowed == 0 && (gaps&gapNewline == 0 || !spansParagraph(text, toks, i, j+1)) {
+				if gaps&^allowed == 0 {
 					s.raw = append(s.raw, rawMatch{pat: pi, start: int32(i), end: int32(j + 1)})
 				}
 				continue
@@ -246,9 +252,6 @@ func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (
 }
 
 func gapMatches(text string, prevEnd int32, tk *token, g patternGap, hyphens bool) bool {
-	if tk.gap&gapNewline != 0 && paragraphBreak(text[prevEnd:tk.start]) {
-		return false
-	}
 	switch g.kind {
 	case gapKindLiteral:
 		return strings.TrimSpace(text[prevEnd:tk.start]) == g.literal
@@ -260,17 +263,6 @@ func gapMatches(text string, prevEnd int32, tk *token, g patternGap, hyphens boo
 		allowed |= gapHyphen
 	}
 	return tk.gap&^allowed == 0
-}
-
-// spansParagraph reports whether a paragraph break separates two of the
-// tokens [start, end).
-func spansParagraph(text string, toks []token, start, end int) bool {
-	for k := start + 1; k < end; k++ {
-		if toks[k].gap&gapNewline != 0 && paragraphBreak(text[toks[k-1].end:toks[k].start]) {
-			return true
-		}
-	}
-	return false
 }
 
 // paragraphBreak reports whether the gap between two words holds a
