@@ -47,6 +47,10 @@ type Tagger struct {
 	caches chan *wordCache
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
+	// slotNodes has a bit for each trie node with a NumberSlot edge, so
+	// that a walk looks for one only there; nil when no phrase has one.
+	slotNodes    bitset  // zero (bits nil) when no phrase has a slot
+	slotNodeList []int32 // the same, while compiling
 	// maxNeedTokens bounds the tokens a match of a term's Needs spans, so
 	// that hasNeeded can search the matches by their start; 0 when no term
 	// has Needs.
@@ -105,7 +109,30 @@ type patternWord struct {
 	strict     uint64
 	fold       uint64
 	upper      []bool // per letter, for case-sensitive patterns
+	slot       bool   // NumberSlot: any number stands here
 }
+
+// NumberSlot, written as a word of a phrase, matches any number there:
+// "giảm <n>% khí thải" matches "giảm 40% khí thải" and "giảm 1,5% khí
+// thải". A number is a word of digits, or several joined by "." or "," (a
+// thousands separator or a decimal point: "120.000", "1,5") or by a hyphen
+// or dash (a range: "30-40"). A phrase may not start with it: the matcher
+// starts from a word. It is "<n>" rather than "#" as YAML reads " #" as the
+// start of a comment.
+const NumberSlot = "<n>"
+
+// slotKey is the trie key of a NumberSlot: the hash of "<n>", whose bytes
+// are no word's, so no word of a text has it.
+var slotKey = func() uint64 {
+	h := uint64(fnvOffset)
+	for _, c := range []byte(NumberSlot) {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}()
+
+// maxNumberTokens bounds the tokens one number spans ("1.250.000.000").
+const maxNumberTokens = 6
 
 type pattern struct {
 	text     string // as written in the ruleset
@@ -118,6 +145,7 @@ type pattern struct {
 	fold     []uint64
 	gaps     []patternGap
 	caseMask [][]bool // nil unless case-sensitive
+	slots    uint64   // bit w set: word w is a NumberSlot
 	node     int32    // the trie node it ends at
 }
 
@@ -212,6 +240,13 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 
 // indexOutputs lists the patterns ending at each node (outStart, outPats).
 func (t *Tagger) indexOutputs() {
+	if len(t.slotNodeList) > 0 {
+		t.slotNodes = newBitset(len(t.slotNodeList))
+		for _, n := range t.slotNodeList {
+			t.slotNodes.set(uint64(n))
+		}
+		t.slotNodeList = nil
+	}
 	t.outStart = make([]int32, t.nodes+1)
 	for _, p := range t.patterns {
 		t.outStart[p.node+1]++
@@ -267,6 +302,9 @@ func (t *Tagger) addOnePattern(p pattern, folded, need bool) {
 func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 	node := root
 	for _, k := range keys {
+		if k == slotKey {
+			t.slotNodeList = append(t.slotNodeList, node)
+		}
 		next, ok := t.edges.get(node, k)
 		if !ok {
 			next = t.nodes
@@ -283,7 +321,7 @@ func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 
 // plainGaps is the pattern's entry of Tagger.plainGaps.
 func (p *pattern) plainGaps() uint8 {
-	if p.folded || p.caseMask != nil || p.acronym {
+	if p.folded || p.caseMask != nil || p.acronym || p.slots != 0 {
 		return 0
 	}
 	for _, g := range p.gaps {
@@ -305,9 +343,15 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 		return pattern{}, fmt.Errorf("%q has no words", text)
 	}
 	p := pattern{text: text, hyphens: hyphens, gaps: gaps}
-	for _, w := range words {
+	for i, w := range words {
 		p.strict = append(p.strict, w.strict)
 		p.fold = append(p.fold, w.fold)
+		if w.slot {
+			if i >= 64 {
+				return pattern{}, fmt.Errorf("%q has a number slot past its 64th word", text)
+			}
+			p.slots |= 1 << i
+		}
 		if caseSensitive {
 			p.caseMask = append(p.caseMask, w.upper)
 		}
@@ -332,8 +376,15 @@ func (p *pattern) allCapitals() bool {
 }
 
 // phraseWords scans a phrase (NFC) into words and the gaps between them.
+// A NumberSlot is a word of its own (slot), keyed slotKey.
 func phraseWords(text string) ([]patternWord, []patternGap) {
-	toks, status, _, _ := scan(text, nil, false)
+	scanned := text
+	if strings.Contains(text, NumberSlot) {
+		// The same length, so offsets hold: the slot's "n" becomes a word
+		// of its own, found again below by what surrounds it.
+		scanned = strings.ReplaceAll(text, NumberSlot, " n ")
+	}
+	toks, status, _, _ := scan(scanned, nil, false)
 	if status != scanOK {
 		return nil, nil
 	}
@@ -341,6 +392,14 @@ func phraseWords(text string) ([]patternWord, []patternGap) {
 	var gaps []patternGap
 	for i, tk := range toks {
 		w := patternWord{start: int(tk.start), end: int(tk.end), strict: tk.strict, fold: tk.fold}
+		if scanned != text && tk.start > 0 && strings.HasPrefix(text[tk.start-1:], NumberSlot) && tk.end == tk.start+1 {
+			w.strict, w.fold, w.slot = slotKey, slotKey, true
+			words[i] = w
+			if i > 0 {
+				gaps = append(gaps, gapBetween(scanned[toks[i-1].end:tk.start]))
+			}
+			continue
+		}
 		for _, r := range text[tk.start:tk.end] {
 			if info := lookupRune(r); info.base >= 0 {
 				w.upper = append(w.upper, info.flags&tokUpper != 0)
@@ -348,19 +407,23 @@ func phraseWords(text string) ([]patternWord, []patternGap) {
 		}
 		words[i] = w
 		if i > 0 {
-			between := text[toks[i-1].end:tk.start]
-			g := patternGap{kind: gapKindSpace}
-			switch trimmed := strings.TrimSpace(between); {
-			case trimmed == "":
-			case strings.Trim(trimmed, "-\u2010\u2011 ") == "":
-				g.kind = gapKindHyphen
-			default:
-				g.kind, g.literal = gapKindLiteral, trimmed
-			}
-			gaps = append(gaps, g)
+			gaps = append(gaps, gapBetween(scanned[toks[i-1].end:tk.start]))
 		}
 	}
 	return words, gaps
+}
+
+// gapBetween is the kind of what stands between two words of a phrase.
+func gapBetween(between string) patternGap {
+	g := patternGap{kind: gapKindSpace}
+	switch trimmed := strings.TrimSpace(between); {
+	case trimmed == "":
+	case strings.Trim(trimmed, "-\u2010\u2011 ") == "":
+		g.kind = gapKindHyphen
+	default:
+		g.kind, g.literal = gapKindLiteral, trimmed
+	}
+	return g
 }
 
 // inflections returns the patterns for simple English inflections of the
@@ -404,7 +467,9 @@ func newStartFilter(n int) startFilter {
 
 func (f *startFilter) add(keys []uint64) {
 	f.first.set(keys[0])
-	if len(keys) == 1 {
+	// A number in second place has no key to pair with: the first word
+	// alone lets the walk start.
+	if len(keys) == 1 || keys[1] == slotKey {
 		f.one.set(keys[0])
 	} else {
 		f.pair.set(pairKey(keys[0], keys[1]))

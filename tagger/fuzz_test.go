@@ -60,6 +60,8 @@ func FuzzTag(f *testing.F) {
 		{"ᄒ\u1161\u11ab 한국", "한"},
 		{"a\u0300\u0301 ≠ =\u0338", "a"},
 		{"Trí tuệ nhân tạo, trí tuệ nhân tạo và chip; thẻ căn cước gắn chip, “AI” và AI. Tri tue nhan tao!", "trí tuệ"},
+		{"giảm 40% khí thải, giam 1.250,5 % khi thai, giảm 30–40-50, COP 21\n\n7", "giảm <n>% khí"},
+		{"năm 2025-2026 và năm 2.0.2.6.1.1.1 và năm", "năm <n>"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])

@@ -694,7 +694,14 @@ func checkPhrase(text string) (key, problem string) {
 		return "", fmt.Sprintf("%q has no letters or digits, so it normalises to nothing and can never match", text)
 	}
 	first, last := words[0], words[len(words)-1]
-	if strings.TrimSpace(text[:first.start]) != "" || strings.TrimSpace(text[last.end:]) != "" {
+	if first.slot {
+		return "", fmt.Sprintf("%q starts with a number slot (%s): the matcher starts from a word, so put one before it", text, NumberSlot)
+	}
+	after := text[last.end:]
+	if last.slot {
+		after = after[1:] // the slot's ">"
+	}
+	if strings.TrimSpace(text[:first.start]) != "" || strings.TrimSpace(after) != "" {
 		return "", fmt.Sprintf("%q has punctuation before its first or after its last word; terms match whole words: remove it", text)
 	}
 	var b strings.Builder

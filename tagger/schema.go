@@ -50,7 +50,7 @@ type (
 	}
 	fileTerm struct {
 		ID            string   `json:"id" doc:"Term id (default: derived from the text); exclusions cancel by id."`
-		Text          string   `json:"text" doc:"The word or phrase." schema:"required,minLength=1"`
+		Text          string   `json:"text" doc:"The word or phrase; <n> in it stands for any number (giảm <n>% khí thải), never first." schema:"required,minLength=1"`
 		Variants      []string `json:"variants" doc:"Other spellings sharing the id and weight."`
 		Weight        float64  `json:"weight" doc:"How strongly one mention points to the theme, in (0, 1]." schema:"exclusiveMin=0,max=1"`
 		CaseSensitive bool     `json:"case_sensitive" doc:"Match letter case exactly (AI, not ai)."`
@@ -66,7 +66,7 @@ type (
 	}
 	fileExclusion struct {
 		ID            string   `json:"id" doc:"Exclusion id (default: derived from the text)."`
-		Text          string   `json:"text" doc:"The phrase." schema:"required,minLength=1"`
+		Text          string   `json:"text" doc:"The phrase; <n> in it stands for any number (bệnh án số <n>), never first." schema:"required,minLength=1"`
 		Variants      []string `json:"variants" doc:"Other spellings."`
 		Cancels       []string `json:"cancels" doc:"Term ids it cancels (default: every term of the theme)." schema:"minItems=1"`
 		Window        int      `json:"window" doc:"Cancels matches within this many words (0: overlapping only)." schema:"min=0,max=1048576"`

@@ -180,11 +180,16 @@ func (t *Tagger) match(text string, s *scratch) {
 }
 
 func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
-	toks := s.toks
-	node := root
 	fold := root == rootFold || root == rootNeedFold
-	var gaps uint8 // between the tokens walked
-	for j := i; j < len(toks); j++ {
+	t.walkFrom(text, s, i, i, root, 0, fold)
+}
+
+// walkFrom walks the trie from node, which the tokens i to j-1 reached
+// with the gaps seen between them, onwards from token j.
+func (t *Tagger) walkFrom(text string, s *scratch, i, j int, node int32, gaps uint8, fold bool) {
+	toks := s.toks
+	slots := t.slotNodes.bits != nil
+	for ; j < len(toks); j++ {
 		key := toks[j].strict
 		if fold {
 			key = toks[j].fold
@@ -197,6 +202,11 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 				return
 			}
 			gaps |= gap
+		}
+		// A number's first byte first: few words are numbers, so the
+		// slot nodes are rarely looked up.
+		if slots && text[toks[j].start]-'0' < 10 && t.slotNodes.has(uint64(node)) {
+			t.walkSlot(text, s, i, j, node, gaps, fold)
 		}
 		next, ok := t.edges.get(node, key)
 		if !ok {
@@ -220,11 +230,78 @@ func (t *Tagger) walk(text string, s *scratch, i int, root int32) {
 	}
 }
 
+// walkSlot follows node's NumberSlot edge when token j starts a number:
+// that branch is walked on its own, and the caller goes on by the
+// number's own key (a phrase may name the number itself: "COP 21").
+func (t *Tagger) walkSlot(text string, s *scratch, i, j int, node int32, gaps uint8, fold bool) {
+	if !isNumber(text, &s.toks[j]) {
+		return
+	}
+	next, ok := t.edges.get(node, slotKey)
+	if !ok {
+		return
+	}
+	last := numberEnd(text, s.toks, j)
+	t.emit(text, s, i, last+1, next, gaps)
+	t.walkFrom(text, s, i, last+1, next, gaps, fold)
+}
+
+// emit records the patterns ending at node, reached by the tokens i to
+// end-1, that match there.
+func (t *Tagger) emit(text string, s *scratch, i, end int, node int32, gaps uint8) {
+	for _, pi := range t.outPats[t.outStart[node]:t.outStart[node+1]] {
+		// The trie has matched a plain pattern's keys: only its gaps
+		// are left to check.
+		if allowed := t.plainGaps[pi]; allowed != 0 {
+			if gaps&^allowed == 0 {
+				s.raw = append(s.raw, rawMatch{pat: pi, start: int32(i), end: int32(end)})
+			}
+			continue
+		}
+		if m, ok := t.verify(text, s.toks, &t.patterns[pi], i, end); ok {
+			m.pat = pi
+			s.raw = append(s.raw, m)
+		}
+	}
+}
+
+// isNumber reports whether a token is all ASCII digits.
+func isNumber(text string, tk *token) bool {
+	for k := tk.start; k < tk.end; k++ {
+		if c := text[k]; c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// numberEnd is the last token of the number starting at token j: digits
+// joined by "." or "," (a thousands separator, a decimal point) or by a
+// hyphen or dash (a range), with nothing else between them.
+func numberEnd(text string, toks []token, j int) int {
+	last := j
+	for k := j + 1; k < len(toks) && k-j < maxNumberTokens; k++ {
+		switch text[toks[k-1].end:toks[k].start] {
+		case ".", ",", "-", "\u2013", "\u2010", "\u2011":
+		default:
+			return last
+		}
+		if !isNumber(text, &toks[k]) {
+			return last
+		}
+		last = k
+	}
+	return last
+}
+
 // verify checks what the trie cannot: the gaps between words, letter case,
 // and for folded patterns (walked by their diacritic-free keys) that every
 // word carrying diacritics carries the right ones.
 func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
 	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
+	if p.slots != 0 {
+		return t.verifySlots(text, toks, p, start, end)
+	}
 	anyFolded := false
 	for k := start; k < end; k++ {
 		tk := &toks[k]
@@ -244,6 +321,47 @@ func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (
 	}
 	if p.folded && !anyFolded {
 		return m, false // the strict trie found it already
+	}
+	if p.acronym {
+		m.caps = capsContext(text, toks, start, end)
+	}
+	return m, true
+}
+
+// verifySlots is verify for a pattern with NumberSlots, whose words and
+// tokens do not pair one to one: a number may span several tokens.
+func (t *Tagger) verifySlots(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
+	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
+	anyFolded := false
+	k := start
+	for w := range p.strict {
+		if k >= end {
+			return m, false
+		}
+		tk := &toks[k]
+		if w > 0 && !gapMatches(text, toks[k-1].end, tk, p.gaps[w-1], p.hyphens) {
+			return m, false
+		}
+		if p.slots&(1<<w) != 0 {
+			if !isNumber(text, tk) {
+				return m, false
+			}
+			k = numberEnd(text, toks, k) + 1
+			continue
+		}
+		if p.folded && tk.strict != p.strict[w] {
+			if tk.flags&tokMarked != 0 {
+				return m, false
+			}
+			anyFolded = true
+		}
+		if p.caseMask != nil && !caseMatches(text[tk.start:tk.end], p.caseMask[w]) {
+			return m, false
+		}
+		k++
+	}
+	if k != end || p.folded && !anyFolded {
+		return m, false
 	}
 	if p.acronym {
 		m.caps = capsContext(text, toks, start, end)

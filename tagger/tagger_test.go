@@ -1115,3 +1115,88 @@ themes:
 		}
 	}
 }
+
+// A NumberSlot ("<n>") matches any number, of one token or several joined
+// by a separator, a decimal point or a range dash, and only a number; the
+// evidence spans the number as written.
+func TestNumberSlot(t *testing.T) {
+	tg := compileYAML(t, `
+name: slots
+defaults: {folded: true}
+themes:
+  - id: green
+    label: {en: Green}
+    terms:
+      - giảm <n>% khí thải
+      - {text: trained on <n> images, inflect: true}
+      - {text: COP <n>, case_sensitive: true}
+  - id: paris
+    label: {en: Paris}
+    terms:
+      - {text: COP 21, case_sensitive: true}
+  - id: health
+    label: {en: Health}
+    terms: [bệnh án điện tử]
+    exclusions:
+      - {text: bệnh án số <n>, window: 10}
+`)
+	for text, want := range map[string]string{
+		"Nhà máy sẽ giảm 40% khí thải.":                "giảm 40% khí thải",
+		"Nhà máy sẽ giảm 40 % khí thải.":               "giảm 40 % khí thải",
+		"Nhà máy sẽ giảm 1,5% khí thải.":               "giảm 1,5% khí thải",
+		"Nhà máy sẽ giảm 30-40% khí thải.":             "giảm 30-40% khí thải",
+		"Nhà máy sẽ giảm 30–40% khí thải.":             "giảm 30–40% khí thải",
+		"Nha may se giam 40% khi thai.":                "giam 40% khi thai",
+		"a model trained on 120,000 images of defects": "trained on 120,000 images",
+		"a model trained on 1.250.000.000 images":      "trained on 1.250.000.000 images",
+		"trained on 40 image":                          "",
+		"Nhà máy sẽ giảm khí thải.":                    "",
+		"Nhà máy sẽ giảm bốn mươi % khí thải.":         "",
+		"Nhà máy sẽ giảm 40 khí thải.":                 "",
+		"Nhà máy sẽ giảm 40a% khí thải.":               "",
+		"Nhà máy sẽ giảm 40, 50% khí thải.":            "", // a list, not a number
+		"Nhà máy sẽ giảm 40\n\n% khí thải.":            "",
+		"at COP 28 in Dubai":                           "COP 28",
+	} {
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
+		var got []string
+		for _, group := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range group {
+				for _, ev := range tag.Evidence {
+					got = append(got, ev.Text)
+				}
+			}
+		}
+		if want == "" && len(got) != 0 || want != "" && !slices.Contains(got, want) {
+			t.Errorf("%q: matched %q, want %q", text, got, want)
+		}
+	}
+	// Where a phrase with the number itself and one with the slot both
+	// match, both are found: the slot's branch does not stop the other.
+	if got := tagThemes(t, tg, "at COP 21 in Paris"); !slices.Equal(got, []string{"green", "paris"}) {
+		t.Errorf(`"COP 21": tagged %v, want green (COP <n>) and paris (COP 21)`, got)
+	}
+	// An exclusion with a slot cancels as one without.
+	if got := tagThemes(t, tg, "Bệnh án số 12 được lưu trong tủ, chưa có bệnh án điện tử."); got != nil {
+		t.Errorf("bệnh án số 12 beside bệnh án điện tử: tagged %v, want nothing", got)
+	}
+	if got := tagThemes(t, tg, "Bệnh viện đã dùng bệnh án điện tử."); !slices.Equal(got, []string{"health"}) {
+		t.Errorf("bệnh án điện tử: tagged %v, want health", got)
+	}
+}
+
+func TestNumberSlotPlacement(t *testing.T) {
+	for _, tc := range []struct{ text, problem string }{
+		{"<n> triệu tấn", "starts with a number slot"},
+		{"<n>", "starts with a number slot"},
+		{"tăng <n>%", "punctuation before its first or after its last word"},
+	} {
+		_, err := ParseRuleset("test.yaml", []byte("name: x\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [\""+tc.text+"\"]\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.problem) {
+			t.Errorf("%q: error %v, want one saying %q", tc.text, err, tc.problem)
+		}
+	}
+	if _, err := ParseRuleset("test.yaml", []byte("name: x\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [năm <n>, tăng <n> lần]\n")); err != nil {
+		t.Errorf("a slot last: %v", err)
+	}
+}
