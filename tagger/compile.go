@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -195,7 +196,8 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					p.term, p.excl = -1, t.terms[idx].needs
 					// A match of the setting may span more tokens than the
 					// phrase has words (hyphens, literal punctuation).
-					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2))
+					// And a NumberSlot may stand for several.
+					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2+bits.OnesCount64(p.slots)*(maxNumberTokens-1)))
 					t.addPattern(p, true, true) // a setting typed without diacritics is a setting too
 				}
 			}

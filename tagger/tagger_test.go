@@ -1176,6 +1176,25 @@ themes:
 	if got := tagThemes(t, tg, "at COP 21 in Paris"); !slices.Equal(got, []string{"green", "paris"}) {
 		t.Errorf(`"COP 21": tagged %v, want green (COP <n>) and paris (COP 21)`, got)
 	}
+	// A term's setting (needs) with slots: found however many tokens its
+	// numbers span.
+	needs := compileYAML(t, `
+name: needs-slots
+themes:
+  - id: money
+    label: {en: Money}
+    terms:
+      - {text: quỹ, needs: [từ <n> đến <n>], needs_window: 3}
+`)
+	for text, want := range map[string][]string{
+		"Góp từ 1.000.000.000.000.000 đến 2.000.000.000.000.000 vào quỹ.": {"money"},
+		"Góp từ 1 đến 2 triệu vào quỹ.":                                   {"money"},
+		"Góp nhiều tỷ đồng vào quỹ.":                                      nil,
+	} {
+		if got := tagThemes(t, needs, text); !slices.Equal(got, want) {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
 	// An exclusion with a slot cancels as one without.
 	if got := tagThemes(t, tg, "Bệnh án số 12 được lưu trong tủ, chưa có bệnh án điện tử."); got != nil {
 		t.Errorf("bệnh án số 12 beside bệnh án điện tử: tagged %v, want nothing", got)
