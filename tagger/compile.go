@@ -49,9 +49,9 @@ type Tagger struct {
 	// noWordCache turns the scanner's fast path off: the tests' reference.
 	noWordCache bool
 	// slotNodes has a bit for each trie node with a NumberSlot edge, so
-	// that a walk looks for one only there; nil when no phrase has one.
-	slotNodes    bitset  // zero (bits nil) when no phrase has a slot
-	slotNodeList []int32 // the same, while compiling
+	// that a walk looks for one only there; zero (bits nil) when no phrase
+	// has a slot.
+	slotNodes bitset
 	// maxNeedTokens bounds the tokens a match of a term's Needs spans, so
 	// that hasNeeded can search the matches by their start; 0 when no term
 	// has Needs.
@@ -242,13 +242,6 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 
 // indexOutputs lists the patterns ending at each node (outStart, outPats).
 func (t *Tagger) indexOutputs() {
-	if len(t.slotNodeList) > 0 {
-		t.slotNodes = newBitset(len(t.slotNodeList))
-		for _, n := range t.slotNodeList {
-			t.slotNodes.set(uint64(n))
-		}
-		t.slotNodeList = nil
-	}
 	t.outStart = make([]int32, t.nodes+1)
 	for _, p := range t.patterns {
 		t.outStart[p.node+1]++
@@ -305,7 +298,10 @@ func (t *Tagger) insert(p pattern, root int32, keys []uint64) {
 	node := root
 	for _, k := range keys {
 		if k == slotKey {
-			t.slotNodeList = append(t.slotNodeList, node)
+			if t.slotNodes.bits == nil {
+				t.slotNodes = newBitset(0) // 4,096 bits: a false hit costs one edge lookup
+			}
+			t.slotNodes.set(uint64(node))
 		}
 		next, ok := t.edges.get(node, k)
 		if !ok {
@@ -349,10 +345,7 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 		p.strict = append(p.strict, w.strict)
 		p.fold = append(p.fold, w.fold)
 		if w.slot {
-			if i >= 64 {
-				return pattern{}, fmt.Errorf("%q has a number slot past its 64th word", text)
-			}
-			p.slots |= 1 << i
+			p.slots |= 1 << i // checkPhrase keeps slots within the first 64 words
 		}
 		if caseSensitive {
 			p.caseMask = append(p.caseMask, w.upper)

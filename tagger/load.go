@@ -697,6 +697,11 @@ func checkPhrase(text string) (key, problem string) {
 	if first.slot {
 		return "", fmt.Sprintf("%q starts with a number slot (%s): the matcher starts from a word, so put one before it", text, NumberSlot)
 	}
+	for i := 64; i < len(words); i++ {
+		if words[i].slot {
+			return "", fmt.Sprintf("%q has a number slot (%s) past its 64th word: shorten the phrase", text, NumberSlot)
+		}
+	}
 	after := text[last.end:]
 	if last.slot {
 		after = after[1:] // the slot's ">"

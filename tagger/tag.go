@@ -213,19 +213,9 @@ func (t *Tagger) walkFrom(text string, s *scratch, i, j int, node int32, gaps ui
 			return
 		}
 		node = next
-		for _, pi := range t.outPats[t.outStart[node]:t.outStart[node+1]] {
-			// The trie has matched a plain pattern's keys: only its gaps
-			// are left to check.
-			if allowed := t.plainGaps[pi]; allowed != 0 {
-				if gaps&^allowed == 0 {
-					s.raw = append(s.raw, rawMatch{pat: pi, start: int32(i), end: int32(j + 1)})
-				}
-				continue
-			}
-			if m, ok := t.verify(text, toks, &t.patterns[pi], i, j+1); ok {
-				m.pat = pi
-				s.raw = append(s.raw, m)
-			}
+		// Most nodes end no pattern: the call only where one does.
+		if t.outStart[node] != t.outStart[node+1] {
+			t.emit(text, s, i, j+1, node, gaps)
 		}
 	}
 }
@@ -241,9 +231,11 @@ func (t *Tagger) walkSlot(text string, s *scratch, i, j int, node int32, gaps ui
 	if !ok {
 		return
 	}
-	last := numberEnd(text, s.toks, j)
-	t.emit(text, s, i, last+1, next, gaps)
-	t.walkFrom(text, s, i, last+1, next, gaps, fold)
+	end := numberEnd(text, s.toks, j) + 1
+	if t.outStart[next] != t.outStart[next+1] {
+		t.emit(text, s, i, end, next, gaps)
+	}
+	t.walkFrom(text, s, i, end, next, gaps, fold)
 }
 
 // emit records the patterns ending at node, reached by the tokens i to
@@ -296,62 +288,25 @@ func numberEnd(text string, toks []token, j int) int {
 
 // verify checks what the trie cannot: the gaps between words, letter case,
 // and for folded patterns (walked by their diacritic-free keys) that every
-// word carrying diacritics carries the right ones.
+// word carrying diacritics carries the right ones. Word w of the pattern is
+// token start+w, except after a NumberSlot, whose number may span several
+// tokens (the walk took the slot's edge only at a number).
 func (t *Tagger) verify(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
-	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
-	if p.slots != 0 {
-		return t.verifySlots(text, toks, p, start, end)
-	}
-	anyFolded := false
-	for k := start; k < end; k++ {
-		tk := &toks[k]
-		w := k - start
-		if p.folded && tk.strict != p.strict[w] {
-			if tk.flags&tokMarked != 0 {
-				return m, false // accented, but differently: another word
-			}
-			anyFolded = true
-		}
-		if w > 0 && !gapMatches(text, toks[k-1].end, tk, p.gaps[w-1], p.hyphens) {
-			return m, false
-		}
-		if p.caseMask != nil && !caseMatches(text[tk.start:tk.end], p.caseMask[w]) {
-			return m, false
-		}
-	}
-	if p.folded && !anyFolded {
-		return m, false // the strict trie found it already
-	}
-	if p.acronym {
-		m.caps = capsContext(text, toks, start, end)
-	}
-	return m, true
-}
-
-// verifySlots is verify for a pattern with NumberSlots, whose words and
-// tokens do not pair one to one: a number may span several tokens.
-func (t *Tagger) verifySlots(text string, toks []token, p *pattern, start, end int) (rawMatch, bool) {
 	m := rawMatch{start: int32(start), end: int32(end), folded: p.folded}
 	anyFolded := false
 	k := start
 	for w := range p.strict {
-		if k >= end {
-			return m, false
-		}
 		tk := &toks[k]
 		if w > 0 && !gapMatches(text, toks[k-1].end, tk, p.gaps[w-1], p.hyphens) {
 			return m, false
 		}
 		if p.slots&(1<<w) != 0 {
-			if !isNumber(text, tk) {
-				return m, false
-			}
 			k = numberEnd(text, toks, k) + 1
 			continue
 		}
 		if p.folded && tk.strict != p.strict[w] {
 			if tk.flags&tokMarked != 0 {
-				return m, false
+				return m, false // accented, but differently: another word
 			}
 			anyFolded = true
 		}
@@ -360,8 +315,8 @@ func (t *Tagger) verifySlots(text string, toks []token, p *pattern, start, end i
 		}
 		k++
 	}
-	if k != end || p.folded && !anyFolded {
-		return m, false
+	if p.folded && !anyFolded {
+		return m, false // the strict trie found it already
 	}
 	if p.acronym {
 		m.caps = capsContext(text, toks, start, end)

@@ -1141,22 +1141,23 @@ themes:
       - {text: bệnh án số <n>, window: 10}
 `)
 	for text, want := range map[string]string{
-		"Nhà máy sẽ giảm 40% khí thải.":                "giảm 40% khí thải",
-		"Nhà máy sẽ giảm 40 % khí thải.":               "giảm 40 % khí thải",
-		"Nhà máy sẽ giảm 1,5% khí thải.":               "giảm 1,5% khí thải",
-		"Nhà máy sẽ giảm 30-40% khí thải.":             "giảm 30-40% khí thải",
-		"Nhà máy sẽ giảm 30–40% khí thải.":             "giảm 30–40% khí thải",
-		"Nha may se giam 40% khi thai.":                "giam 40% khi thai",
-		"a model trained on 120,000 images of defects": "trained on 120,000 images",
-		"a model trained on 1.250.000.000 images":      "trained on 1.250.000.000 images",
-		"trained on 40 image":                          "",
-		"Nhà máy sẽ giảm khí thải.":                    "",
-		"Nhà máy sẽ giảm bốn mươi % khí thải.":         "",
-		"Nhà máy sẽ giảm 40 khí thải.":                 "",
-		"Nhà máy sẽ giảm 40a% khí thải.":               "",
-		"Nhà máy sẽ giảm 40, 50% khí thải.":            "", // a list, not a number
-		"Nhà máy sẽ giảm 40\n\n% khí thải.":            "",
-		"at COP 28 in Dubai":                           "COP 28",
+		"Nhà máy sẽ giảm 40% khí thải.":                       "giảm 40% khí thải",
+		"Nhà máy sẽ giảm 40 % khí thải.":                      "giảm 40 % khí thải",
+		"Nhà máy sẽ giảm 1,5% khí thải.":                      "giảm 1,5% khí thải",
+		"Nhà máy sẽ giảm 30-40% khí thải.":                    "giảm 30-40% khí thải",
+		"Nhà máy sẽ giảm 30–40% khí thải.":                    "giảm 30–40% khí thải",
+		"Nha may se giam 40% khi thai.":                       "giam 40% khi thai",
+		"a model trained on 120,000 images of defects":        "trained on 120,000 images",
+		"a model trained on 1.250.000.000 images":             "trained on 1.250.000.000 images",
+		"a model trained on 1.000.000.000.000.000.000 images": "", // seven groups: more than a number spans
+		"trained on 40 image":                                 "",
+		"Nhà máy sẽ giảm khí thải.":                           "",
+		"Nhà máy sẽ giảm bốn mươi % khí thải.":                "",
+		"Nhà máy sẽ giảm 40 khí thải.":                        "",
+		"Nhà máy sẽ giảm 40a% khí thải.":                      "",
+		"Nhà máy sẽ giảm 40, 50% khí thải.":                   "", // a list, not a number
+		"Nhà máy sẽ giảm 40\n\n% khí thải.":                   "",
+		"at COP 28 in Dubai":                                  "COP 28",
 	} {
 		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
 		var got []string
@@ -1209,6 +1210,7 @@ func TestNumberSlotPlacement(t *testing.T) {
 		{"<n> triệu tấn", "starts with a number slot"},
 		{"<n>", "starts with a number slot"},
 		{"tăng <n>%", "punctuation before its first or after its last word"},
+		{strings.Repeat("từ ", 64) + "<n>", "past its 64th word"},
 	} {
 		_, err := ParseRuleset("test.yaml", []byte("name: x\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [\""+tc.text+"\"]\n"))
 		if err == nil || !strings.Contains(err.Error(), tc.problem) {
