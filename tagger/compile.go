@@ -52,6 +52,10 @@ type Tagger struct {
 	// that a walk looks for one only there; zero (bits nil) when no phrase
 	// has a slot.
 	slotNodes bitset
+	// prefixes are the ruleset's NumberPrefixes as words: each phrase with
+	// a slot is also inserted with each of them before the slot, so that
+	// the walk itself does no more for them.
+	prefixes []numberPrefix
 	// maxNeedTokens bounds the tokens a match of a term's Needs spans, so
 	// that hasNeeded can search the matches by their start; 0 when no term
 	// has Needs.
@@ -60,6 +64,16 @@ type Tagger struct {
 	// computed once (a logarithm per term and document showed in profiles).
 	repeats [64]float64
 }
+
+// numberPrefix is one of the ruleset's NumberPrefixes ("more than"): its
+// words' strict and fold keys.
+type numberPrefix struct {
+	strict, fold []uint64
+}
+
+// maxPrefixedPatterns bounds the patterns one phrase becomes with the
+// number prefixes: (prefixes+1) to the power of its slots.
+const maxPrefixedPatterns = 4096
 
 type compiledTerm struct {
 	theme   int
@@ -177,6 +191,18 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 	t.startFold = newStartFilter(nWords * 2)
 	t.startNeedStrict = newStartFilter(nWords / 4)
 	t.startNeedFold = newStartFilter(nWords / 4)
+	for _, text := range rs.NumberPrefixes {
+		words, _ := phraseWords(text)
+		if len(words) == 0 {
+			return nil, fmt.Errorf("number prefix %q has no words", text)
+		}
+		var np numberPrefix
+		for _, w := range words {
+			np.strict = append(np.strict, w.strict)
+			np.fold = append(np.fold, w.fold)
+		}
+		t.prefixes = append(t.prefixes, np)
+	}
 	for ti, th := range rs.Themes {
 		t.themeIdx[th.ID] = ti
 		t.themeIDs = append(t.themeIDs, th.ID)
@@ -194,11 +220,9 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
 					}
 					p.term, p.excl = -1, t.terms[idx].needs
-					// A match of the setting may span more tokens than the
-					// phrase has words (hyphens, literal punctuation).
-					// And a NumberSlot may stand for several.
-					t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2+bits.OnesCount64(p.slots)*(maxNumberTokens-1)))
-					t.addPattern(p, true, true) // a setting typed without diacritics is a setting too
+					if err := t.addPattern(p, true, true); err != nil { // a setting typed without diacritics is a setting too
+						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
+					}
 				}
 			}
 			for _, text := range append([]string{term.Text}, term.Variants...) {
@@ -211,10 +235,14 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				// exclusion or a setting in capitals is no acronym.
 				p.acronym = p.allCapitals()
 				folded := term.Folded && !slices.Contains(term.Unfolded, text)
-				t.addPattern(p, folded, false)
+				if err := t.addPattern(p, folded, false); err != nil {
+					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
+				}
 				if term.Inflect {
 					for _, infl := range inflections(p) {
-						t.addPattern(infl, folded, false)
+						if err := t.addPattern(infl, folded, false); err != nil {
+							return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
+						}
 					}
 				}
 			}
@@ -232,7 +260,9 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
 				}
 				p.term, p.excl = -1, idx
-				t.addPattern(p, ex.Folded && !slices.Contains(ex.Unfolded, text), false)
+				if err := t.addPattern(p, ex.Folded && !slices.Contains(ex.Unfolded, text), false); err != nil {
+					return nil, fmt.Errorf("theme %q exclusion %q: %w", th.ID, ex.ID, err)
+				}
 			}
 		}
 	}
@@ -259,11 +289,82 @@ func (t *Tagger) indexOutputs() {
 
 // addPattern inserts p and its other i/y spellings ("bác sỹ" for "bác sĩ",
 // spelling.go).
-func (t *Tagger) addPattern(p pattern, folded, need bool) {
-	t.addOnePattern(p, folded, need)
-	for _, q := range iyVariants(p) { // "bác sỹ" for "bác sĩ" (spelling.go)
-		t.addOnePattern(q, folded, need)
+func (t *Tagger) addPattern(p pattern, folded, need bool) error {
+	prefixed, err := t.withPrefixes(p)
+	if err != nil {
+		return err
 	}
+	for _, p := range prefixed {
+		if need {
+			// A match of the setting may span more tokens than the
+			// phrase has words (hyphens, literal punctuation). And a
+			// NumberSlot may stand for several.
+			t.maxNeedTokens = max(t.maxNeedTokens, int32(2*len(p.strict)+2+bits.OnesCount64(p.slots)*(maxNumberTokens-1)))
+		}
+		t.addOnePattern(p, folded, need)
+		for _, q := range iyVariants(p) { // "bác sỹ" for "bác sĩ" (spelling.go)
+			t.addOnePattern(q, folded, need)
+		}
+	}
+	return nil
+}
+
+// withPrefixes returns p and, when it has number slots, its copies with
+// each of the ruleset's number prefixes before each slot ("huấn luyện trên
+// hơn <n> ảnh" for "huấn luyện trên <n> ảnh"). The prefix's words are
+// words of the copy: matched as the phrase's (folded with it), in any
+// case, joined by spaces. A copy keeps the text as written, which the
+// evidence names.
+func (t *Tagger) withPrefixes(p pattern) ([]pattern, error) {
+	out := []pattern{p}
+	if p.slots == 0 || len(t.prefixes) == 0 {
+		return out, nil
+	}
+	n := 1
+	for range bits.OnesCount64(p.slots) {
+		if n *= len(t.prefixes) + 1; n > maxPrefixedPatterns {
+			return nil, fmt.Errorf("%q has too many number slots for %d number prefixes (more than %d forms): use fewer slots or prefixes", p.text, len(t.prefixes), maxPrefixedPatterns)
+		}
+	}
+	// The last slot first: a copy's earlier slots keep their places.
+	for w := len(p.strict) - 1; w > 0; w-- {
+		if p.slots&(1<<w) == 0 {
+			continue
+		}
+		for _, q := range out {
+			for _, np := range t.prefixes {
+				if c, ok := q.withPrefix(w, np); ok {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// withPrefix is a copy of p with np's words before its word w (a slot);
+// false when the copy would put a slot past the 64th word.
+func (p pattern) withPrefix(w int, np numberPrefix) (pattern, bool) {
+	m := len(np.strict)
+	low := p.slots & (1<<w - 1)
+	high := p.slots &^ low
+	if high<<m>>m != high {
+		return pattern{}, false
+	}
+	c := p
+	c.strict = slices.Concat(p.strict[:w], np.strict, p.strict[w:])
+	c.fold = slices.Concat(p.fold[:w], np.fold, p.fold[w:])
+	// The gap before word w now stands before the prefix; spaces join
+	// the prefix's words and the slot.
+	c.gaps = slices.Concat(p.gaps[:w], make([]patternGap, m), p.gaps[w:])
+	for i := w; i < w+m; i++ {
+		c.gaps[i] = patternGap{kind: gapKindSpace}
+	}
+	if p.caseMask != nil {
+		c.caseMask = slices.Concat(p.caseMask[:w], make([][]bool, m), p.caseMask[w:]) // nil: any case
+	}
+	c.slots = low | high<<m
+	return c, true
 }
 
 // addOnePattern inserts p into the strict trie and, when folded matching is

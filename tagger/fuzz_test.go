@@ -62,6 +62,7 @@ func FuzzTag(f *testing.F) {
 		{"Trí tuệ nhân tạo, trí tuệ nhân tạo và chip; thẻ căn cước gắn chip, “AI” và AI. Tri tue nhan tao!", "trí tuệ"},
 		{"giảm 40% khí thải, giam 1.250,5 % khi thai, giảm 30–40-50, COP 21\n\n7", "giảm <n>% khí"},
 		{"năm 2025-2026 và năm 2.0.2.6.1.1.1 và năm", "năm <n>"},
+		{"giảm hơn 40% khí thải, giam hon 1,5 % khi thai, giảm hôn 3%, giảm more than 2 %, giảm hơn\n\n4%", "giảm <n>%"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
@@ -78,6 +79,7 @@ func FuzzTag(f *testing.F) {
 		taggers, refs := []*Tagger{def}, []*Tagger{defRef}
 		quoted, _ := json.Marshal(term)
 		src := fmt.Sprintf(`name: fuzz
+number_prefixes: [hơn, more than]
 themes:
   - id: a
     label: {en: A}

@@ -203,7 +203,7 @@ func (p *parser) seq(n *yaml.Node, theme, key string) []*yaml.Node {
 func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 	p.defaults = termDefaults{weight: 1}
 	var themes *yaml.Node
-	p.fields(n, "", "", "the ruleset", []string{"name", "description", "scoring", "defaults", "themes"}, func(k string, v *yaml.Node) {
+	p.fields(n, "", "", "the ruleset", []string{"name", "description", "scoring", "defaults", "number_prefixes", "themes"}, func(k string, v *yaml.Node) {
 		switch k {
 		case "name":
 			rs.Name = p.str(v, "", "", "name")
@@ -260,6 +260,8 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 					p.defaults.hyphens = p.boolean(v, "", "", k)
 				}
 			})
+		case "number_prefixes":
+			rs.NumberPrefixes = p.numberPrefixes(v)
 		case "themes":
 			themes = v
 		}
@@ -270,6 +272,61 @@ func (p *parser) ruleset(n *yaml.Node, rs *Ruleset) {
 			rs.Themes = append(rs.Themes, p.theme(tn))
 		}
 	}
+}
+
+// maxPrefixWords bounds the words of one number prefix ("more than", "up
+// to"): a slot spans at most maxPrefixWords+maxNumberTokens tokens.
+const maxPrefixWords = 3
+
+// numberPrefixes reads the ruleset's number_prefixes: words, without digits
+// or punctuation, at most maxPrefixWords of them, each prefix once.
+func (p *parser) numberPrefixes(n *yaml.Node) []string {
+	list := p.strList(n, "", "", "number_prefixes")
+	seen := map[string]string{}
+	var out []string
+	for i, text := range list {
+		line := n.Line
+		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			line = n.Content[i].Line
+		}
+		if !utf8.ValidString(text) {
+			p.add(line, "", "", "number_prefixes: a prefix is not valid UTF-8")
+			continue
+		}
+		text = norm.NFC.String(strings.TrimSpace(text))
+		words, gaps := phraseWords(text)
+		problem := ""
+		switch {
+		case len(words) == 0:
+			problem = "has no letters, so it can never match"
+		case len(words) > maxPrefixWords:
+			problem = fmt.Sprintf("has %d words; a prefix has at most %d", len(words), maxPrefixWords)
+		case strings.ContainsAny(text, "0123456789") || strings.Contains(text, NumberSlot):
+			problem = "holds a digit or a number slot; a prefix is the words before the number"
+		case strings.TrimSpace(text[:words[0].start]) != "" || strings.TrimSpace(text[words[len(words)-1].end:]) != "":
+			problem = "has punctuation before or after its words: remove it"
+		}
+		for _, g := range gaps {
+			if problem == "" && g.kind != gapKindSpace {
+				problem = "has punctuation or a hyphen between its words; write them with spaces"
+			}
+		}
+		if problem != "" {
+			p.add(line, "", "", fmt.Sprintf("number_prefixes: %q %s", text, problem))
+			continue
+		}
+		key := ""
+		for _, w := range words {
+			key += fmt.Sprintf("%x ", w.strict)
+		}
+		if prev, ok := seen[key]; ok {
+			p.add(line, "", "", fmt.Sprintf("number_prefixes: %q is listed twice (as %q): keep one", text, prev))
+			continue
+		}
+		seen[key] = text
+		out = append(out, text)
+	}
+	return out
 }
 
 func (p *parser) checkWeight(line int, theme, term string, w float64) {
@@ -754,8 +811,10 @@ func rulesetVersion(rs *Ruleset) string {
 		Engine  string
 		Name    string
 		Scoring Scoring
-		Themes  []Theme
-	}{engineVersion, rs.Name, rs.Scoring, rs.Themes}
+		// Omitted when empty: rulesets without prefixes keep their version.
+		NumberPrefixes []string `json:",omitempty"`
+		Themes         []Theme
+	}{engineVersion, rs.Name, rs.Scoring, rs.NumberPrefixes, rs.Themes}
 	data, err := json.Marshal(canon)
 	if err != nil {
 		panic("tagger: ruleset not serialisable: " + err.Error()) // plain data: cannot happen

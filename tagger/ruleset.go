@@ -17,7 +17,12 @@ type Ruleset struct {
 	Version string `json:"-"`
 	// Scoring holds the document-level scoring constants.
 	Scoring Scoring
-	Themes  []Theme
+	// NumberPrefixes are the words that may stand before the number a
+	// NumberSlot matches ("hơn", "khoảng", "more than"): the slot takes
+	// one of them with the number, so "huấn luyện trên <n> ảnh" also
+	// matches "huấn luyện trên hơn 200.000 ảnh".
+	NumberPrefixes []string `json:",omitempty"` // omitted when empty: older rulesets keep their version
+	Themes         []Theme
 }
 
 // ThemeIDs lists the ruleset's theme ids in file order (what a gold file or

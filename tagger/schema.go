@@ -18,6 +18,7 @@ type (
 		Description string       `json:"description" doc:"Free text; not used by the engine."`
 		Scoring     fileScoring  `json:"scoring" doc:"Document-level scoring constants."`
 		Defaults    fileDefaults `json:"defaults" doc:"Defaults for every term (and folded/hyphens for exclusions)."`
+		Prefixes    []string     `json:"number_prefixes" doc:"Words that may stand before the number a <n> slot matches (hơn, khoảng, more than): the slot takes them with the number. At most 3 words each, no digits." schema:"minItems=1"`
 		Themes      []fileTheme  `json:"themes" doc:"The themes." schema:"required,minItems=1"`
 	}
 	fileScoring struct {

@@ -1205,6 +1205,98 @@ themes:
 	}
 }
 
+// number_prefixes: a slot also takes one of the listed words before its
+// number ("hơn 40%", "more than 120,000"), typed with or without
+// diacritics, joined by spaces only, and never a word marked differently.
+func TestNumberPrefixes(t *testing.T) {
+	src := `
+name: prefixes
+defaults: {folded: true}
+number_prefixes: [hơn, khoảng, more than, over]
+themes:
+  - id: green
+    label: {en: Green}
+    terms:
+      - giảm <n>% khí thải
+      - {text: trained on <n> images, inflect: true}
+  - id: money
+    label: {en: Money}
+    terms:
+      - {text: quỹ, needs: [từ <n> đến <n>], needs_window: 3}
+`
+	tg := compileYAML(t, src)
+	for text, want := range map[string]string{
+		"Nhà máy sẽ giảm hơn 40% khí thải.":           "giảm hơn 40% khí thải",
+		"Nhà máy sẽ giảm khoảng 1,5% khí thải.":       "giảm khoảng 1,5% khí thải",
+		"Nha may se giam hon 40% khi thai.":           "giam hon 40% khi thai",
+		"Nhà máy sẽ giảm hon 40% khí thải.":           "giảm hon 40% khí thải", // the prefix alone typed without marks
+		"Nhà máy sẽ giảm 40% khí thải.":               "giảm 40% khí thải",
+		"a model trained on more than 120,000 images": "trained on more than 120,000 images",
+		"a model trained on over 1.250.000 images":    "trained on over 1.250.000 images",
+		"a model trained on More Than 5 images":       "trained on More Than 5 images",
+		"Nhà máy sẽ giảm hôn 40% khí thải.":           "", // marked differently: another word
+		"a model trained on more 120 images":          "",
+		"a model trained on than 120 images":          "",
+		"a model trained on more than images":         "",
+		"a model trained on more, than 120 images":    "",
+		"a model trained on more than\n\n120 images":  "",
+		"a model trained on more than, 120 images":    "",
+		"a model trained on over over 120 images":     "", // one prefix
+		"Nhà máy sẽ giảm hơn bốn mươi % khí thải.":    "",
+	} {
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
+		var got []string
+		for _, group := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range group {
+				for _, ev := range tag.Evidence {
+					got = append(got, ev.Text)
+				}
+			}
+		}
+		if want == "" && len(got) != 0 || want != "" && !slices.Contains(got, want) {
+			t.Errorf("%q: matched %q, want %q", text, got, want)
+		}
+	}
+	// A setting's slots take prefixes too, however many tokens they span.
+	for text, want := range map[string][]string{
+		"Góp từ khoảng 1.000.000.000.000.000 đến hơn 2.000.000.000.000.000 vào quỹ.": {"money"},
+		"Góp từ hơn 1 đến 2 triệu vào quỹ.":                                          {"money"},
+		"Góp từ hơn một đến hai triệu vào quỹ.":                                      nil,
+	} {
+		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+	// The prefixes are part of the version; a ruleset without them keeps
+	// the version it had before prefixes existed.
+	without, err := ParseRuleset("x.yaml", []byte(strings.Replace(src, "number_prefixes: [hơn, khoảng, more than, over]\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Ruleset().Version == without.Version {
+		t.Error("number_prefixes do not change the ruleset version")
+	}
+	if got := tagThemes(t, referenceTagger(t, without), "Nhà máy sẽ giảm hơn 40% khí thải."); got != nil {
+		t.Errorf("without number_prefixes: tagged %v, want nothing", got)
+	}
+	for _, tc := range []struct{ list, problem string }{
+		{`["hơn 2"]`, "holds a digit"},
+		{`["hơn <n>"]`, "holds a digit or a number slot"},
+		{`["more-than"]`, "a hyphen between its words"},
+		{`["a b c d"]`, "has 4 words"},
+		{`["hơn", "Hơn"]`, "listed twice"},
+		{`["hoà", "hòa"]`, "listed twice"},
+		{`[""]`, "no letters"},
+		{`["hơn."]`, "punctuation before or after"},
+		{`{a: b}`, "must be a list of strings"},
+	} {
+		_, err := ParseRuleset("test.yaml", []byte("name: x\nnumber_prefixes: "+tc.list+"\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [năm <n>]\n"))
+		if err == nil || !strings.Contains(err.Error(), tc.problem) {
+			t.Errorf("number_prefixes %s: error %v, want one saying %q", tc.list, err, tc.problem)
+		}
+	}
+}
+
 func TestNumberSlotPlacement(t *testing.T) {
 	for _, tc := range []struct{ text, problem string }{
 		{"<n> triệu tấn", "starts with a number slot"},
