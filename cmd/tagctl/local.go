@@ -17,6 +17,7 @@ func init() {
 
 func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rules check", "FILE", stderr)
+	listRedundant := fs.Bool("redundant", false, "list each phrase that holds another of the same term or exclusion (it adds nothing)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -25,10 +26,21 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printRuleset(stdout, rs)
+	redundant := rs.RedundantPhrases()
+	if *listRedundant {
+		printRedundant(stdout, rs.Source, redundant)
+	}
+	fmt.Fprintf(stdout, "redundant phrases: %d (a phrase holding another of the same entry matches nowhere the shorter one does not; --redundant lists them)\n", len(redundant))
 	if failed := runExamples(stdout, rs, t, false); failed > 0 {
 		return exitError{1}
 	}
 	return nil
+}
+
+func printRedundant(w io.Writer, source string, list []tagger.RedundantPhrase) {
+	for _, r := range list {
+		fmt.Fprintf(w, "%s:%d: theme %q %s %q: %q holds %q\n", source, r.Line, r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter)
+	}
 }
 
 func printRuleset(w io.Writer, rs *tagger.Ruleset) {

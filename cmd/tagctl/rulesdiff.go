@@ -46,6 +46,21 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "old %s (%s)\nnew %s (%s)\n", oldT.Version(), oldT.Ruleset().Source, newT.Version(), newT.Ruleset().Source)
+	// Phrases the edit added that add nothing: they match nowhere a
+	// shorter phrase of the same entry does not.
+	type pair struct{ theme, kind, entry, longer, shorter string }
+	had := map[pair]bool{}
+	for _, r := range oldT.Ruleset().RedundantPhrases() {
+		had[pair{r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter}] = true
+	}
+	var added []tagger.RedundantPhrase
+	for _, r := range newT.Ruleset().RedundantPhrases() {
+		if !had[pair{r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter}] {
+			added = append(added, r)
+		}
+	}
+	printRedundant(stdout, newT.Ruleset().Source, added)
+	fmt.Fprintf(stdout, "redundant phrases added: %d\n", len(added))
 	printed := 0
 	err = eachDoc(*corpus, func(id, text string) error {
 		if *unmarked {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -81,6 +82,37 @@ func TestRulesDiff(t *testing.T) {
 	}
 	if strings.Contains(got, "\nb (") {
 		t.Errorf("unchanged document b listed:\n%s", got)
+	}
+}
+
+// rules check counts the phrases that hold another of the same entry and
+// --redundant lists them; rules diff lists those the edit added.
+func TestRedundantPhrases(t *testing.T) {
+	const base = "themes:\n  - id: chips\n    label: {en: Chips}\n    terms:\n      - {text: bán dẫn, variants: [chip bán dẫn%s]}\n      - {text: vi mạch, variants: [nhà máy vi mạch], folded: true, unfolded: [vi mạch]}\n"
+	oldPath := writeFile(t, "old.yaml", fmt.Sprintf(base, ""))
+	newPath := writeFile(t, "new.yaml", fmt.Sprintf(base, ", ngành bán dẫn Việt Nam"))
+	var out, errOut bytes.Buffer
+	if err := rulesCheck([]string{"--redundant", newPath}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{
+		newPath + `:5: theme "chips" term "ban-dan": "chip bán dẫn" holds "bán dẫn"`,
+		`"ngành bán dẫn Việt Nam" holds "bán dẫn"`,
+		"redundant phrases: 2 ",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rules check --redundant: output lacks %q:\n%s", want, out.String())
+		}
+	}
+	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"Ngành bán dẫn."}
+`)
+	out.Reset()
+	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, `"ngành bán dẫn Việt Nam" holds "bán dẫn"`) || strings.Contains(got, `"chip bán dẫn" holds`) || !strings.Contains(got, "redundant phrases added: 1\n") {
+		t.Errorf("rules diff: want the one added pair only:\n%s", got)
 	}
 }
 
