@@ -1140,7 +1140,7 @@ themes:
     exclusions:
       - {text: bệnh án số <n>, window: 10}
 `)
-	for text, want := range map[string]string{
+	checkMatchedText(t, tg, map[string]string{
 		"Nhà máy sẽ giảm 40% khí thải.":                       "giảm 40% khí thải",
 		"Nhà máy sẽ giảm 40 % khí thải.":                      "giảm 40 % khí thải",
 		"Nhà máy sẽ giảm 1,5% khí thải.":                      "giảm 1,5% khí thải",
@@ -1158,20 +1158,7 @@ themes:
 		"Nhà máy sẽ giảm 40, 50% khí thải.":                   "", // a list, not a number
 		"Nhà máy sẽ giảm 40\n\n% khí thải.":                   "",
 		"at COP 28 in Dubai":                                  "COP 28",
-	} {
-		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
-		var got []string
-		for _, group := range [][]Tag{res.Tags, res.Untagged} {
-			for _, tag := range group {
-				for _, ev := range tag.Evidence {
-					got = append(got, ev.Text)
-				}
-			}
-		}
-		if want == "" && len(got) != 0 || want != "" && !slices.Contains(got, want) {
-			t.Errorf("%q: matched %q, want %q", text, got, want)
-		}
-	}
+	})
 	// Where a phrase with the number itself and one with the slot both
 	// match, both are found: the slot's branch does not stop the other.
 	if got := tagThemes(t, tg, "at COP 21 in Paris"); !slices.Equal(got, []string{"green", "paris"}) {
@@ -1187,15 +1174,11 @@ themes:
     terms:
       - {text: quỹ, needs: [từ <n> đến <n>], needs_window: 3}
 `)
-	for text, want := range map[string][]string{
+	checkThemes(t, needs, map[string][]string{
 		"Góp từ 1.000.000.000.000.000 đến 2.000.000.000.000.000 vào quỹ.": {"money"},
 		"Góp từ 1 đến 2 triệu vào quỹ.":                                   {"money"},
 		"Góp nhiều tỷ đồng vào quỹ.":                                      nil,
-	} {
-		if got := tagThemes(t, needs, text); !slices.Equal(got, want) {
-			t.Errorf("%q: tagged %v, want %v", text, got, want)
-		}
-	}
+	})
 	// An exclusion with a slot cancels as one without.
 	if got := tagThemes(t, tg, "Bệnh án số 12 được lưu trong tủ, chưa có bệnh án điện tử."); got != nil {
 		t.Errorf("bệnh án số 12 beside bệnh án điện tử: tagged %v, want nothing", got)
@@ -1225,7 +1208,7 @@ themes:
       - {text: quỹ, needs: [từ <n> đến <n>], needs_window: 3}
 `
 	tg := compileYAML(t, src)
-	for text, want := range map[string]string{
+	checkMatchedText(t, tg, map[string]string{
 		"Nhà máy sẽ giảm hơn 40% khí thải.":           "giảm hơn 40% khí thải",
 		"Nhà máy sẽ giảm khoảng 1,5% khí thải.":       "giảm khoảng 1,5% khí thải",
 		"Nha may se giam hon 40% khi thai.":           "giam hon 40% khi thai",
@@ -1243,30 +1226,13 @@ themes:
 		"a model trained on more than, 120 images":    "",
 		"a model trained on over over 120 images":     "", // one prefix
 		"Nhà máy sẽ giảm hơn bốn mươi % khí thải.":    "",
-	} {
-		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
-		var got []string
-		for _, group := range [][]Tag{res.Tags, res.Untagged} {
-			for _, tag := range group {
-				for _, ev := range tag.Evidence {
-					got = append(got, ev.Text)
-				}
-			}
-		}
-		if want == "" && len(got) != 0 || want != "" && !slices.Contains(got, want) {
-			t.Errorf("%q: matched %q, want %q", text, got, want)
-		}
-	}
+	})
 	// A setting's slots take prefixes too, however many tokens they span.
-	for text, want := range map[string][]string{
+	checkThemes(t, tg, map[string][]string{
 		"Góp từ khoảng 1.000.000.000.000.000 đến hơn 2.000.000.000.000.000 vào quỹ.": {"money"},
 		"Góp từ hơn 1 đến 2 triệu vào quỹ.":                                          {"money"},
 		"Góp từ hơn một đến hai triệu vào quỹ.":                                      nil,
-	} {
-		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
-			t.Errorf("%q: tagged %v, want %v", text, got, want)
-		}
-	}
+	})
 	// The prefixes are part of the version; a ruleset without them keeps
 	// the version it had before prefixes existed.
 	without, err := ParseRuleset("x.yaml", []byte(strings.Replace(src, "number_prefixes: [hơn, khoảng, more than, over]\n", "", 1)))
@@ -1293,6 +1259,36 @@ themes:
 		_, err := ParseRuleset("test.yaml", []byte("name: x\nnumber_prefixes: "+tc.list+"\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [năm <n>]\n"))
 		if err == nil || !strings.Contains(err.Error(), tc.problem) {
 			t.Errorf("number_prefixes %s: error %v, want one saying %q", tc.list, err, tc.problem)
+		}
+	}
+}
+
+// checkThemes tags each text and checks the themes tagged, in order.
+func checkThemes(t *testing.T, tg *Tagger, cases map[string][]string) {
+	t.Helper()
+	for text, want := range cases {
+		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+}
+
+// checkMatchedText tags each text and checks that some evidence reads want
+// as written, or that nothing matched where want is "".
+func checkMatchedText(t *testing.T, tg *Tagger, cases map[string]string) {
+	t.Helper()
+	for text, want := range cases {
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
+		var got []string
+		for _, group := range [][]Tag{res.Tags, res.Untagged} {
+			for _, tag := range group {
+				for _, ev := range tag.Evidence {
+					got = append(got, ev.Text)
+				}
+			}
+		}
+		if want == "" && len(got) != 0 || want != "" && !slices.Contains(got, want) {
+			t.Errorf("%q: matched %q, want %q", text, got, want)
 		}
 	}
 }
