@@ -71,6 +71,24 @@ type numberPrefix struct {
 	strict, fold []uint64
 }
 
+// numberPrefixes turns a ruleset's NumberPrefixes into their words' keys.
+func numberPrefixes(list []string) ([]numberPrefix, error) {
+	var out []numberPrefix
+	for _, text := range list {
+		words, _ := phraseWords(text)
+		if len(words) == 0 {
+			return nil, fmt.Errorf("number prefix %q has no words", text)
+		}
+		var np numberPrefix
+		for _, w := range words {
+			np.strict = append(np.strict, w.strict)
+			np.fold = append(np.fold, w.fold)
+		}
+		out = append(out, np)
+	}
+	return out, nil
+}
+
 // maxPrefixedPatterns bounds the patterns one phrase becomes with the
 // number prefixes: (prefixes+1) to the power of its slots.
 const maxPrefixedPatterns = 4096
@@ -191,18 +209,11 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 	t.startFold = newStartFilter(nWords * 2)
 	t.startNeedStrict = newStartFilter(nWords / 4)
 	t.startNeedFold = newStartFilter(nWords / 4)
-	for _, text := range rs.NumberPrefixes {
-		words, _ := phraseWords(text)
-		if len(words) == 0 {
-			return nil, fmt.Errorf("number prefix %q has no words", text)
-		}
-		var np numberPrefix
-		for _, w := range words {
-			np.strict = append(np.strict, w.strict)
-			np.fold = append(np.fold, w.fold)
-		}
-		t.prefixes = append(t.prefixes, np)
+	prefixes, err := numberPrefixes(rs.NumberPrefixes)
+	if err != nil {
+		return nil, err
 	}
+	t.prefixes = prefixes
 	for ti, th := range rs.Themes {
 		t.themeIdx[th.ID] = ti
 		t.themeIDs = append(t.themeIDs, th.ID)
@@ -290,7 +301,7 @@ func (t *Tagger) indexOutputs() {
 // addPattern inserts p and its other i/y spellings ("bác sỹ" for "bác sĩ",
 // spelling.go).
 func (t *Tagger) addPattern(p pattern, folded, need bool) error {
-	prefixed, err := t.withPrefixes(p)
+	prefixed, err := withPrefixes(p, t.prefixes)
 	if err != nil {
 		return err
 	}
@@ -310,20 +321,20 @@ func (t *Tagger) addPattern(p pattern, folded, need bool) error {
 }
 
 // withPrefixes returns p and, when it has number slots, its copies with
-// each of the ruleset's number prefixes before each slot ("huấn luyện trên
+// each of the number prefixes before each slot ("huấn luyện trên
 // hơn <n> ảnh" for "huấn luyện trên <n> ảnh"). The prefix's words are
 // words of the copy: matched as the phrase's (folded with it), in any
 // case, joined by spaces. A copy keeps the text as written, which the
 // evidence names.
-func (t *Tagger) withPrefixes(p pattern) ([]pattern, error) {
+func withPrefixes(p pattern, prefixes []numberPrefix) ([]pattern, error) {
 	out := []pattern{p}
-	if p.slots == 0 || len(t.prefixes) == 0 {
+	if p.slots == 0 || len(prefixes) == 0 {
 		return out, nil
 	}
 	n := 1
 	for range bits.OnesCount64(p.slots) {
-		if n *= len(t.prefixes) + 1; n > maxPrefixedPatterns {
-			return nil, fmt.Errorf("%q has too many number slots for %d number prefixes (more than %d forms): use fewer slots or prefixes", p.text, len(t.prefixes), maxPrefixedPatterns)
+		if n *= len(prefixes) + 1; n > maxPrefixedPatterns {
+			return nil, fmt.Errorf("%q has too many number slots for %d number prefixes (more than %d forms): use fewer slots or prefixes", p.text, len(prefixes), maxPrefixedPatterns)
 		}
 	}
 	// The last slot first: a copy's earlier slots keep their places.
@@ -332,7 +343,7 @@ func (t *Tagger) withPrefixes(p pattern) ([]pattern, error) {
 			continue
 		}
 		for _, q := range out {
-			for _, np := range t.prefixes {
+			for _, np := range prefixes {
 				if c, ok := q.withPrefix(w, np); ok {
 					out = append(out, c)
 				}

@@ -289,10 +289,6 @@ func (p *parser) numberPrefixes(n *yaml.Node) []string {
 		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
 			line = n.Content[i].Line
 		}
-		if !utf8.ValidString(text) {
-			p.add(line, "", "", "number_prefixes: a prefix is not valid UTF-8")
-			continue
-		}
 		text = norm.NFC.String(strings.TrimSpace(text))
 		words, gaps := phraseWords(text)
 		problem := ""

@@ -16,33 +16,48 @@ type RedundantPhrase struct {
 
 // RedundantPhrases lists the ruleset's redundant phrases, in file order.
 // Words compare as the matcher compares them (case, Unicode form and tone
-// placement aside; a number slot is a word). A pair is left out where the
-// shorter phrase is unfolded and the longer is not: typed without
-// diacritics only the longer one matches.
+// placement aside; a number slot is a word), and a slot stands for the
+// forms the number prefixes give it too: with "hơn" listed, "giảm hơn <n>%
+// khí thải" holds "giảm <n>% khí thải". A pair is left out where the shorter
+// phrase is unfolded and the longer is not: typed without diacritics only
+// the longer one matches.
 func (rs *Ruleset) RedundantPhrases() []RedundantPhrase {
+	prefixes, _ := numberPrefixes(rs.NumberPrefixes) // the loader let no wordless prefix through
 	var out []RedundantPhrase
 	for _, th := range rs.Themes {
 		for _, t := range th.Terms {
-			out = appendRedundant(out, th.ID, "term", t.ID, t.Line, append([]string{t.Text}, t.Variants...), t.Unfolded)
+			out = appendRedundant(out, prefixes, th.ID, "term", t.ID, t.Line, append([]string{t.Text}, t.Variants...), t.Unfolded)
 		}
 		for _, ex := range th.Exclusions {
-			out = appendRedundant(out, th.ID, "exclusion", ex.ID, ex.Line, append([]string{ex.Text}, ex.Variants...), ex.Unfolded)
+			out = appendRedundant(out, prefixes, th.ID, "exclusion", ex.ID, ex.Line, append([]string{ex.Text}, ex.Variants...), ex.Unfolded)
 		}
 	}
 	return out
 }
 
-func appendRedundant(out []RedundantPhrase, theme, kind, id string, line int, phrases, unfolded []string) []RedundantPhrase {
+// appendRedundant appends one entry's pairs. A slot's forms come from the
+// compiler's own expansion (withPrefixes), so the two cannot disagree.
+func appendRedundant(out []RedundantPhrase, prefixes []numberPrefix, theme, kind, id string, line int, phrases, unfolded []string) []RedundantPhrase {
 	keys := make([][]uint64, len(phrases))
-	for i, p := range phrases {
-		words, _ := phraseWords(p)
-		for _, w := range words {
-			keys[i] = append(keys[i], w.strict)
+	forms := make([][][]uint64, len(phrases)) // each phrase's words with the prefixes the slots take
+	for i, text := range phrases {
+		p, err := newPattern(text, false, false)
+		if err != nil {
+			continue
+		}
+		keys[i] = p.strict
+		prefixed, err := withPrefixes(p, prefixes)
+		if err != nil {
+			prefixed = []pattern{p}
+		}
+		for _, q := range prefixed {
+			forms[i] = append(forms[i], q.strict)
 		}
 	}
 	for i, longer := range keys {
 		for j, shorter := range keys {
-			if i == j || len(shorter) == 0 || len(shorter) >= len(longer) || !containsRun(longer, shorter) {
+			if i == j || len(shorter) == 0 || len(shorter) >= len(longer) ||
+				!slices.ContainsFunc(forms[j], func(f []uint64) bool { return containsRun(longer, f) }) {
 				continue
 			}
 			if slices.Contains(unfolded, phrases[j]) && !slices.Contains(unfolded, phrases[i]) {

@@ -1263,6 +1263,53 @@ themes:
 	}
 }
 
+// The prefixes multiply a phrase's forms: past maxPrefixedPatterns Compile
+// refuses it, naming the phrase; a copy that would put a slot past the
+// 64th word is skipped, and the phrase still matches without a prefix.
+func TestNumberPrefixLimits(t *testing.T) {
+	many := "number_prefixes: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p]\n" // 16: 17^3 forms of three slots
+	rs, err := ParseRuleset("many.yaml", []byte("name: x\n"+many+"themes:\n  - id: a\n    label: {en: A}\n    terms: [từ <n> đến <n> và <n> lần]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(rs); err == nil || !strings.Contains(err.Error(), "too many number slots") || !strings.Contains(err.Error(), "từ <n> đến <n> và <n> lần") {
+		t.Errorf("17^3 forms: err = %v, want one naming the phrase", err)
+	}
+	long := strings.Repeat("từ ", 62) + "<n> lần"
+	tg := compileYAML(t, "name: x\nnumber_prefixes: [more than]\nthemes:\n  - id: a\n    label: {en: A}\n    terms: [\""+long+"\"]\n")
+	text := strings.Repeat("từ ", 62)
+	checkThemes(t, tg, map[string][]string{
+		text + "5 lần":           {"a"},
+		text + "more than 5 lần": nil, // the prefix would put the slot at word 64
+	})
+}
+
+// RedundantPhrases reads a slot with the forms the prefixes give it: a
+// phrase that only adds a listed prefix before a slot adds nothing.
+func TestRedundantPhrasesWithPrefixes(t *testing.T) {
+	rs, err := ParseRuleset("r.yaml", []byte(`name: x
+defaults: {folded: true}
+number_prefixes: [hơn, more than]
+themes:
+  - id: a
+    label: {en: A}
+    terms:
+      - {text: giảm <n>% khí thải, variants: [giảm hơn <n>% khí thải, cam kết giảm more than <n>% khí thải, giảm khoảng <n>% khí thải]}
+      - {text: trí tuệ, variants: [trí tuệ nhân tạo, tri tue], unfolded: [trí tuệ]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs.RedundantPhrases() {
+		got = append(got, r.Longer+" ⊃ "+r.Shorter)
+	}
+	want := []string{"giảm hơn <n>% khí thải ⊃ giảm <n>% khí thải", "cam kết giảm more than <n>% khí thải ⊃ giảm <n>% khí thải"}
+	if !slices.Equal(got, want) {
+		t.Errorf("redundant: %q, want %q (khoảng is no listed prefix; the unfolded trí tuệ does not cover trí tuệ nhân tạo typed without marks)", got, want)
+	}
+}
+
 // checkThemes tags each text and checks the themes tagged, in order.
 func checkThemes(t *testing.T, tg *Tagger, cases map[string][]string) {
 	t.Helper()

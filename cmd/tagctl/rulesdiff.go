@@ -47,15 +47,18 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "old %s (%s)\nnew %s (%s)\n", oldT.Version(), oldT.Ruleset().Source, newT.Version(), newT.Ruleset().Source)
 	// Phrases the edit added that add nothing: they match nowhere a
-	// shorter phrase of the same entry does not.
-	type pair struct{ theme, kind, entry, longer, shorter string }
-	had := map[pair]bool{}
+	// shorter phrase of the same entry does not. Compared without their
+	// lines, which an edit above them moves.
+	had := map[tagger.RedundantPhrase]bool{}
 	for _, r := range oldT.Ruleset().RedundantPhrases() {
-		had[pair{r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter}] = true
+		r.Line = 0
+		had[r] = true
 	}
 	var added []tagger.RedundantPhrase
 	for _, r := range newT.Ruleset().RedundantPhrases() {
-		if !had[pair{r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter}] {
+		key := r
+		key.Line = 0
+		if !had[key] {
 			added = append(added, r)
 		}
 	}
