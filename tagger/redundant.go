@@ -41,23 +41,11 @@ func appendRedundant(out []RedundantPhrase, prefixes []numberPrefix, theme, kind
 	keys := make([][]uint64, len(phrases))
 	forms := make([][][]uint64, len(phrases)) // each phrase's words with the prefixes the slots take
 	for i, text := range phrases {
-		p, err := newPattern(text, false, false)
-		if err != nil {
-			continue
-		}
-		keys[i] = p.strict
-		prefixed, err := withPrefixes(p, prefixes)
-		if err != nil {
-			prefixed = []pattern{p}
-		}
-		for _, q := range prefixed {
-			forms[i] = append(forms[i], q.strict)
-		}
+		keys[i], forms[i] = phraseForms(text, prefixes)
 	}
 	for i, longer := range keys {
 		for j, shorter := range keys {
-			if i == j || len(shorter) == 0 || len(shorter) >= len(longer) ||
-				!slices.ContainsFunc(forms[j], func(f []uint64) bool { return containsRun(longer, f) }) {
+			if i == j || !holds(longer, shorter, forms[j]) {
 				continue
 			}
 			if slices.Contains(unfolded, phrases[j]) && !slices.Contains(unfolded, phrases[i]) {
@@ -67,6 +55,32 @@ func appendRedundant(out []RedundantPhrase, prefixes []numberPrefix, theme, kind
 		}
 	}
 	return out
+}
+
+// phraseForms returns a phrase's words as the matcher compares them (key)
+// and the forms the number prefixes give its slots (forms, key first); nil
+// for a phrase without words.
+func phraseForms(text string, prefixes []numberPrefix) (key []uint64, forms [][]uint64) {
+	p, err := newPattern(text, false, false)
+	if err != nil {
+		return nil, nil
+	}
+	prefixed, err := withPrefixes(p, prefixes)
+	if err != nil {
+		prefixed = []pattern{p}
+	}
+	for _, q := range prefixed {
+		forms = append(forms, q.strict)
+	}
+	return p.strict, forms
+}
+
+// holds reports whether the phrase longer holds, word for word, the
+// shorter phrase (its key, or one of the forms the prefixes give it), a
+// phrase of fewer words.
+func holds(longer, shorter []uint64, shorterForms [][]uint64) bool {
+	return len(shorter) > 0 && len(shorter) < len(longer) &&
+		slices.ContainsFunc(shorterForms, func(f []uint64) bool { return containsRun(longer, f) })
 }
 
 // containsRun reports whether run stands in s, element for element.

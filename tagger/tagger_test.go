@@ -1310,6 +1310,87 @@ themes:
 	}
 }
 
+// ShadowingPhrases lists each phrase holding another term's phrase of the
+// theme whose match counts for less (lower weight, weak, needs), and none
+// where the longer term is as strong and as plain; tagging shows the
+// premise: the longer phrase's match replaces the shorter one's.
+func TestShadowingPhrases(t *testing.T) {
+	const src = `name: x
+number_prefixes: [hơn]
+themes:
+  - id: a
+    label: {en: A}
+    terms:
+      - {id: chip, text: chip, weight: 0.8}
+      - {id: chip-snack, text: chip khoai tây, weight: 0.3}
+      - {id: chip-semi, text: chip bán dẫn, weight: 1}
+      - {id: chip-memory, text: chip nhớ, weight: 0.8}
+      - {id: chip-cheap, text: chip rẻ, weight: 0.8, weak: true}
+      - {id: chip-green, text: chip xanh, weight: 0.8, needs: [điện thoại]}
+      - {id: chip-factory, text: nhà máy chip, context: true}
+      - {id: lo, text: lò, weak: true}
+      - {id: lo-nung, text: lò nung}
+      - {id: lo-cao, text: lò cao, weak: true}
+      - {id: wafer, text: wafer, needs: [nhà máy]}
+      - {id: wafer-si, text: wafer silicon}
+      - {id: hospital, text: bệnh viện, context: true}
+      - {id: hospital-robot, text: robot bệnh viện, weight: 0.5}
+      - {id: hospital-big, text: bệnh viện lớn, context: true}
+      - {id: own, text: máy chủ, variants: [máy chủ AI], weight: 0.9}
+      - {id: hospital-app, text: ứng dụng bệnh viện, weight: 0.4, weak: true}
+      - {id: acronym, text: AI, case_sensitive: true, weight: 0.8}
+      - {id: ai-boom, text: AI boom, weight: 0.5}
+      - {id: pony, text: Pony.ai, weight: 0.6}
+  - id: b
+    label: {en: B}
+    terms:
+      - {id: cut, text: giảm <n>% khí thải}
+      - {id: pledge, text: cam kết giảm hơn <n>% khí thải, weight: 0.5}
+      - {id: about, text: giảm khoảng <n>% khí thải, weight: 0.5}
+      - {id: crisps, text: chip khoai tây chiên, weight: 0.2}
+`
+	rs, err := ParseRuleset("r.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range rs.ShadowingPhrases() {
+		got = append(got, fmt.Sprintf("%s:%d %s %q (%g) ⊃ %s %q (%g): %s", s.Theme, s.Line, s.LongerTerm, s.Longer, s.LongerWeight, s.ShorterTerm, s.Shorter, s.ShorterWeight, s.Reason))
+	}
+	want := []string{
+		`a:8 chip-snack "chip khoai tây" (0.3) ⊃ chip "chip" (0.8): lower weight`,
+		`a:11 chip-cheap "chip rẻ" (0.8) ⊃ chip "chip" (0.8): weak`,
+		`a:12 chip-green "chip xanh" (0.8) ⊃ chip "chip" (0.8): needs`,
+		`a:13 chip-factory "nhà máy chip" (0) ⊃ chip "chip" (0.8): lower weight`,
+		`a:25 ai-boom "AI boom" (0.5) ⊃ acronym "AI" (0.8): lower weight`,
+		`b:31 pledge "cam kết giảm hơn <n>% khí thải" (0.5) ⊃ cut "giảm <n>% khí thải" (1): lower weight`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("shadowing:\n%s\nwant\n%s\n(not: an equal or higher weight, a plain term over a weak, needing or context one, a weak one over a context one, two weak or two context terms, a term's own phrases, another theme's, a case-sensitive phrase in another case, khoảng, which is no listed prefix)", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	tg, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evidence := func(text string) []string {
+		var out []string
+		res := tagChecked(t, tg, text, Options{IncludeUntagged: true})
+		for _, tag := range append(res.Tags, res.Untagged...) {
+			for _, e := range tag.Evidence {
+				out = append(out, fmt.Sprintf("%s %g", e.Term, e.Weight))
+			}
+		}
+		return out
+	}
+	if got := evidence("Giá chip tăng."); !slices.Equal(got, []string{"chip 0.8"}) {
+		t.Errorf("chip alone: evidence %q, want chip 0.8", got)
+	}
+	if got := evidence("Giá chip khoai tây tăng."); !slices.Equal(got, []string{"chip-snack 0.3"}) {
+		t.Errorf("chip khoai tây: evidence %q, want chip-snack 0.3 alone (the longer phrase takes chip's place)", got)
+	}
+}
+
 // checkThemes tags each text and checks the themes tagged, in order.
 func checkThemes(t *testing.T, tg *Tagger, cases map[string][]string) {
 	t.Helper()

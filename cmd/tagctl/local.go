@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/doctagger/doctagger/internal/evaluation"
 	"github.com/doctagger/doctagger/tagger"
@@ -18,6 +20,7 @@ func init() {
 func rulesCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rules check", "FILE", stderr)
 	listRedundant := fs.Bool("redundant", false, "list each phrase that holds another of the same term or exclusion (it adds nothing)")
+	listShadowing := fs.Bool("shadowing", false, "list each phrase that holds another term's phrase of the theme where the longer match counts for less (lower weight, weak, needs)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +34,11 @@ func rulesCheck(args []string, stdout, stderr io.Writer) error {
 		printRedundant(stdout, rs.Source, redundant)
 	}
 	fmt.Fprintf(stdout, "redundant phrases: %d (a phrase holding another of the same entry matches nowhere the shorter one does not; --redundant lists them)\n", len(redundant))
+	shadowing := rs.ShadowingPhrases()
+	if *listShadowing {
+		printShadowing(stdout, rs.Source, shadowing)
+	}
+	fmt.Fprintf(stdout, "shadowing phrases: %d (a phrase holding another term's phrase of the theme, where the longer match counts for less; --shadowing lists them)\n", len(shadowing))
 	if failed := runExamples(stdout, rs, t, false); failed > 0 {
 		return exitError{1}
 	}
@@ -41,6 +49,22 @@ func printRedundant(w io.Writer, source string, list []tagger.RedundantPhrase) {
 	for _, r := range list {
 		fmt.Fprintf(w, "%s:%d: theme %q %s %q: %q holds %q\n", source, r.Line, r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter)
 	}
+}
+
+func printShadowing(w io.Writer, source string, list []tagger.ShadowingPhrase) {
+	for _, s := range list {
+		fmt.Fprintf(w, "%s:%d: theme %q term %q %q (%s) holds term %q %q (%s): %s\n", source, s.Line, s.Theme,
+			s.LongerTerm, s.Longer, weightText(s.LongerWeight), s.ShorterTerm, s.Shorter, weightText(s.ShorterWeight), s.Reason)
+	}
+}
+
+// weightText prints a term's weight with at least one decimal: 1.0, 0.8, 0.35.
+func weightText(w float64) string {
+	s := strconv.FormatFloat(w, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 func printRuleset(w io.Writer, rs *tagger.Ruleset) {

@@ -64,6 +64,23 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	printRedundant(stdout, newT.Ruleset().Source, added)
 	fmt.Fprintf(stdout, "redundant phrases added: %d\n", len(added))
+	// Phrases the edit added that lower a tag where they hold another
+	// term's phrase, compared the same way.
+	hadShadow := map[tagger.ShadowingPhrase]bool{}
+	for _, s := range oldT.Ruleset().ShadowingPhrases() {
+		s.Line = 0
+		hadShadow[s] = true
+	}
+	var addedShadow []tagger.ShadowingPhrase
+	for _, s := range newT.Ruleset().ShadowingPhrases() {
+		key := s
+		key.Line = 0
+		if !hadShadow[key] {
+			addedShadow = append(addedShadow, s)
+		}
+	}
+	printShadowing(stdout, newT.Ruleset().Source, addedShadow)
+	fmt.Fprintf(stdout, "shadowing phrases added: %d\n", len(addedShadow))
 	printed := 0
 	err = eachDoc(*corpus, func(id, text string) error {
 		if *unmarked {

@@ -116,6 +116,49 @@ func TestRedundantPhrases(t *testing.T) {
 	}
 }
 
+// rules check counts the phrases holding another term's phrase of the
+// theme whose match counts for less, --shadowing lists them, and neither
+// fails the check; rules diff lists those the edit added.
+func TestShadowingPhrases(t *testing.T) {
+	const base = "themes:\n  - id: chips\n    label: {en: Chips}\n    terms:\n      - {id: chip, text: chip}\n      - {id: snack, text: chip khoai tây, weight: 0.8}\n      - {id: cheap, text: chip giá rẻ, weak: true%s}\n"
+	oldPath := writeFile(t, "old.yaml", fmt.Sprintf(base, ""))
+	newPath := writeFile(t, "new.yaml", fmt.Sprintf(base, ", variants: [chip rẻ]"))
+	var out, errOut bytes.Buffer
+	if err := rulesCheck([]string{"--shadowing", newPath}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{
+		newPath + `:6: theme "chips" term "snack" "chip khoai tây" (0.8) holds term "chip" "chip" (1.0): lower weight` + "\n",
+		newPath + `:7: theme "chips" term "cheap" "chip giá rẻ" (1.0) holds term "chip" "chip" (1.0): weak` + "\n",
+		newPath + `:7: theme "chips" term "cheap" "chip rẻ" (1.0) holds term "chip" "chip" (1.0): weak` + "\n",
+		"redundant phrases: 0 ",
+		"\nshadowing phrases: 3 (",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rules check --shadowing: output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := rulesCheck([]string{newPath}, &out, &errOut); err != nil || strings.Contains(out.String(), "holds term") || !strings.Contains(out.String(), "shadowing phrases: 3 ") {
+		t.Errorf("rules check without --shadowing: err = %v, want the count only:\n%s", err, out.String())
+	}
+	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"Chip rẻ."}
+`)
+	out.Reset()
+	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "redundant phrases added: 0\n"+newPath+`:7: theme "chips" term "cheap" "chip rẻ" (1.0) holds term "chip" "chip" (1.0): weak`+"\nshadowing phrases added: 1\n") ||
+		strings.Contains(got, `"chip khoai tây" (0.8) holds`) || strings.Contains(got, `"chip giá rẻ" (1.0) holds`) {
+		t.Errorf("rules diff: want the one added pair only:\n%s", got)
+	}
+	// The premise: the weak "chip rẻ" takes the strong "chip"'s place.
+	if !strings.Contains(got, "-chips  score 0.6321 -> 0.0000") {
+		t.Errorf("rules diff: want chips lost where chip rẻ now matches:\n%s", got)
+	}
+}
+
 // rules diff --unmarked tags the corpus typed without diacritics: folding a
 // term changes the unmarked documents only.
 func TestRulesDiffUnmarked(t *testing.T) {
