@@ -46,41 +46,18 @@ func rulesDiffCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "old %s (%s)\nnew %s (%s)\n", oldT.Version(), oldT.Ruleset().Source, newT.Version(), newT.Ruleset().Source)
-	// Phrases the edit added that add nothing: they match nowhere a
-	// shorter phrase of the same entry does not. Compared without their
-	// lines, which an edit above them moves.
-	had := map[tagger.RedundantPhrase]bool{}
-	for _, r := range oldT.Ruleset().RedundantPhrases() {
-		r.Line = 0
-		had[r] = true
-	}
-	var added []tagger.RedundantPhrase
-	for _, r := range newT.Ruleset().RedundantPhrases() {
-		key := r
-		key.Line = 0
-		if !had[key] {
-			added = append(added, r)
-		}
-	}
-	printRedundant(stdout, newT.Ruleset().Source, added)
-	fmt.Fprintf(stdout, "redundant phrases added: %d\n", len(added))
-	// Phrases the edit added that lower a tag where they hold another
-	// term's phrase, compared the same way.
-	hadShadow := map[tagger.ShadowingPhrase]bool{}
-	for _, s := range oldT.Ruleset().ShadowingPhrases() {
-		s.Line = 0
-		hadShadow[s] = true
-	}
-	var addedShadow []tagger.ShadowingPhrase
-	for _, s := range newT.Ruleset().ShadowingPhrases() {
-		key := s
-		key.Line = 0
-		if !hadShadow[key] {
-			addedShadow = append(addedShadow, s)
-		}
-	}
-	printShadowing(stdout, newT.Ruleset().Source, addedShadow)
-	fmt.Fprintf(stdout, "shadowing phrases added: %d\n", len(addedShadow))
+	// Phrases the edit added that add nothing (redundant) or that lower a
+	// tag where they hold another term's phrase (shadowing). Compared
+	// without their lines, which an edit above them moves.
+	oldRS, newRS := oldT.Ruleset(), newT.Ruleset()
+	withoutLine := func(r tagger.RedundantPhrase) tagger.RedundantPhrase { r.Line = 0; return r }
+	redundant := addedSince(oldRS.RedundantPhrases(), newRS.RedundantPhrases(), withoutLine)
+	printRedundant(stdout, newRS.Source, redundant)
+	fmt.Fprintf(stdout, "redundant phrases added: %d\n", len(redundant))
+	shadowWithoutLine := func(s tagger.ShadowingPhrase) tagger.ShadowingPhrase { s.Line = 0; return s }
+	shadowing := addedSince(oldRS.ShadowingPhrases(), newRS.ShadowingPhrases(), shadowWithoutLine)
+	printShadowing(stdout, newRS.Source, shadowing)
+	fmt.Fprintf(stdout, "shadowing phrases added: %d\n", len(shadowing))
 	printed := 0
 	err = eachDoc(*corpus, func(id, text string) error {
 		if *unmarked {
@@ -256,4 +233,20 @@ func interspersed(args []string, valued map[string]bool) []string {
 		pos = append(pos, a)
 	}
 	return append(flags, pos...)
+}
+
+// addedSince returns the items of now whose key is not among the keys of
+// before, in the order of now.
+func addedSince[T any, K comparable](before, now []T, key func(T) K) []T {
+	had := make(map[K]bool, len(before))
+	for _, x := range before {
+		had[key(x)] = true
+	}
+	var added []T
+	for _, x := range now {
+		if !had[key(x)] {
+			added = append(added, x)
+		}
+	}
+	return added
 }
