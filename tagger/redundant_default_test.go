@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -33,12 +32,13 @@ func TestDefaultRedundant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range rs.RedundantPhrases() {
-		got = append(got, redundantKey(r))
+	phrases := rs.RedundantPhrases()
+	keys := make([]string, len(phrases))
+	for i, r := range phrases {
+		keys[i] = redundantKey(r)
 	}
 	if *updateRedundant {
-		if err := os.WriteFile(knownRedundantFile, []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(knownRedundantFile, []byte(strings.Join(keys, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -48,15 +48,9 @@ func TestDefaultRedundant(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	for _, r := range rs.RedundantPhrases() {
-		if !slices.Contains(known, redundantKey(r)) {
-			t.Errorf("rules/default.yaml:%d theme %s %s %s: %q holds %q of the same entry, so it matches nowhere the shorter one does not: drop it (tagctl rules check --redundant rules/default.yaml)",
-				r.Line, r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter)
-		}
-	}
-	for _, k := range known {
-		if !slices.Contains(got, k) {
-			t.Errorf("%s lists %q, which rules/default.yaml no longer has: remove the line", knownRedundantFile, k)
-		}
-	}
+	checkKnownList(t, keys, known, knownRedundantFile, func(i int) {
+		r := phrases[i]
+		t.Errorf("rules/default.yaml:%d theme %s %s %s: %q holds %q of the same entry, so it matches nowhere the shorter one does not: drop it (tagctl rules check --redundant rules/default.yaml)",
+			r.Line, r.Theme, r.Kind, r.Entry, r.Longer, r.Shorter)
+	})
 }
