@@ -35,6 +35,17 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// mustRun calls a tagctl subcommand with args and returns what it wrote to
+// standard output; an error fails the test with what it wrote to standard error.
+func mustRun(t *testing.T, cmd func([]string, io.Writer, io.Writer) error, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := cmd(args, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	return out.String()
+}
+
 func TestRulesTestPrintsFailureWithEvidence(t *testing.T) {
 	path := writeFile(t, "r.yaml", testRules)
 	var out, errOut bytes.Buffer
@@ -57,9 +68,8 @@ func TestRulesTestPrintsFailureWithEvidence(t *testing.T) {
 		t.Errorf("rules check: err = %v, output:\n%s", err, out.String())
 	}
 	fixed := writeFile(t, "ok.yaml", strings.Replace(testRules, "        - A drone hovered over the stadium.\n", "", 1))
-	out.Reset()
-	if err := rulesTestCmd([]string{fixed}, &out, &errOut); err != nil || !strings.Contains(out.String(), "failed: 0") {
-		t.Errorf("passing file: err = %v, output:\n%s", err, out.String())
+	if got := mustRun(t, rulesTestCmd, fixed); !strings.Contains(got, "failed: 0") {
+		t.Errorf("passing file: output:\n%s", got)
 	}
 }
 
@@ -70,11 +80,7 @@ func TestRulesDiff(t *testing.T) {
 {"id":"b","text":"A drone crashed."}
 {"id":"c","text":"Nothing here."}
 `)
-	var out, errOut bytes.Buffer
-	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
-	}
-	got := out.String()
+	got := mustRun(t, rulesDiffCmd, oldPath, newPath, "--corpus", corpus)
 	for _, want := range []string{"a (3 words)", "+drones  score 0.0000 -> 0.6321", `+ uav`, "drones                    1        2        1        0", "documents: 3; with changed tags: 1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
@@ -91,26 +97,19 @@ func TestRedundantPhrases(t *testing.T) {
 	const base = "themes:\n  - id: chips\n    label: {en: Chips}\n    terms:\n      - {text: bán dẫn, variants: [chip bán dẫn%s]}\n      - {text: vi mạch, variants: [nhà máy vi mạch], folded: true, unfolded: [vi mạch]}\n"
 	oldPath := writeFile(t, "old.yaml", fmt.Sprintf(base, ""))
 	newPath := writeFile(t, "new.yaml", fmt.Sprintf(base, ", ngành bán dẫn Việt Nam"))
-	var out, errOut bytes.Buffer
-	if err := rulesCheck([]string{"--redundant", newPath}, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
-	}
+	got := mustRun(t, rulesCheck, "--redundant", newPath)
 	for _, want := range []string{
 		newPath + `:5: theme "chips" term "ban-dan": "chip bán dẫn" holds "bán dẫn"`,
 		`"ngành bán dẫn Việt Nam" holds "bán dẫn"`,
 		"redundant phrases: 2 ",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("rules check --redundant: output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(got, want) {
+			t.Errorf("rules check --redundant: output lacks %q:\n%s", want, got)
 		}
 	}
 	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"Ngành bán dẫn."}
 `)
-	out.Reset()
-	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
-	}
-	got := out.String()
+	got = mustRun(t, rulesDiffCmd, oldPath, newPath, "--corpus", corpus)
 	if !strings.Contains(got, `"ngành bán dẫn Việt Nam" holds "bán dẫn"`) || strings.Contains(got, `"chip bán dẫn" holds`) || !strings.Contains(got, "redundant phrases added: 1\n") {
 		t.Errorf("rules diff: want the one added pair only:\n%s", got)
 	}
@@ -123,10 +122,7 @@ func TestShadowingPhrases(t *testing.T) {
 	const base = "themes:\n  - id: chips\n    label: {en: Chips}\n    terms:\n      - {id: chip, text: chip}\n      - {id: snack, text: chip khoai tây, weight: 0.8}\n      - {id: cheap, text: chip giá rẻ, weak: true%s}\n"
 	oldPath := writeFile(t, "old.yaml", fmt.Sprintf(base, ""))
 	newPath := writeFile(t, "new.yaml", fmt.Sprintf(base, ", variants: [chip rẻ]"))
-	var out, errOut bytes.Buffer
-	if err := rulesCheck([]string{"--shadowing", newPath}, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
-	}
+	got := mustRun(t, rulesCheck, "--shadowing", newPath)
 	for _, want := range []string{
 		newPath + `:6: theme "chips" term "snack" "chip khoai tây" (0.8) holds term "chip" "chip" (1.0): lower weight` + "\n",
 		newPath + `:7: theme "chips" term "cheap" "chip giá rẻ" (1.0) holds term "chip" "chip" (1.0): weak` + "\n",
@@ -134,21 +130,16 @@ func TestShadowingPhrases(t *testing.T) {
 		"redundant phrases: 0 ",
 		"\nshadowing phrases: 3 (",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("rules check --shadowing: output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(got, want) {
+			t.Errorf("rules check --shadowing: output lacks %q:\n%s", want, got)
 		}
 	}
-	out.Reset()
-	if err := rulesCheck([]string{newPath}, &out, &errOut); err != nil || strings.Contains(out.String(), "holds term") || !strings.Contains(out.String(), "shadowing phrases: 3 ") {
-		t.Errorf("rules check without --shadowing: err = %v, want the count only:\n%s", err, out.String())
+	if got := mustRun(t, rulesCheck, newPath); strings.Contains(got, "holds term") || !strings.Contains(got, "shadowing phrases: 3 ") {
+		t.Errorf("rules check without --shadowing: want the count only:\n%s", got)
 	}
 	corpus := writeFile(t, "c.jsonl", `{"id":"a","text":"Chip rẻ."}
 `)
-	out.Reset()
-	if err := rulesDiffCmd([]string{oldPath, newPath, "--corpus", corpus}, &out, &errOut); err != nil {
-		t.Fatalf("%v\n%s", err, errOut.String())
-	}
-	got := out.String()
+	got = mustRun(t, rulesDiffCmd, oldPath, newPath, "--corpus", corpus)
 	if !strings.Contains(got, "redundant phrases added: 0\n"+newPath+`:7: theme "chips" term "cheap" "chip rẻ" (1.0) holds term "chip" "chip" (1.0): weak`+"\nshadowing phrases added: 1\n") ||
 		strings.Contains(got, `"chip khoai tây" (0.8) holds`) || strings.Contains(got, `"chip giá rẻ" (1.0) holds`) {
 		t.Errorf("rules diff: want the one added pair only:\n%s", got)
@@ -171,12 +162,8 @@ func TestRulesDiffUnmarked(t *testing.T) {
 		if flag != "" {
 			args = append(args, flag)
 		}
-		var out, errOut bytes.Buffer
-		if err := rulesDiffCmd(args, &out, &errOut); err != nil {
-			t.Fatalf("%v\n%s", err, errOut.String())
-		}
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("rules diff %s: output lacks %q:\n%s", flag, want, out.String())
+		if got := mustRun(t, rulesDiffCmd, args...); !strings.Contains(got, want) {
+			t.Errorf("rules diff %s: output lacks %q:\n%s", flag, want, got)
 		}
 	}
 }
