@@ -173,6 +173,38 @@ func TestExamplesParse(t *testing.T) {
 	}
 }
 
+// TestExamplesSplicedIntoQuotes: an example pasted between the lines of a
+// multi-line quoted one is folded into it by YAML; the loader says so, with
+// both lines, instead of testing one wrong text in place of two.
+func TestExamplesSplicedIntoQuotes(t *testing.T) {
+	base := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha]\n    examples:\n      tagged:\n"
+	for name, c := range map[string]struct{ yaml, want string }{
+		"double quotes": {"        - \"alpha one, \\\"quoted\\\", runs on\n          to a second line\n        - alpha pasted here\n          and a third line\"\n", "t.yaml:9"},
+		"single quotes": {"        - 'alpha''s long example\n        - alpha pasted here\n          ends here'\n", "t.yaml:8"},
+	} {
+		_, err := ParseRuleset("t.yaml", []byte(base+c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "inside the quotes of the example that starts on line 7") {
+			t.Errorf("%s: err = %v, want a problem on %s naming line 7", name, err, c.want)
+		}
+	}
+	// Multi-line quoted examples that end before the next item, and an
+	// indented "- " inside the quotes, are fine.
+	for name, src := range map[string]string{
+		"double quotes": "        - \"alpha one\n          - a dash inside, indented\n          ends here\"\n        - alpha two\n",
+		"single quotes": "        - 'alpha''s one\n          ends here'\n        - alpha two\n",
+		"escaped break": "        - \"alpha one \\\n          ends here\"\n        - alpha two\n",
+	} {
+		rs, err := ParseRuleset("t.yaml", []byte(base+src))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if ex := rs.Themes[0].Examples; len(ex) != 2 || ex[1].Text != "alpha two" {
+			t.Errorf("%s: examples = %+v", name, ex)
+		}
+	}
+}
+
 // TestDeployRulesAreDefault: deploy/rules.yaml is a byte copy of the
 // default rules (examples and comments included, which the version omits).
 func TestDeployRulesAreDefault(t *testing.T) {

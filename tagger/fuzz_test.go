@@ -195,3 +195,39 @@ func TestWordCacheChangesNoResult(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRuleset checks the loader over arbitrary rule files: no panic, and
+// either a ruleset with themes or a *RulesetError whose problems all carry a
+// message. The seeds hold multi-line quoted examples, which the loader reads
+// from the source lines as well as from the YAML nodes (splicedItem).
+func FuzzParseRuleset(f *testing.F) {
+	base := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha]\n    examples:\n      tagged:\n"
+	for _, s := range []string{
+		"        - \"alpha one\n          runs on\"\n        - alpha two\n",
+		"        - \"alpha one\n        - pasted\"\n",
+		"        - 'alpha''s one\n        - pasted'\n",
+		"        - \"alpha \\\n          one\"\n",
+		"      - \"x\n  - \"",
+		"        -\t\"a\n        -\t\"",
+	} {
+		f.Add(base + s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		rs, err := ParseRuleset("f.yaml", []byte(src))
+		if err != nil {
+			var re *RulesetError
+			if !errors.As(err, &re) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			for _, p := range re.Problems {
+				if p.Message == "" {
+					t.Fatalf("a problem without a message: %+v", p)
+				}
+			}
+			return
+		}
+		if len(rs.Themes) == 0 {
+			t.Fatal("no error and no themes")
+		}
+	})
+}

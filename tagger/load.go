@@ -61,7 +61,7 @@ func DefaultRuleset() (*Ruleset, error) {
 // errors and in Ruleset.Source. It reports every problem it finds, each
 // with its line, as a *RulesetError.
 func ParseRuleset(source string, data []byte) (*Ruleset, error) {
-	p := &parser{file: source}
+	p := &parser{file: source, lines: strings.Split(string(data), "\n")}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -89,6 +89,7 @@ func ParseRuleset(source string, data []byte) (*Ruleset, error) {
 
 type parser struct {
 	file     string
+	lines    []string // the source, for checks the YAML nodes cannot answer
 	problems []Problem
 	defaults termDefaults
 }
@@ -400,10 +401,52 @@ func (p *parser) examples(theme string, n *yaml.Node) []Example {
 				p.add(c.Line, theme, "", fmt.Sprintf("an example in examples.%s is not valid UTF-8", k))
 				continue
 			}
+			if line := p.splicedItem(c); line > 0 {
+				p.add(line, theme, "", fmt.Sprintf("this line starts like a new item of examples.%s (\"- \" at the list's indentation) but is inside the quotes of the example "+
+					"that starts on line %d, so YAML reads both as one text: close that example's quotes before this line, or indent it", k, c.Line))
+				continue
+			}
 			out = append(out, Example{Text: text, Tagged: k == "tagged", Line: c.Line})
 		}
 	})
 	return out
+}
+
+// splicedItem returns the source line, inside a quoted list item that spans
+// several lines, that starts with "- " at the list's own indentation: what an
+// example pasted between the lines of a multi-line quoted one looks like.
+// YAML folds it into that example without a word, so the file loses an
+// example and the other one tests a different text. 0 when there is none.
+func (p *parser) splicedItem(n *yaml.Node) int {
+	double := n.Style&yaml.DoubleQuotedStyle != 0
+	if !double && n.Style&yaml.SingleQuotedStyle == 0 || n.Line < 1 || n.Line > len(p.lines) || n.Column < 3 {
+		return 0
+	}
+	first := p.lines[n.Line-1]
+	open := n.Column - 1 // the opening quote, after "- " (the list items here are indented with spaces only)
+	if open >= len(first) || first[open-2:open] != "- " || strings.TrimLeft(first[:open-2], " ") != "" {
+		return 0
+	}
+	dash := first[:open] // the indentation and "- " of this item
+	line, i := n.Line-1, open+1
+	for line < len(p.lines) {
+		s := p.lines[line]
+		if line > n.Line-1 && strings.HasPrefix(s, dash) {
+			return line + 1
+		}
+		for ; i < len(s); i++ {
+			switch {
+			case double && s[i] == '\\':
+				i++ // an escaped character, or an escaped line break at the end
+			case double && s[i] == '"', !double && s[i] == '\'' && (i+1 >= len(s) || s[i+1] != '\''):
+				return 0 // the item ends on this line
+			case !double && s[i] == '\'':
+				i++ // '' is a quote inside single quotes
+			}
+		}
+		line, i = line+1, 0
+	}
+	return 0
 }
 
 func (p *parser) term(theme string, n *yaml.Node) Term {
