@@ -225,7 +225,14 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			if len(term.Needs) > 0 {
 				t.terms[idx].needs = len(t.excls)
 				t.excls = append(t.excls, compiledExcl{theme: ti, id: term.ID, text: term.Text, cancels: []int{idx}, window: term.NeedsWindow, document: term.NeedsWindow == 0})
+				// A term's own phrases are not its setting: they would meet the
+				// needs of every match by themselves (a shared list, such as
+				// *computing, may hold them).
+				own := term.ownKeys()
 				for _, text := range term.Needs {
+					if key, _ := checkPhrase(text); own[key] {
+						continue
+					}
 					p, err := newPattern(text, term.Hyphens, false)
 					if err != nil {
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)

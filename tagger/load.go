@@ -708,10 +708,18 @@ func (p *parser) validate(rs *Ruleset) {
 					foldKeys[key] = t.Text
 				}
 			}
+			own := t.ownKeys()
+			setting := 0 // needs phrases that are not the term's own (Compile leaves those out)
 			for _, text := range t.Needs {
-				if _, msg := checkPhrase(text); msg != "" {
+				key, msg := checkPhrase(text)
+				if msg != "" {
 					p.add(t.Line, th.ID, t.Text, "needs: "+msg)
+				} else if !own[key] {
+					setting++
 				}
+			}
+			if len(t.Needs) > 0 && setting == 0 {
+				p.add(t.Line, th.ID, t.Text, "needs lists only the term's own phrases, which are not its setting, so it could never be met: list other words")
 			}
 			if t.ID == "" {
 				t.ID = slug(t.Text)
@@ -772,6 +780,18 @@ func caseSignature(text string) string {
 		b.WriteByte('.')
 	}
 	return b.String()
+}
+
+// ownKeys is the set of the term's own phrases (text and variants), by the
+// words they match (checkPhrase's key): what its Needs leave out.
+func (t *Term) ownKeys() map[string]bool {
+	own := map[string]bool{}
+	for _, text := range append([]string{t.Text}, t.Variants...) {
+		if key, _ := checkPhrase(text); key != "" {
+			own[key] = true
+		}
+	}
+	return own
 }
 
 func checkPhrase(text string) (key, problem string) {

@@ -1020,14 +1020,20 @@ themes:
   - id: ai
     label: {en: AI}
     terms:
-      - {text: AI, case_sensitive: true, needs: &computing [software, data]}
+      - {text: AI, case_sensitive: true, needs: &computing [software, data, machine learning, LLM]}
       - {text: LLM, case_sensitive: true, needs: *computing}
+      - {text: machine learning, needs: *computing}
 `)
 	for text, want := range map[string][]string{
 		"The LLM was trained on public data.":         {"ai"},
 		"She earned an LLM in labour law in Lyon.":    nil,
 		"The AI reads the data from the sensors.":     {"ai"},
 		"The nutrition table lists the AI for fibre.": nil,
+		// A term's own phrase in a shared setting is not its setting: it
+		// would meet the needs of each of its matches by itself.
+		"Machine learning sorts the data.":                 {"ai"},
+		"The loom course covers machine learning by hand.": nil,
+		"The LLM used machine learning.":                   {"ai"}, // each is the other's setting
 	} {
 		if got := themesOf(tagChecked(t, shared, text, Options{})); !slices.Equal(got, want) {
 			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
@@ -1039,6 +1045,7 @@ themes:
 		{"{text: chip, context: true, needs: [wafer]}", "needs does nothing"},
 		{"{text: chip, needs: [wafer], needs_window: -1}", "window -1 is out of range"},
 		{"{text: chip, needs: ['!!']}", "needs:"},
+		{"{text: chip, variants: [chíp], needs: [Chip, chíp]}", "needs lists only the term's own phrases"},
 	} {
 		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
 		if _, err := ParseRuleset("t.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), c.want) {
