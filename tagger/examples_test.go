@@ -178,18 +178,24 @@ func TestExamplesParse(t *testing.T) {
 // both lines, instead of testing one wrong text in place of two.
 func TestExamplesSplicedIntoQuotes(t *testing.T) {
 	base := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha]\n    examples:\n      tagged:\n"
-	for name, c := range map[string]struct{ yaml, want string }{
-		"double quotes": {"        - \"alpha one, \\\"quoted\\\", runs on\n          to a second line\n        - alpha pasted here\n          and a third line\"\n", "t.yaml:9"},
-		"single quotes": {"        - 'alpha''s long example\n        - alpha pasted here\n          ends here'\n", "t.yaml:8"},
+	for name, c := range map[string]struct{ yaml, want, start string }{
+		"double quotes": {"        - \"alpha one, \\\"quoted\\\", runs on\n          to a second line\n        - alpha pasted here\n          and a third line\"\n", "t.yaml:9", "line 7"},
+		"single quotes": {"        - 'alpha''s long example\n        - alpha pasted here\n          ends here'\n", "t.yaml:8", "line 7"},
+		// The quote opens on the line after the item's "-": the list's own
+		// column, not the quote's, says where an item starts.
+		"quote on the next line": {"        -\n          \"alpha one\n        - alpha pasted here\"\n", "t.yaml:9", "line 8"},
 	} {
 		_, err := ParseRuleset("t.yaml", []byte(base+c.yaml))
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "inside the quotes of the example that starts on line 7") {
-			t.Errorf("%s: err = %v, want a problem on %s naming line 7", name, err, c.want)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "inside the quotes of the example that starts on "+c.start) {
+			t.Errorf("%s: err = %v, want a problem on %s naming %s", name, err, c.want, c.start)
 		}
 	}
 	// Multi-line quoted examples that end before the next item, and an
-	// indented "- " inside the quotes, are fine.
+	// indented "- " inside the quotes, are fine; so is "- " in a flow list,
+	// which has no such items, and after a tab, which YAML never indents with.
 	for name, src := range map[string]string{
+		"flow list":     "        - \"alpha one\"\n        - alpha two\n      not_tagged:\n        [\"beta one\n        - beta two\"]\n",
+		"tab":           "        - \"alpha one\n\t- a tab, then a dash\"\n        - alpha two\n",
 		"double quotes": "        - \"alpha one\n          - a dash inside, indented\n          ends here\"\n        - alpha two\n",
 		"single quotes": "        - 'alpha''s one\n          ends here'\n        - alpha two\n",
 		"escaped break": "        - \"alpha one \\\n          ends here\"\n        - alpha two\n",
@@ -199,7 +205,11 @@ func TestExamplesSplicedIntoQuotes(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if ex := rs.Themes[0].Examples; len(ex) != 2 || ex[1].Text != "alpha two" {
+		want := 2
+		if name == "flow list" {
+			want = 3 // and YAML folds the flow item's lines into "beta one - beta two"
+		}
+		if ex := rs.Themes[0].Examples; len(ex) != want || ex[1].Text != "alpha two" {
 			t.Errorf("%s: examples = %+v", name, ex)
 		}
 	}

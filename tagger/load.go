@@ -401,7 +401,7 @@ func (p *parser) examples(theme string, n *yaml.Node) []Example {
 				p.add(c.Line, theme, "", fmt.Sprintf("an example in examples.%s is not valid UTF-8", k))
 				continue
 			}
-			if line := p.splicedItem(c); line > 0 {
+			if line := p.splicedItem(v, c); line > 0 {
 				p.add(line, theme, "", fmt.Sprintf("this line starts like a new item of examples.%s (\"- \" at the list's indentation) but is inside the quotes of the example "+
 					"that starts on line %d, so YAML reads both as one text: close that example's quotes before this line, or indent it", k, c.Line))
 				continue
@@ -412,23 +412,26 @@ func (p *parser) examples(theme string, n *yaml.Node) []Example {
 	return out
 }
 
-// splicedItem returns the source line, inside a quoted list item that spans
-// several lines, that starts with "- " at the list's own indentation: what an
-// example pasted between the lines of a multi-line quoted one looks like.
-// YAML folds it into that example without a word, so the file loses an
-// example and the other one tests a different text. 0 when there is none.
-func (p *parser) splicedItem(n *yaml.Node) int {
+// splicedItem returns the source line, inside a quoted item of the block
+// list seq that spans several lines, that starts with "- " at the list's own
+// indentation: what an example pasted between the lines of a multi-line
+// quoted one looks like. YAML folds it into that example without a word, so
+// the file loses an example and the other one tests a different text. 0 when
+// there is none; a flow list ([a, b]) has no "- " items to be confused with.
+func (p *parser) splicedItem(seq, n *yaml.Node) int {
 	double := n.Style&yaml.DoubleQuotedStyle != 0
-	if !double && n.Style&yaml.SingleQuotedStyle == 0 || n.Line < 1 || n.Line > len(p.lines) || n.Column < 3 {
+	if !double && n.Style&yaml.SingleQuotedStyle == 0 || seq.Style&yaml.FlowStyle != 0 ||
+		seq.Column < 1 || n.Line < 1 || n.Line > len(p.lines) || n.Column < 1 {
 		return 0
 	}
 	first := p.lines[n.Line-1]
-	open := n.Column - 1 // the opening quote, after "- " (the list items here are indented with spaces only)
-	if open >= len(first) || first[open-2:open] != "- " || strings.TrimLeft(first[:open-2], " ") != "" {
-		return 0
+	if n.Column > len(first) || first[n.Column-1] != '"' && first[n.Column-1] != '\'' {
+		return 0 // not where yaml.v3 says the quote opens (a layout this scan does not know)
 	}
-	dash := first[:open] // the indentation and "- " of this item
-	line, i := n.Line-1, open+1
+	// The list's items are indented with spaces only; the scan starts just
+	// after the opening quote, which may be on the line after the "-".
+	dash := strings.Repeat(" ", seq.Column-1) + "- "
+	line, i := n.Line-1, n.Column
 	for line < len(p.lines) {
 		s := p.lines[line]
 		if line > n.Line-1 && strings.HasPrefix(s, dash) {
