@@ -565,6 +565,9 @@ func (t *Tagger) applyExclusions(s *scratch) {
 		xi := t.patterns[e.pat].excl
 		ex := &t.excls[xi]
 		run := runOf(int32(ex.theme))
+		if insideLonger(run, e) {
+			continue
+		}
 		from, to := done[xi], len(run)
 		if !ex.document {
 			// Within w words: at most w words between the two (ends are
@@ -707,6 +710,17 @@ type themeRun struct{ theme, lo, hi int32 }
 
 // firstEndingAtOrAfter returns the index of the first match of a theme's
 // run whose end is at or after the token index.
+// insideLonger reports whether the exclusion match e lies inside a longer
+// match of a term of its theme: as between terms, the longer phrase names
+// the sense ("máy gắn chip", a die bonder, holds the ID card's "gắn chip").
+// A match of the same span does not hide it.
+func insideLonger(run []termMatch, e rawMatch) bool {
+	// No kept match lies inside another, so the first one ending at or after
+	// e has the smallest start of those that could hold it.
+	i := firstEndingAtOrAfter(run, e.end)
+	return i < len(run) && run[i].start <= e.start && run[i].end-run[i].start > e.end-e.start
+}
+
 func firstEndingAtOrAfter(run []termMatch, at int32) int {
 	i, _ := slices.BinarySearchFunc(run, at, func(m termMatch, target int32) int { return cmp.Compare(m.end, target) })
 	return i

@@ -750,6 +750,41 @@ themes:
 	}
 }
 
+// TestExclusionInsideLongerTerm: an exclusion's match inside a longer match
+// of a term of its theme does not count, as a term's match inside a longer
+// one does not: "máy gắn chip" (a die bonder) names the sense, and the ID
+// card's "gắn chip" inside it cancels nothing. A term match of the same
+// span, or one in another theme, does not hide it.
+func TestExclusionInsideLongerTerm(t *testing.T) {
+	tg := compileYAML(t, `
+name: excl-inside
+themes:
+  - id: chips
+    label: {en: Chips}
+    terms:
+      - {text: vi mạch}
+      - {text: máy gắn chip, weight: 0.1}
+      - {text: thẻ gắn chip, weight: 0.1}
+    exclusions:
+      - {text: gắn chip, cancels: [vi-mach], scope: document}
+      - {text: thẻ gắn chip, cancels: [vi-mach], scope: document}
+  - id: cards
+    label: {en: Cards}
+    terms: [căn cước gắn chip]
+`)
+	for text, want := range map[string]bool{
+		"Kỹ thuật viên chỉnh máy gắn chip rồi kiểm thử vi mạch.": true,  // inside the longer term
+		"Người dân nhận thẻ gắn chip; vi mạch lưu vân tay.":      false, // the same span as a term: still cancels
+		"Căn cước gắn chip có vi mạch lưu vân tay.":              false, // longer, but of another theme
+		"Máy gắn chip ở xưởng; thẻ gắn chip cũng có vi mạch.":    false, // one match outside cancels in the document
+	} {
+		got := slices.Contains(tagThemes(t, tg, text), "chips")
+		if got != want {
+			t.Errorf("%q: chips tagged %v, want %v", text, got, want)
+		}
+	}
+}
+
 // TestExclusionWindow: an exclusion without a window cancels only the
 // matches it overlaps, not one beside it ("… hạ tầng AI. Các trung tâm dữ
 // liệu AI" kept the first AI only after this was fixed); a window of w
