@@ -708,8 +708,6 @@ func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
 
 type themeRun struct{ theme, lo, hi int32 }
 
-// firstEndingAtOrAfter returns the index of the first match of a theme's
-// run whose end is at or after the token index.
 // insideLonger reports whether the exclusion match e lies inside a longer
 // match of a term of its theme: as between terms, the longer phrase names
 // the sense ("máy gắn chip", a die bonder, holds the ID card's "gắn chip").
@@ -721,6 +719,8 @@ func insideLonger(run []termMatch, e rawMatch) bool {
 	return i < len(run) && run[i].start <= e.start && run[i].end-run[i].start > e.end-e.start
 }
 
+// firstEndingAtOrAfter returns the index of the first match of a theme's
+// run whose end is at or after the token index.
 func firstEndingAtOrAfter(run []termMatch, at int32) int {
 	i, _ := slices.BinarySearchFunc(run, at, func(m termMatch, target int32) int { return cmp.Compare(m.end, target) })
 	return i
