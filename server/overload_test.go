@@ -55,13 +55,20 @@ func TestOverloadShedsWithRetryHint(t *testing.T) {
 			}
 		}()
 	}
+	// Stalled, not merely slow: on a loaded machine the budget also looks
+	// full while the streams still tag and send, and a result sent then
+	// makes room for the call below. So the budget must stay full while no
+	// document is tagged for half a second (once the windows are full,
+	// nothing moves).
 	full := func() bool { return ts.srv.svc.BudgetHeld() > 16<<10-int64(len(text)) }
-	waitFor(t, "the budget to stay full", func() bool { // once the windows are full, it stays so
+	tagged := func() float64 { return metricValue(t, ts.srv, "doctagger_documents_total", "ok") }
+	waitFor(t, "the greedy streams to stall with the budget full", func() bool {
+		before := tagged()
 		if !full() {
 			return false
 		}
-		time.Sleep(300 * time.Millisecond)
-		return full()
+		time.Sleep(500 * time.Millisecond)
+		return full() && tagged() == before
 	})
 
 	start := time.Now()
