@@ -229,14 +229,19 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				// needs of every match by themselves (a shared list, such as
 				// *computing, may hold them).
 				own := term.ownKeys()
+				ownWords, err := term.ownPatterns()
+				if err != nil {
+					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
+				}
 				for _, text := range term.Needs {
 					if key, _ := checkPhrase(text); own[key] {
 						continue
 					}
-					p, err := newPattern(text, term.Hyphens, false)
+					p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
 					if err != nil {
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
 					}
+					p.caseOnlyOwn(ownWords)
 					p.term, p.excl = -1, t.terms[idx].needs
 					if err := t.addPattern(p, true, true); err != nil { // a setting typed without diacritics is a setting too
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
@@ -471,6 +476,61 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 		}
 	}
 	return p, nil
+}
+
+// ownPatterns are a case-sensitive term's own phrases as patterns (nil for
+// a case-insensitive term): what caseOnlyOwn looks for in its needs.
+func (t *Term) ownPatterns() ([]pattern, error) {
+	if !t.CaseSensitive {
+		return nil, nil
+	}
+	var out []pattern
+	for _, text := range append([]string{t.Text}, t.Variants...) {
+		p, err := newPattern(text, t.Hyphens, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// caseOnlyOwn keeps p's letter case only on the words where p holds one of
+// the term's own phrases as written (own, from ownPatterns); every other
+// word matches in any case. A needs phrase of a case-sensitive term is
+// matched without case, except where it repeats the term: "nhờ AI" in the
+// needs of "AI" is the acronym, and must not read the everyday "nhờ ai"
+// (ask someone), nor "Nhờ AI" at a sentence's start be missed.
+func (p *pattern) caseOnlyOwn(own []pattern) {
+	if p.caseMask == nil {
+		return
+	}
+	keep := make([]bool, len(p.strict))
+	for _, o := range own {
+		for i := 0; i+len(o.strict) <= len(p.strict); i++ {
+			same := true
+			for j := range o.strict {
+				if p.strict[i+j] != o.strict[j] || !slices.Equal(p.caseMask[i+j], o.caseMask[j]) {
+					same = false
+					break
+				}
+			}
+			if same {
+				for j := range o.strict {
+					keep[i+j] = true
+				}
+			}
+		}
+	}
+	if !slices.Contains(keep, true) {
+		p.caseMask = nil
+		return
+	}
+	for i, k := range keep {
+		if !k {
+			p.caseMask[i] = nil // any case
+		}
+	}
 }
 
 // allCapitals reports whether the pattern is case-sensitive and all its

@@ -21,8 +21,9 @@ import (
 )
 
 // engineVersion is part of every ruleset version: when the matching or
-// scoring semantics change, the same rules give a new version.
-const engineVersion = "doctagger-engine-1"
+// scoring semantics change, the same rules give a new version (2: a
+// case-sensitive term's own phrase in its needs keeps its case).
+const engineVersion = "doctagger-engine-2"
 
 // Defaults for a ruleset's scoring section and for term fields.
 var defaultScoring = Scoring{ReferenceWords: 200, RepeatFactor: 0.5, MaxRepeat: 2}

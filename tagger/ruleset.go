@@ -122,7 +122,8 @@ type Term struct {
 	// within NeedsWindow words (0: anywhere in the document) for the term
 	// to count ("AI" beside a word of computing; not the theme's other
 	// terms, which the theme's context terms would support too). They
-	// match in any case, also without diacritics, hyphenated as the term is.
+	// match in any case (but for a case-sensitive term's own phrase within
+	// one, as written), also without diacritics, hyphenated as the term is.
 	Needs       []string `json:",omitempty"`
 	NeedsWindow int      `json:",omitempty"`
 	Line        int      `json:"-"`

@@ -1055,7 +1055,7 @@ themes:
   - id: ai
     label: {en: AI}
     terms:
-      - {text: AI, case_sensitive: true, needs: &computing [software, data, machine learning, LLM]}
+      - {text: AI, case_sensitive: true, needs: &computing [software, data, machine learning, LLM, nhờ AI, AI sẽ]}
       - {text: LLM, case_sensitive: true, needs: *computing}
       - {text: machine learning, needs: *computing}
 `)
@@ -1069,6 +1069,14 @@ themes:
 		"Machine learning sorts the data.":                 {"ai"},
 		"The loom course covers machine learning by hand.": nil,
 		"The LLM used machine learning.":                   {"ai"}, // each is the other's setting
+		// A setting that repeats a case-sensitive term holds it as written:
+		// "nhờ AI" is the acronym, not the everyday "nhờ ai" (ask someone)
+		// nor "ai sẽ" (who will); its other words match in any case.
+		"Nhóm nhạc AI ra album mới; cả nhóm chưa biết nên nhờ ai làm quản lý.": nil,
+		"Nhóm AI thắng giải. Không biết ai sẽ trao giải.":                      nil,
+		"Nhóm nhạc AI ra album mới. Nhờ AI, giọng hát được tổng hợp.":          {"ai"},
+		"Hãng cho biết AI sẽ đọc hồ sơ.":                                       {"ai"},
+		"Nhom nhac AI ra album moi. Nho AI, giong hat duoc tong hop.":          {"ai"}, // a setting typed without diacritics
 	} {
 		if got := themesOf(tagChecked(t, shared, text, Options{})); !slices.Equal(got, want) {
 			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
