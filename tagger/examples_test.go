@@ -61,7 +61,6 @@ var knownUnmarked = []string{
 	"Bac Ninh thu hut them hai du an ban dan",
 	"Chi so ban dan Philadelphia giam 3%",
 	"Mang ban dan cua hang dien tu Nhat lai",
-	"Bo Giao duc dua them bai ve chat ban dan",
 	"Tiem do chip o Go Vap quang cao do chip",
 	"Phong kham thu y lap ho so suc khoe dien",
 	"Dem nhac ban ve qua ung dung, khan gia",
