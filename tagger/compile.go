@@ -222,6 +222,16 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 			idx := len(t.terms)
 			termIdx[term.ID] = idx
 			t.terms = append(t.terms, compiledTerm{theme: ti, weight: term.Weight, weak: term.Weak, context: term.Context, window: term.Window, id: term.ID, needs: -1})
+			// The term's own phrases, parsed once: its patterns, and what its
+			// needs look for to keep their case (caseOnlyOwn).
+			var ownPats []pattern
+			for _, text := range append([]string{term.Text}, term.Variants...) {
+				p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
+				if err != nil {
+					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
+				}
+				ownPats = append(ownPats, p)
+			}
 			if len(term.Needs) > 0 {
 				t.terms[idx].needs = len(t.excls)
 				t.excls = append(t.excls, compiledExcl{theme: ti, id: term.ID, text: term.Text, cancels: []int{idx}, window: term.NeedsWindow, document: term.NeedsWindow == 0})
@@ -229,10 +239,6 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				// needs of every match by themselves (a shared list, such as
 				// *computing, may hold them).
 				own := term.ownKeys()
-				ownWords, err := term.ownPatterns()
-				if err != nil {
-					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
-				}
 				for _, text := range term.Needs {
 					if key, _ := checkPhrase(text); own[key] {
 						continue
@@ -241,23 +247,19 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					if err != nil {
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
 					}
-					p.caseOnlyOwn(ownWords)
+					p.caseOnlyOwn(ownPats)
 					p.term, p.excl = -1, t.terms[idx].needs
 					if err := t.addPattern(p, true, true); err != nil { // a setting typed without diacritics is a setting too
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
 					}
 				}
 			}
-			for _, text := range append([]string{term.Text}, term.Variants...) {
-				p, err := newPattern(text, term.Hyphens, term.CaseSensitive)
-				if err != nil {
-					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
-				}
+			for _, p := range ownPats {
 				p.term, p.excl = idx, -1
 				// Only a term's support reads the all-capital context: an
 				// exclusion or a setting in capitals is no acronym.
 				p.acronym = p.allCapitals()
-				folded := term.Folded && !slices.Contains(term.Unfolded, text)
+				folded := term.Folded && !slices.Contains(term.Unfolded, p.text)
 				if err := t.addPattern(p, folded, false); err != nil {
 					return nil, fmt.Errorf("theme %q term %q: %w", th.ID, term.ID, err)
 				}
@@ -478,25 +480,8 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 	return p, nil
 }
 
-// ownPatterns are a case-sensitive term's own phrases as patterns (nil for
-// a case-insensitive term): what caseOnlyOwn looks for in its needs.
-func (t *Term) ownPatterns() ([]pattern, error) {
-	if !t.CaseSensitive {
-		return nil, nil
-	}
-	var out []pattern
-	for _, text := range append([]string{t.Text}, t.Variants...) {
-		p, err := newPattern(text, t.Hyphens, true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // caseOnlyOwn keeps p's letter case only on the words where p holds one of
-// the term's own phrases as written (own, from ownPatterns); every other
+// the term's own phrases as written (own, the term's patterns); every other
 // word matches in any case. A needs phrase of a case-sensitive term is
 // matched without case, except where it repeats the term: "nhờ AI" in the
 // needs of "AI" is the acronym, and must not read the everyday "nhờ ai"
