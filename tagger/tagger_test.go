@@ -863,6 +863,40 @@ themes:
 	}
 }
 
+// A quotation mark breaks a phrase, as other punctuation does, even with a
+// space beside it: Vietnamese news puts a word's other sense in quotes
+// (`"đặt lịch khám" trực tuyến` at a restaurant is no online booking). A
+// phrase that writes the quote matches it as written. Reading quotes as
+// spaces was measured twice (rounds 95 and 113) and dropped: it found no
+// new theme on the 35,440 articles and tagged three theme-less tuning texts.
+func TestQuotesBreakPhrases(t *testing.T) {
+	tg := compileYAML(t, `
+name: quotes
+themes:
+  - id: health
+    label: {en: Health}
+    terms: [đặt lịch khám trực tuyến]
+  - id: drones
+    label: {en: Drones}
+    terms:
+      - {text: máy bay phun thuốc, variants: ['máy bay" phun thuốc', 'máy bay” phun thuốc']}
+`)
+	for text, want := range map[string][]string{
+		"đặt lịch khám trực tuyến":             {"health"},
+		`quán nhận "đặt lịch khám" trực tuyến`: nil,
+		"quán nhận “đặt lịch khám” trực tuyến": nil,
+		"quán nhận 'đặt lịch khám' trực tuyến": nil,
+		"máy bay phun thuốc":                   {"drones"},
+		`vay mua "máy bay" phun thuốc`:         {"drones"},
+		"vay mua “máy bay” phun thuốc":         {"drones"},
+		"vay mua ‘máy bay’ phun thuốc":         nil, // a quote mark the phrases do not write
+	} {
+		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
+			t.Errorf("%q: tagged %v, want %v", text, got, want)
+		}
+	}
+}
+
 // Exclusions cost time in proportion to the matches they can cancel, not
 // the product of exclusion and term matches: a document-scope exclusion
 // repeated through a long text with many term matches stays linear.
