@@ -725,6 +725,13 @@ func (p *parser) validate(rs *Ruleset) {
 			if len(t.Needs) > 0 && setting == 0 {
 				p.add(t.Line, th.ID, t.Text, "needs lists only the term's own phrases, which are not its setting, so it could never be met: list other words")
 			}
+			if t.CaseSensitive {
+				for _, text := range t.Needs {
+					if own := ownInOtherCase(text, t); own != "" {
+						p.add(t.Line, th.ID, t.Text, fmt.Sprintf("needs: %q holds the term's %q in another letter case, so those words match in any case (\"nhờ ai\", ask someone, for \"nhờ AI\"): write them as the term does", text, own))
+					}
+				}
+			}
 			if t.ID == "" {
 				t.ID = slug(t.Text)
 			}
@@ -784,6 +791,51 @@ func caseSignature(text string) string {
 		b.WriteByte('.')
 	}
 	return b.String()
+}
+
+// ownInOtherCase returns the first of a case-sensitive term's own phrases
+// that a needs phrase holds with the same words in another letter case and
+// not, at the same place, as written by any of them; "" if none. Compile
+// keeps a needs phrase's case only on words that repeat the term as written
+// (caseOnlyOwn), so such a phrase would match the everyday word too.
+func ownInOtherCase(needs string, t *Term) string {
+	words, _ := phraseWords(needs)
+	type span struct{ at, n int }
+	exact := map[span]bool{}
+	var clash []span
+	var clashText []string
+	for _, text := range append([]string{t.Text}, t.Variants...) {
+		own, _ := phraseWords(text)
+		if len(own) == 0 {
+			continue
+		}
+		for i := 0; i+len(own) <= len(words); i++ {
+			sameWords, sameCase := true, true
+			for j := range own {
+				if words[i+j].strict != own[j].strict {
+					sameWords = false
+					break
+				}
+				if !slices.Equal(words[i+j].upper, own[j].upper) {
+					sameCase = false
+				}
+			}
+			switch {
+			case !sameWords:
+			case sameCase:
+				exact[span{i, len(own)}] = true
+			default:
+				clash = append(clash, span{i, len(own)})
+				clashText = append(clashText, text)
+			}
+		}
+	}
+	for k, c := range clash {
+		if !exact[c] {
+			return clashText[k]
+		}
+	}
+	return ""
 }
 
 // ownKeys is the set of the term's own phrases (text and variants), by the

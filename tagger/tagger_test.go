@@ -1116,6 +1116,17 @@ themes:
 			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
 		}
 	}
+	// A needs phrase that repeats the term as one of its phrases writes it
+	// is fine, whatever case another of its phrases has.
+	for _, term := range []string{
+		"{text: AI, case_sensitive: true, needs: [Nhờ AI, nhờ AI, bằng AI]}",
+		"{text: Bác sĩ AI, variants: [bác sĩ AI], case_sensitive: true, needs: [bệnh viện, bác sĩ AI khám]}",
+	} {
+		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + term + "]\n"
+		if _, err := ParseRuleset("t.yaml", []byte(src)); err != nil {
+			t.Errorf("%s: %v", term, err)
+		}
+	}
 	for _, c := range []struct{ term, want string }{
 		{"{text: chip, needs: []}", "needs is empty"},
 		{"{text: chip, needs_window: 5}", "needs_window applies only with needs"},
@@ -1123,6 +1134,8 @@ themes:
 		{"{text: chip, needs: [wafer], needs_window: -1}", "window -1 is out of range"},
 		{"{text: chip, needs: ['!!']}", "needs:"},
 		{"{text: chip, variants: [chíp], needs: [Chip, chíp]}", "needs lists only the term's own phrases"},
+		{"{text: AI, case_sensitive: true, needs: [nhờ ai, AI sẽ]}", `needs: "nhờ ai" holds the term's "AI" in another letter case`},
+		{"{text: Bác sĩ AI, case_sensitive: true, needs: [bệnh viện, bác sĩ ai khám]}", `"bác sĩ ai khám" holds the term's "Bác sĩ AI" in another letter case`},
 	} {
 		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
 		if _, err := ParseRuleset("t.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), c.want) {
