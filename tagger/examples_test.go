@@ -67,6 +67,7 @@ var knownUnmarked = []string{
 	"Yen mach va chuoi la nguon nang luong sa",
 	"Chuyen gia khuyen chi bo sung CO2 khi nh", // "khi nha kinh" is also "khí nhà kính"
 	"Xe dien chiem gan het xe moi ban ra: cu",  // "chay pin" is also "chảy pin"
+	"O Nepal, nguoi dan mua o to cam dien nhi", // "xe cam dien" is also "(tài) xế cầm điện (thoại)"
 }
 
 // TestDefaultExamplesUnmarked runs the default examples typed without
