@@ -7,8 +7,8 @@ import (
 
 // knownShadowing lists the default ruleset's shadowing phrases that are
 // meant (docs/engine.md, "Rule files"): "AI CŨNG" and the other capitals
-// are "who", not AI, on purpose; "AI boom" counts without the setting the
-// bare acronym needs; the fossil-fuel motorcycles swapped for electric need
+// are "who", not AI, on purpose; "AI boom" (and "AI-driven demand", "nhu cầu
+// AI", round 115) counts without the setting the bare acronym needs; the fossil-fuel motorcycles swapped for electric need
 // "electric" nearby; "trạm sạc xe điện" is the charging term's own name.
 // Each is "theme/longer term: longer phrase ⊃ shorter term: shorter phrase".
 var knownShadowing = []string{
@@ -27,6 +27,9 @@ var knownShadowing = []string{
 	"ai/ai-boom: cơn sốt AI ⊃ ai: AI",
 	"ai/ai-boom: cơn bùng nổ AI ⊃ ai: AI",
 	"ai/ai-boom: bùng nổ AI ⊃ ai: AI",
+	"ai/ai-boom: AI-driven demand ⊃ ai: AI",
+	"ai/ai-boom: nhu cầu AI ⊃ ai: AI",
+	"ai/ai-boom: nhu cầu về AI ⊃ ai: AI",
 	"green_transition/diesel-buses: fossil fuel-powered motorcycles ⊃ nang-luong-hoa-thach: fossil fuel",
 	"green_transition/tram-sac-xe-dien: trạm sạc xe điện ⊃ xe-dien: xe điện",
 }
