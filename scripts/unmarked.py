@@ -17,6 +17,14 @@
       Prints theme, kind, entry, phrase, marked, unmarked, ratio (tab-separated), worst ratio first.
       Matching is by whole words, case-insensitive (case-sensitive for case_sensitive entries).
 
+  needs RULES.yaml CORPUS.jsonl[.gz]
+      The same count for the marked phrases of the terms' `needs` lists, which the engine reads in any case
+      and, in text typed without marks, without marks: a setting word whose unmarked form is an everyday
+      word ("lõi" -> "loi", also lợi, lỗi, lời) meets the setting almost everywhere in such text. A phrase
+      in several lists (a YAML alias) is printed once, with the first term that names it and how many do.
+      Counts are of the text as written: a phrase in the old tone placement ("số hoá") counts 0 marked in a
+      corpus that writes "số hóa", though the engine reads both; such an "inf" row is no collision.
+
 Both use /usr/bin/python3 with python3-yaml (collisions only)."""
 import gzip, json, re, sys, unicodedata
 from collections import Counter
@@ -41,10 +49,9 @@ def cmd_strip():
 WORD = re.compile(r"\w+")
 
 
-def cmd_collisions(rules_path, corpus_path):
-    import yaml
-    rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
-    phrases = []  # (theme, kind, entry, phrase, case_sensitive)
+def unfolded_phrases(rules):
+    """(theme, kind, entry, phrase, case_sensitive) of the marked phrases that match only as written."""
+    phrases = []
     for theme in rules["themes"]:
         for kind in ("terms", "exclusions"):
             for e in theme.get(kind) or []:
@@ -56,6 +63,25 @@ def cmd_collisions(rules_path, corpus_path):
                 for p in kept:
                     if strip(p) != p:
                         phrases.append((theme["id"], kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
+    return phrases
+
+
+def needs_phrases(rules):
+    """(theme, "needs", first term (and how many), phrase, False) of the marked needs phrases, once each."""
+    seen = {}
+    for theme in rules["themes"]:
+        for e in theme.get("terms") or []:
+            for p in e.get("needs") or []:
+                if strip(p) != p:
+                    seen.setdefault((theme["id"], p), []).append(e.get("id") or e["text"])
+    return [(th, "needs", terms[0] + (f" (+{len(terms) - 1})" if len(terms) > 1 else ""), p, False)
+            for (th, p), terms in seen.items()]
+
+
+def cmd_collisions(rules_path, corpus_path, gather=unfolded_phrases):
+    import yaml
+    rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
+    phrases = gather(rules)  # (theme, kind, entry, phrase, case_sensitive)
     # index: first word -> list of word tuples, for the marked and the unmarked forms, exact and lower-cased
     want = {}
     for _, _, _, p, cs in phrases:
@@ -95,5 +121,7 @@ if __name__ == "__main__":
         cmd_strip()
     elif len(sys.argv) == 4 and sys.argv[1] == "collisions":
         cmd_collisions(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "needs":
+        cmd_collisions(sys.argv[2], sys.argv[3], needs_phrases)
     else:
         sys.exit(__doc__)
