@@ -68,6 +68,7 @@ var knownUnmarked = []string{
 	"Chuyen gia khuyen chi bo sung CO2 khi nh", // "khi nha kinh" is also "khí nhà kính"
 	"Xe dien chiem gan het xe moi ban ra: cu",  // "chay pin" is also "chảy pin"
 	"O Nepal, nguoi dan mua o to cam dien nhi", // "xe cam dien" is also "(tài) xế cầm điện (thoại)"
+	"Nho con chip nho trong camera hanh trinh", // "chip nho" is also "chip nhỏ": a bare "chip"
 }
 
 // TestDefaultExamplesUnmarked runs the default examples typed without
