@@ -25,7 +25,7 @@
       Counts are of the text as written: a phrase in the old tone placement ("số hoá") counts 0 marked in a
       corpus that writes "số hóa", though the engine reads both; such an "inf" row is no collision.
 
-Both use /usr/bin/python3 with python3-yaml (collisions only)."""
+All use /usr/bin/python3, with python3-yaml for collisions and needs."""
 import gzip, json, re, sys, unicodedata
 from collections import Counter
 

@@ -480,6 +480,39 @@ func newPattern(text string, hyphens, caseSensitive bool) (pattern, error) {
 	return p, nil
 }
 
+// ownPlace is where a phrase's words hold one of a term's own phrases,
+// word for word.
+type ownPlace struct {
+	at        int      // the phrase's word where it starts
+	own       *pattern // the term's phrase
+	asWritten bool     // every word in the letter case the term writes it in
+}
+
+// ownPlaces lists where the words of p hold one of own's phrases (both
+// case-sensitive patterns), and whether in the case the term writes it.
+// caseOnlyOwn keeps the case of the first kind; the loader refuses a needs
+// phrase with only the second (ownInOtherCase).
+func (p *pattern) ownPlaces(own []pattern) []ownPlace {
+	var out []ownPlace
+	for k := range own {
+		o := &own[k]
+		for i := 0; i+len(o.strict) <= len(p.strict); i++ {
+			if !slices.Equal(p.strict[i:i+len(o.strict)], o.strict) {
+				continue
+			}
+			asWritten := true
+			for j := range o.strict {
+				if !slices.Equal(p.caseMask[i+j], o.caseMask[j]) {
+					asWritten = false
+					break
+				}
+			}
+			out = append(out, ownPlace{at: i, own: o, asWritten: asWritten})
+		}
+	}
+	return out
+}
+
 // caseOnlyOwn keeps p's letter case only on the words where p holds one of
 // the term's own phrases as written (own, the term's patterns); every other
 // word matches in any case. A needs phrase of a case-sensitive term is
@@ -491,19 +524,10 @@ func (p *pattern) caseOnlyOwn(own []pattern) {
 		return
 	}
 	keep := make([]bool, len(p.strict))
-	for _, o := range own {
-		for i := 0; i+len(o.strict) <= len(p.strict); i++ {
-			same := true
-			for j := range o.strict {
-				if p.strict[i+j] != o.strict[j] || !slices.Equal(p.caseMask[i+j], o.caseMask[j]) {
-					same = false
-					break
-				}
-			}
-			if same {
-				for j := range o.strict {
-					keep[i+j] = true
-				}
+	for _, pl := range p.ownPlaces(own) {
+		if pl.asWritten {
+			for j := range pl.own.strict {
+				keep[pl.at+j] = true
 			}
 		}
 	}

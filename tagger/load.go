@@ -725,9 +725,10 @@ func (p *parser) validate(rs *Ruleset) {
 			if len(t.Needs) > 0 && setting == 0 {
 				p.add(t.Line, th.ID, t.Text, "needs lists only the term's own phrases, which are not its setting, so it could never be met: list other words")
 			}
-			if t.CaseSensitive {
+			if t.CaseSensitive && len(t.Needs) > 0 {
+				ownPats := t.ownPatterns()
 				for _, text := range t.Needs {
-					if own := ownInOtherCase(text, t); own != "" {
+					if own := ownInOtherCase(text, ownPats); own != "" {
 						p.add(t.Line, th.ID, t.Text, fmt.Sprintf("needs: %q holds the term's %q in another letter case, so those words match in any case (\"nhờ ai\", ask someone, for \"nhờ AI\"): write them as the term does", text, own))
 					}
 				}
@@ -793,46 +794,39 @@ func caseSignature(text string) string {
 	return b.String()
 }
 
-// ownInOtherCase returns the first of a case-sensitive term's own phrases
-// that a needs phrase holds with the same words in another letter case and
-// not, at the same place, as written by any of them; "" if none. Compile
-// keeps a needs phrase's case only on words that repeat the term as written
-// (caseOnlyOwn), so such a phrase would match the everyday word too.
-func ownInOtherCase(needs string, t *Term) string {
-	words, _ := phraseWords(needs)
-	type span struct{ at, n int }
-	exact := map[span]bool{}
-	var clash []span
-	var clashText []string
+// ownPatterns are a case-sensitive term's own phrases as patterns, leaving
+// out any with no words (reported on their own).
+func (t *Term) ownPatterns() []pattern {
+	var out []pattern
 	for _, text := range append([]string{t.Text}, t.Variants...) {
-		own, _ := phraseWords(text)
-		if len(own) == 0 {
-			continue
-		}
-		for i := 0; i+len(own) <= len(words); i++ {
-			sameWords, sameCase := true, true
-			for j := range own {
-				if words[i+j].strict != own[j].strict {
-					sameWords = false
-					break
-				}
-				if !slices.Equal(words[i+j].upper, own[j].upper) {
-					sameCase = false
-				}
-			}
-			switch {
-			case !sameWords:
-			case sameCase:
-				exact[span{i, len(own)}] = true
-			default:
-				clash = append(clash, span{i, len(own)})
-				clashText = append(clashText, text)
-			}
+		if p, err := newPattern(text, t.Hyphens, true); err == nil {
+			out = append(out, p)
 		}
 	}
-	for k, c := range clash {
-		if !exact[c] {
-			return clashText[k]
+	return out
+}
+
+// ownInOtherCase returns the first of a case-sensitive term's own phrases
+// (own) that a needs phrase holds in another letter case and not, at the
+// same place, as written by any of them; "" if none. Compile keeps a needs
+// phrase's case only where it repeats the term as written (caseOnlyOwn),
+// so such a phrase would match the everyday word too.
+func ownInOtherCase(needs string, own []pattern) string {
+	p, err := newPattern(needs, false, true)
+	if err != nil {
+		return "" // a needs phrase with no words is reported on its own
+	}
+	places := p.ownPlaces(own)
+	type span struct{ at, n int }
+	asWritten := map[span]bool{}
+	for _, pl := range places {
+		if pl.asWritten {
+			asWritten[span{pl.at, len(pl.own.strict)}] = true
+		}
+	}
+	for _, pl := range places {
+		if !pl.asWritten && !asWritten[span{pl.at, len(pl.own.strict)}] {
+			return pl.own.text
 		}
 	}
 	return ""

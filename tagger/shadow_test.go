@@ -8,8 +8,9 @@ import (
 // knownShadowing lists the default ruleset's shadowing phrases that are
 // meant (docs/engine.md, "Rule files"): "AI CŨNG" and the other capitals
 // are "who", not AI, on purpose; "AI boom" (and "AI-driven demand", "nhu cầu
-// AI", round 115) counts without the setting the bare acronym needs; the fossil-fuel motorcycles swapped for electric need
-// "electric" nearby; "trạm sạc xe điện" is the charging term's own name.
+// AI", round 115) counts without the setting the bare acronym needs; the
+// fossil-fuel motorcycles swapped for electric need "electric" nearby;
+// "trạm sạc xe điện" is the charging term's own name.
 // Each is "theme/longer term: longer phrase ⊃ shorter term: shorter phrase".
 var knownShadowing = []string{
 	"ai/ai-cung: AI CŨNG ⊃ ai: AI",

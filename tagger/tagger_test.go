@@ -1116,18 +1116,11 @@ themes:
 			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
 		}
 	}
-	// A needs phrase that repeats the term as one of its phrases writes it
-	// is fine, whatever case another of its phrases has.
-	for _, term := range []string{
-		"{text: AI, case_sensitive: true, needs: [Nhờ AI, nhờ AI, bằng AI]}",
-		"{text: Bác sĩ AI, variants: [bác sĩ AI], case_sensitive: true, needs: [bệnh viện, bác sĩ AI khám]}",
-	} {
-		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + term + "]\n"
-		if _, err := ParseRuleset("t.yaml", []byte(src)); err != nil {
-			t.Errorf("%s: %v", term, err)
-		}
-	}
-	for _, c := range []struct{ term, want string }{
+	for _, c := range []struct{ term, want string }{ // want "": no error
+		// A needs phrase that repeats the term as one of its phrases writes
+		// it is fine, whatever case another of its phrases has.
+		{"{text: AI, case_sensitive: true, needs: [Nhờ AI, nhờ AI, bằng AI]}", ""},
+		{"{text: Bác sĩ AI, variants: [bác sĩ AI], case_sensitive: true, needs: [bệnh viện, bác sĩ AI khám]}", ""},
 		{"{text: chip, needs: []}", "needs is empty"},
 		{"{text: chip, needs_window: 5}", "needs_window applies only with needs"},
 		{"{text: chip, context: true, needs: [wafer]}", "needs does nothing"},
@@ -1138,7 +1131,8 @@ themes:
 		{"{text: Bác sĩ AI, case_sensitive: true, needs: [bệnh viện, bác sĩ ai khám]}", `"bác sĩ ai khám" holds the term's "Bác sĩ AI" in another letter case`},
 	} {
 		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
-		if _, err := ParseRuleset("t.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), c.want) {
+		_, err := ParseRuleset("t.yaml", []byte(src))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%s: error %v, want %q", c.term, err, c.want)
 		}
 	}
