@@ -20,7 +20,7 @@ from taggerd import Taggerd  # noqa: E402
 
 # Sentences written for these tests.
 AI = "Một công ty khởi nghiệp ở Đà Nẵng giới thiệu mô hình ngôn ngữ lớn cho tiếng Việt, dùng trí tuệ nhân tạo để tóm tắt văn bản."
-CHIPS = "Hãng sản xuất chip của Đài Loan mở rộng nhà máy để làm vi mạch cho máy chủ trí tuệ nhân tạo."
+CHIPS = "Hãng sản xuất chip của Đài Loan mở rộng nhà máy để làm vi mạch cho các mô hình trí tuệ nhân tạo."
 DRONES = "Nông dân ở An Giang thuê máy bay không người lái để phun thuốc cho ruộng lúa."
 EHEALTH = "Bệnh viện tỉnh bắt đầu dùng bệnh án điện tử thay cho hồ sơ giấy từ tháng này."
 # Tags semiconductors; under their threshold, ai has weak terms no strong
