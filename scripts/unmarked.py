@@ -24,6 +24,7 @@
       in several lists (a YAML alias) is printed once, with the first term that names it and how many do.
       Counts are of the text as written: a phrase in the old tone placement ("số hoá") counts 0 marked in a
       corpus that writes "số hóa", though the engine reads both; such an "inf" row is no collision.
+      A needs phrase a term lists in `unfolded:` is read only as written, so it is left out for that term.
 
 All use /usr/bin/python3, with python3-yaml for collisions and needs."""
 import gzip, json, re, sys, unicodedata
@@ -67,12 +68,13 @@ def unfolded_phrases(rules):
 
 
 def needs_phrases(rules):
-    """(theme, "needs", first term (and how many), phrase, False) of the marked needs phrases, once each."""
+    """(theme, "needs", first term (and how many), phrase, False) of the marked needs phrases, once each,
+    leaving out a term's needs phrases that its `unfolded:` list keeps to their marks."""
     seen = {}
     for theme in rules["themes"]:
         for e in theme.get("terms") or []:
             for p in e.get("needs") or []:
-                if strip(p) != p:
+                if strip(p) != p and p not in (e.get("unfolded") or []):
                     seen.setdefault((theme["id"], p), []).append(e.get("id") or e["text"])
     return [(th, "needs", terms[0] + (f" (+{len(terms) - 1})" if len(terms) > 1 else ""), p, False)
             for (th, p), terms in seen.items()]

@@ -249,7 +249,9 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 					}
 					p.caseOnlyOwn(ownPats)
 					p.term, p.excl = -1, t.terms[idx].needs
-					if err := t.addPattern(p, true, true); err != nil { // a setting typed without diacritics is a setting too
+					// A setting typed without diacritics is a setting too, but for
+					// the needs phrases the term lists as unfolded.
+					if err := t.addPattern(p, !slices.Contains(term.Unfolded, text), true); err != nil {
 						return nil, fmt.Errorf("theme %q term %q needs: %w", th.ID, term.ID, err)
 					}
 				}

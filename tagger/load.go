@@ -505,7 +505,7 @@ func (p *parser) term(theme string, n *yaml.Node) Term {
 			needsWindowLine = v.Line
 		}
 	})
-	p.checkUnfolded(unfoldedLine, theme, name, t.Folded, t.Text, t.Variants, t.Unfolded)
+	p.checkUnfolded(unfoldedLine, theme, name, t.Folded, t.Text, t.Variants, t.Needs, t.Unfolded)
 	if needsWindowLine != 0 && len(t.Needs) == 0 {
 		p.add(needsWindowLine, theme, name, "needs_window applies only with needs: list the words the term needs near it, or remove needs_window")
 	}
@@ -572,7 +572,7 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 			e.Hyphens = p.boolean(v, theme, name, k)
 		}
 	})
-	p.checkUnfolded(unfoldedLine, theme, name, e.Folded, e.Text, e.Variants, e.Unfolded)
+	p.checkUnfolded(unfoldedLine, theme, name, e.Folded, e.Text, e.Variants, nil, e.Unfolded)
 	if e.Window != 0 && e.Scope == "document" {
 		p.add(windowLine, theme, name, "window does nothing with scope: document (the whole document): remove one")
 	}
@@ -592,22 +592,27 @@ func (p *parser) unfolded(v *yaml.Node, theme, name string) []string {
 }
 
 // checkUnfolded holds an unfolded: list (read at line, 0 when absent) to its
-// entry: it names the entry's own phrases, each with a mark to lose, in an
-// entry that is folded.
-func (p *parser) checkUnfolded(line int, theme, name string, folded bool, text string, variants, unfolded []string) {
+// entry: it names the entry's own phrases, in an entry that is folded, or a
+// term's needs phrases (always folded), each with a mark to lose.
+func (p *parser) checkUnfolded(line int, theme, name string, folded bool, text string, variants, needs, unfolded []string) {
 	if line == 0 {
 		return
 	}
-	if !folded {
+	if !folded && len(needs) == 0 {
 		p.add(line, theme, name, "unfolded does nothing with folded: false (no phrase of the entry is folded): remove one")
 		return
 	}
 	for _, u := range unfolded {
+		own, need := u == text || slices.Contains(variants, u), slices.Contains(needs, u)
 		switch {
-		case u != text && !slices.Contains(variants, u):
+		case !own && !need && needs != nil:
+			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not the text, a variant or a needs phrase of this entry: copy the phrase exactly", u))
+		case !own && !need:
 			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not the text or a variant of this entry: copy the phrase exactly", u))
 		case Unmark(u) == u:
 			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which has no diacritics: typed without them it reads the same, so folding changes nothing; remove it", u))
+		case !folded && !need:
+			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, a phrase of the term, which folded: false keeps to its marks already: remove it", u))
 		}
 	}
 }

@@ -100,7 +100,9 @@ type Term struct {
 	// Unfolded names the term's own phrases (its text or variants) that
 	// match only as written although the term is folded: those that,
 	// typed without diacritics, are another everyday word ("chùa" is
-	// "chưa", not yet). The term's other phrases stay folded.
+	// "chưa", not yet). The term's other phrases stay folded. It may also
+	// name phrases of Needs, which are otherwise read without diacritics
+	// too ("phóng", launched, is "phòng", room, typed without them).
 	Unfolded []string `json:",omitempty"` // omitted when empty: older rulesets keep their version
 	// Inflect also matches simple English inflections of the last word
 	// (drone/drones, chip/chips, battery/batteries).
@@ -123,7 +125,8 @@ type Term struct {
 	// to count ("AI" beside a word of computing; not the theme's other
 	// terms, which the theme's context terms would support too). They
 	// match in any case (but for a case-sensitive term's own phrase within
-	// one, as written), also without diacritics, hyphenated as the term is.
+	// one, as written), also without diacritics (but for those Unfolded
+	// lists), hyphenated as the term is.
 	Needs       []string `json:",omitempty"`
 	NeedsWindow int      `json:",omitempty"`
 	Line        int      `json:"-"`

@@ -56,7 +56,7 @@ type (
 		Weight        float64  `json:"weight" doc:"How strongly one mention points to the theme, in (0, 1]." schema:"exclusiveMin=0,max=1"`
 		CaseSensitive bool     `json:"case_sensitive" doc:"Match letter case exactly (AI, not ai)."`
 		Folded        bool     `json:"folded" doc:"Also match text typed without diacritics."`
-		Unfolded      []string `json:"unfolded" doc:"Phrases of this entry (its text or variants) that match only with their diacritics although it is folded: typed without them they are another word." schema:"minItems=1"`
+		Unfolded      []string `json:"unfolded" doc:"Phrases of this entry (its text or variants, or its needs) that match only with their diacritics although they are folded: typed without them they are another word." schema:"minItems=1"`
 		Inflect       bool     `json:"inflect" doc:"Also match English -s/-es/-ies forms of the last word."`
 		Hyphens       bool     `json:"hyphens" doc:"Also match with hyphens between the words."`
 		Weak          bool     `json:"weak" doc:"Counts only when a strong term of the theme matched too."`

@@ -1046,6 +1046,31 @@ themes:
 // setting stands within needs_window words (0: anywhere); the setting
 // supports no other term, matches in any case and without diacritics
 // (even for an unfolded term), and a match without it is dropped as unsupported.
+// unfolded may name a term's needs phrases, which are otherwise read without
+// diacritics in text typed without them: "phóng" (launched) is "phong" then,
+// also "phòng" (room), and a migrant worker named Shahed who rents a room is
+// no drone. The setting's other words still match unmarked.
+func TestNeedsUnfolded(t *testing.T) {
+	tg := compileYAML(t, `
+themes:
+  - id: drones
+    label: {en: Drones}
+    terms:
+      - {text: Shahed, case_sensitive: true, weight: 0.8, needs: [phóng, tên lửa], unfolded: [phóng], needs_window: 30}
+`)
+	for text, want := range map[string][]string{
+		"Nga phóng 40 Shahed vào Kharkiv.":                 {"drones"},
+		"Anh Shahed thuê phòng trọ gần khu công nghiệp.":   nil,
+		"Anh Shahed thue phong tro gan khu cong nghiep.":   nil,        // "phóng" keeps to its marks
+		"Nga ban ten lua va Shahed vao Kharkiv trong dem.": {"drones"}, // "tên lửa" is folded still
+		"Nga phong 40 Shahed vao Kharkiv trong dem qua.":   nil,        // the price: "phóng" typed without marks is not read
+	} {
+		if got := themesOf(tagChecked(t, tg, text, Options{})); !slices.Equal(got, want) {
+			t.Errorf("%q: themes %v, want %v", text, got, want)
+		}
+	}
+}
+
 func TestTermNeeds(t *testing.T) {
 	tg := compileYAML(t, `
 name: needs
@@ -1129,6 +1154,14 @@ themes:
 		{"{text: chip, variants: [chíp], needs: [Chip, chíp]}", "needs lists only the term's own phrases"},
 		{"{text: AI, case_sensitive: true, needs: [nhờ ai, AI sẽ]}", `needs: "nhờ ai" holds the term's "AI" in another letter case`},
 		{"{text: Bác sĩ AI, case_sensitive: true, needs: [bệnh viện, bác sĩ ai khám]}", `"bác sĩ ai khám" holds the term's "Bác sĩ AI" in another letter case`},
+		// unfolded may name needs phrases, in a term folded or not (needs are
+		// always read without diacritics but for those).
+		{"{text: chip, needs: [wafer, bán dẫn], unfolded: [bán dẫn]}", ""},
+		{"{text: chip, folded: true, variants: [chíp], needs: [bán dẫn], unfolded: [chíp, bán dẫn]}", ""},
+		{"{text: chip, variants: [chíp], needs: [bán dẫn], unfolded: [chíp]}", `unfolded lists "chíp", a phrase of the term, which folded: false keeps to its marks already`},
+		{"{text: chip, variants: [chíp], needs: [bán dẫn], unfolded: [bán dẫn, chíp]}", `unfolded lists "chíp", a phrase of the term, which folded: false keeps to its marks already`},
+		{"{text: chip, needs: [wafer], unfolded: [wafer]}", `unfolded lists "wafer", which has no diacritics`},
+		{"{text: chip, needs: [wafer], unfolded: [bán dẫn]}", `unfolded lists "bán dẫn", which is not the text, a variant or a needs phrase of this entry`},
 	} {
 		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
 		_, err := ParseRuleset("t.yaml", []byte(src))
