@@ -18,10 +18,14 @@
       Matching is by whole words, case-insensitive (case-sensitive for case_sensitive entries).
 
   needs RULES.yaml CORPUS.jsonl[.gz]
-      The same count for the marked phrases of the terms' `needs` lists, which the engine reads in any case
+      The same count for the phrases of the terms' `needs` lists, which the engine reads in any case
       and, in text typed without marks, without marks: a setting word whose unmarked form is an everyday
-      word ("lõi" -> "loi", also lợi, lỗi, lời) meets the setting almost everywhere in such text. A phrase
-      in several lists (a YAML alias) is printed once, with the first term that names it and how many do.
+      word ("lõi" -> "loi", also lợi, lỗi, lời) meets the setting almost everywhere in such text, and so
+      does one written without marks that stripped words become ("GaN", read in any case, is "gan", liver,
+      and typed without marks also "gần", near; no `unfolded:` mends that one: choose another word). A phrase in several lists (a YAML alias) is printed
+      once, with the first term that names it and how many do. A needs phrase that holds a case-sensitive
+      term's own phrase ("AI can" for "AI") is counted here in any case, though the engine keeps that part
+      as written ("ai cần", who needs, does not meet it): its ratio overstates.
       Counts are of the text as written: a phrase in the old tone placement ("số hoá") counts 0 marked in a
       corpus that writes "số hóa", though the engine reads both; such an "inf" row is no collision.
       A needs phrase a term lists in `unfolded:` is read only as written, so it is left out for that term.
@@ -68,13 +72,14 @@ def unfolded_phrases(rules):
 
 
 def needs_phrases(rules):
-    """(theme, "needs", first term (and how many), phrase, False) of the marked needs phrases, once each,
-    leaving out a term's needs phrases that its `unfolded:` list keeps to their marks."""
+    """(theme, "needs", first term (and how many), phrase, False) of the needs phrases, once each, leaving out
+    a term's needs phrases that its `unfolded:` list keeps to their marks. A phrase written without marks is
+    counted too: typed without them, other words become it ("gan" is also "gần")."""
     seen = {}
     for theme in rules["themes"]:
         for e in theme.get("terms") or []:
             for p in e.get("needs") or []:
-                if strip(p) != p and p not in (e.get("unfolded") or []):
+                if p not in (e.get("unfolded") or []):
                     seen.setdefault((theme["id"], p), []).append(e.get("id") or e["text"])
     return [(th, "needs", terms[0] + (f" (+{len(terms) - 1})" if len(terms) > 1 else ""), p, False)
             for (th, p), terms in seen.items()]
