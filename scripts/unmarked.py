@@ -30,6 +30,12 @@
       corpus that writes "số hóa", though the engine reads both; such an "inf" row is no collision.
       A needs phrase a term lists in `unfolded:` is read only as written, so it is left out for that term.
 
+  folded RULES.yaml CORPUS.jsonl[.gz]
+      The same count for the marked phrases of the folded terms and exclusions (those not in their
+      `unfolded:` list), which the engine reads without marks in text typed without them: a ratio well
+      above 1 is a phrase to list as `unfolded` ("độ đèn" -> "do den", also "đỏ đen", "đó đến"), or one
+      an earlier exclusion already guards ("y tế số" -> "y tế sơ cứu"): read the rules before acting.
+
 All use /usr/bin/python3, with python3-yaml for collisions and needs."""
 import gzip, json, re, sys, unicodedata
 from collections import Counter
@@ -85,6 +91,24 @@ def needs_phrases(rules):
             for (th, p), terms in seen.items()]
 
 
+def folded_phrases(rules):
+    """(theme, kind, entry, phrase, case_sensitive) of the marked phrases of folded entries, not unfolded."""
+    default = (rules.get("defaults") or {}).get("folded", False)
+    phrases = []
+    for theme in rules["themes"]:
+        for kind in ("terms", "exclusions"):
+            for e in theme.get(kind) or []:
+                if isinstance(e, str):
+                    e = {"text": e}
+                if not e.get("folded", default):
+                    continue
+                unfolded = e.get("unfolded") or []
+                for p in [e["text"]] + list(e.get("variants") or []):
+                    if strip(p) != p and p not in unfolded and "<n>" not in p:
+                        phrases.append((theme["id"], kind[:-1], e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
+    return phrases
+
+
 def cmd_collisions(rules_path, corpus_path, gather=unfolded_phrases):
     import yaml
     rules = yaml.safe_load(open(rules_path, encoding="utf-8"))
@@ -130,5 +154,7 @@ if __name__ == "__main__":
         cmd_collisions(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "needs":
         cmd_collisions(sys.argv[2], sys.argv[3], needs_phrases)
+    elif len(sys.argv) == 4 and sys.argv[1] == "folded":
+        cmd_collisions(sys.argv[2], sys.argv[3], folded_phrases)
     else:
         sys.exit(__doc__)
