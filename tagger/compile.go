@@ -18,6 +18,8 @@ type Tagger struct {
 	terms    []compiledTerm // all themes' terms, theme by theme
 	excls    []compiledExcl
 	patterns []pattern
+	// expansions are the indices into excls of the OtherExpansion ones.
+	expansions []int
 
 	// The matcher: a token trie for exact (strict) keys rooted at node 0 and
 	// one for diacritic-free (fold) keys rooted at node 1, stored as one hash
@@ -113,6 +115,10 @@ type compiledExcl struct {
 	cancels  []int // term indices; nil means every term of the theme
 	window   int
 	document bool
+	// expansion is the acronym of an OtherExpansion exclusion, whose
+	// matches findOtherExpansions makes (of pattern pat, in no trie).
+	expansion string
+	pat       int32
 }
 
 const (
@@ -281,6 +287,11 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 				ce.cancels = append(ce.cancels, termIdx[c])
 			}
 			t.excls = append(t.excls, ce)
+			if ex.OtherExpansion {
+				t.excls[idx].expansion = ex.Text
+				t.expansions = append(t.expansions, idx)
+				continue // its matches are made from the acronym's (findOtherExpansions)
+			}
 			for _, text := range append([]string{ex.Text}, ex.Variants...) {
 				p, err := newPattern(text, ex.Hyphens, ex.CaseSensitive)
 				if err != nil {
@@ -294,6 +305,14 @@ func Compile(rs *Ruleset) (*Tagger, error) {
 		}
 	}
 	t.indexOutputs()
+	// An OtherExpansion exclusion's pattern, added after the trie's
+	// outputs are indexed: no walk emits it.
+	for _, xi := range t.expansions {
+		t.excls[xi].pat = int32(len(t.patterns))
+		t.patterns = append(t.patterns, pattern{text: t.excls[xi].text, term: -1, excl: xi})
+		t.plainGaps = append(t.plainGaps, 0)
+		t.patText = append(t.patText, t.excls[xi].text)
+	}
 	return t, nil
 }
 

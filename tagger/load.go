@@ -543,7 +543,7 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 	}
 	name := nodeValue(n, "text")
 	windowLine, unfoldedLine := 0, 0
-	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "case_sensitive", "folded", "unfolded", "hyphens"}, func(k string, v *yaml.Node) {
+	p.fields(n, theme, name, "an exclusion", []string{"id", "text", "variants", "cancels", "window", "scope", "case_sensitive", "folded", "unfolded", "hyphens", "other_expansion"}, func(k string, v *yaml.Node) {
 		if p.phraseKey(k, v, theme, name, &e.ID, &e.Text, &e.Variants) {
 			return
 		}
@@ -570,13 +570,40 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 			e.Unfolded, unfoldedLine = p.unfolded(v, theme, name), v.Line
 		case "hyphens":
 			e.Hyphens = p.boolean(v, theme, name, k)
+		case "other_expansion":
+			e.OtherExpansion = p.boolean(v, theme, name, k)
 		}
 	})
 	p.checkUnfolded(unfoldedLine, theme, name, e.Folded, e.Text, e.Variants, nil, e.Unfolded)
+	if e.OtherExpansion {
+		switch {
+		case !isAcronym(e.Text):
+			p.add(n.Line, theme, name, fmt.Sprintf("other_expansion: the text %q must be an acronym of 2 to %d capital letters A-Z (the words spelling it out are found in the document)", e.Text, maxAcronym))
+		case len(e.Variants) > 0 || e.Unfolded != nil:
+			p.add(n.Line, theme, name, "other_expansion: the exclusion matches the words that spell its acronym out, so it takes no variants or unfolded: write one exclusion per acronym")
+		}
+	}
 	if e.Window != 0 && e.Scope == "document" {
 		p.add(windowLine, theme, name, "window does nothing with scope: document (the whole document): remove one")
 	}
 	return e
+}
+
+// maxAcronym bounds an other_expansion acronym: each letter is a word to
+// look back for.
+const maxAcronym = 10
+
+// isAcronym reports whether s is 2 to maxAcronym capital letters A-Z.
+func isAcronym(s string) bool {
+	if len(s) < 2 || len(s) > maxAcronym {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // unfolded reads an unfolded: list (NFC, like the phrases it names).

@@ -154,7 +154,14 @@ type Exclusion struct {
 	// do not take it from the defaults: one narrower than the terms it
 	// guards would let them through.
 	CaseSensitive bool `json:",omitempty"` // omitted when false: older rulesets keep their version
-	Line          int  `json:"-"`
+	// OtherExpansion makes Text an acronym (2 to 10 capital letters) and
+	// the exclusion match where a document spells it out as something
+	// else: in parentheses after (or before) as many words as it has
+	// letters, whose initials they are ("Assistant Instructor (AI)",
+	// "acid-insoluble (AI)"), unless a term of the theme matches those
+	// words ("artificial intelligence (AI)"). The words are the match.
+	OtherExpansion bool `json:",omitempty"`
+	Line           int  `json:"-"`
 }
 
 // DropReason says, for people reading evidence, why d (a dropped match of

@@ -66,16 +66,17 @@ type (
 		NeedsWindow   int      `json:"needs_window" doc:"For needs: how many words away the setting may stand (0: anywhere in the document)." schema:"min=0,max=1048576"`
 	}
 	fileExclusion struct {
-		ID            string   `json:"id" doc:"Exclusion id (default: derived from the text)."`
-		Text          string   `json:"text" doc:"The phrase; <n> in it stands for any number (bệnh án số <n>), never first." schema:"required,minLength=1"`
-		Variants      []string `json:"variants" doc:"Other spellings."`
-		Cancels       []string `json:"cancels" doc:"Term ids it cancels (default: every term of the theme)." schema:"minItems=1"`
-		Window        int      `json:"window" doc:"Cancels matches within this many words (0: overlapping only)." schema:"min=0,max=1048576"`
-		Scope         string   `json:"scope" doc:"near (default) or document (cancels everywhere in the document)." schema:"enum=near|document"`
-		CaseSensitive bool     `json:"case_sensitive" doc:"Match letter case exactly (Electric Boat, not electric boat); not taken from defaults."`
-		Folded        bool     `json:"folded" doc:"Also match text typed without diacritics."`
-		Unfolded      []string `json:"unfolded" doc:"Phrases of this entry (its text or variants) that match only with their diacritics although it is folded: typed without them they are another word." schema:"minItems=1"`
-		Hyphens       bool     `json:"hyphens" doc:"Also match with hyphens between the words."`
+		ID             string   `json:"id" doc:"Exclusion id (default: derived from the text)."`
+		Text           string   `json:"text" doc:"The phrase; <n> in it stands for any number (bệnh án số <n>), never first." schema:"required,minLength=1"`
+		Variants       []string `json:"variants" doc:"Other spellings."`
+		Cancels        []string `json:"cancels" doc:"Term ids it cancels (default: every term of the theme)." schema:"minItems=1"`
+		Window         int      `json:"window" doc:"Cancels matches within this many words (0: overlapping only)." schema:"min=0,max=1048576"`
+		Scope          string   `json:"scope" doc:"near (default) or document (cancels everywhere in the document)." schema:"enum=near|document"`
+		CaseSensitive  bool     `json:"case_sensitive" doc:"Match letter case exactly (Electric Boat, not electric boat); not taken from defaults."`
+		Folded         bool     `json:"folded" doc:"Also match text typed without diacritics."`
+		Unfolded       []string `json:"unfolded" doc:"Phrases of this entry (its text or variants) that match only with their diacritics although it is folded: typed without them they are another word." schema:"minItems=1"`
+		Hyphens        bool     `json:"hyphens" doc:"Also match with hyphens between the words."`
+		OtherExpansion bool     `json:"other_expansion" doc:"The text is an acronym (2 to 10 capital letters); the exclusion matches where the document spells it out as other words, in parentheses beside it (Assistant Instructor (AI)), and no term of the theme matches those words."`
 	}
 	fileExamples struct {
 		Tagged    []string `json:"tagged" doc:"Texts the theme must tag."`

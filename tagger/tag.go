@@ -419,6 +419,9 @@ func (t *Tagger) resolve(text string, s *scratch) {
 	t.groupByTheme(s)
 	keepLongest(s)
 	themeRuns(s)
+	if len(t.expansions) > 0 {
+		t.findOtherExpansions(text, s)
+	}
 	t.applyExclusions(s)
 	if t.rs.Scoring.OneSensePerDocument {
 		t.oneSensePerDocument(s)
@@ -594,6 +597,103 @@ func (t *Tagger) applyExclusions(s *scratch) {
 			m.dropped, m.by = dropExcluded, int32(ei)
 		}
 	}
+}
+
+// findOtherExpansions adds to s.excls a match of each OtherExpansion
+// exclusion where the document spells its acronym out as other words:
+// "Assistant Instructor (AI)" or "AI (Assistant Instructor)", as many
+// words as the acronym has letters, joined by spaces or hyphens, each
+// starting with its letter (in either case, marks aside), and no term of
+// the theme matching them ("artificial intelligence (AI)" is the sense
+// the theme means). The acronym is looked for among the theme's term
+// matches, so a document without it costs nothing.
+func (t *Tagger) findOtherExpansions(text string, s *scratch) {
+	for _, xi := range t.expansions {
+		ex := &t.excls[xi]
+		var run []termMatch
+		for _, r := range s.runs {
+			if r.theme == int32(ex.theme) {
+				run = s.terms[r.lo:r.hi]
+			}
+		}
+		k := int32(len(ex.expansion))
+		for _, m := range run {
+			tk := s.toks[m.start]
+			if m.end != m.start+1 || text[tk.start:tk.end] != ex.expansion {
+				continue
+			}
+			// The words before "(AI)", or after "AI (".
+			var lo, hi int32
+			switch {
+			case parenthesised(text, s.toks, m.start, m.start+1):
+				lo, hi = m.start-k, m.start
+			case parenthesised(text, s.toks, m.start+1, m.start+1+k):
+				lo, hi = m.start+1, m.start+1+k
+			default:
+				continue
+			}
+			if !spellsOut(text, s.toks, lo, hi, ex.expansion) || overlapsTerm(run, lo, hi) {
+				continue
+			}
+			s.excls = append(s.excls, rawMatch{pat: ex.pat, start: lo, end: hi})
+		}
+	}
+}
+
+// parenthesised reports whether the tokens [lo, hi) stand in parentheses
+// on the line of the token before them: the gap before lo is "(" after
+// spaces only, and the gap after hi-1 starts with ")" (spaces aside).
+func parenthesised(text string, toks []token, lo, hi int32) bool {
+	if lo < 1 || hi > int32(len(toks)) || lo >= hi {
+		return false
+	}
+	before := text[toks[lo-1].end:toks[lo].start]
+	after := text[toks[hi-1].end:]
+	if hi < int32(len(toks)) {
+		after = text[toks[hi-1].end:toks[hi].start]
+	}
+	return strings.TrimLeft(before, " ") == "(" && strings.HasPrefix(strings.TrimLeft(after, " "), ")")
+}
+
+// spellsOut reports whether the tokens [lo, hi) are one word for each
+// letter of acronym, joined by a space or a hyphen, each starting with its
+// letter.
+func spellsOut(text string, toks []token, lo, hi int32, acronym string) bool {
+	if lo < 0 || hi > int32(len(toks)) {
+		return false
+	}
+	for i := lo; i < hi; i++ {
+		if i > lo {
+			if g := text[toks[i-1].end:toks[i].start]; g != " " && g != "-" {
+				return false
+			}
+		}
+		r, _ := utf8.DecodeRuneInString(text[toks[i].start:toks[i].end])
+		if base := baseLetter(r); base != rune(acronym[i-lo]) && base != rune(acronym[i-lo])+'a'-'A' {
+			return false
+		}
+	}
+	return true
+}
+
+// baseLetter is r without its diacritics ("Ấ" is "A").
+func baseLetter(r rune) rune {
+	if r < utf8.RuneSelf {
+		return r
+	}
+	b, _ := utf8.DecodeRuneInString(norm.NFD.String(string(r)))
+	return b
+}
+
+// overlapsTerm reports whether a match of the theme's run overlaps the
+// tokens [lo, hi): the words are (part of) a term of the theme.
+func overlapsTerm(run []termMatch, lo, hi int32) bool {
+	for _, m := range run {
+		if m.start < hi && m.end > lo {
+			return true
+		}
+	}
+	return false
 }
 
 // requireSupport drops the weak matches and the acronyms in capitals with

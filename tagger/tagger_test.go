@@ -1561,3 +1561,59 @@ func TestNumberSlotPlacement(t *testing.T) {
 		t.Errorf("a slot last: %v", err)
 	}
 }
+
+// other_expansion: an acronym spelled out as other words in the document
+// ("Assistant Instructor (AI)") cancels the acronym; spelled out as a term
+// of the theme ("artificial intelligence (AI)") it does not.
+func TestOtherExpansion(t *testing.T) {
+	tg := compileYAML(t, `
+themes:
+  - id: ai
+    label: {en: AI}
+    terms:
+      - {text: AI, case_sensitive: true, weight: 0.6}
+      - {text: artificial intelligence}
+      - {text: trí tuệ nhân tạo}
+    exclusions:
+      - {id: ai-spelled-otherwise, text: AI, other_expansion: true, cancels: [ai], scope: document}
+`)
+	for text, want := range map[string][]string{
+		"Many sign up for the Assistant Instructor (AI) course. An AI can supervise students; each AI earns little.": nil,
+		"Tests found the acid-insoluble (AI) content above 2%. High AI values mean clay in the stone.":               nil,
+		"The AI (accident investigator) blamed skipped checks. The AI report was shared.":                            nil,
+		"Ông Ấn Ích (AI) nói. AI giúp bác sĩ, AI đọc phim.":                                                          nil,
+		// The theme's own sense spelled out, or no spelling out at all.
+		"Artificial intelligence (AI) reads the scans. The AI flags a tumour.":  {"ai"},
+		"Trí tuệ nhân tạo (AI) đọc phim. AI giúp bác sĩ.":                       {"ai"},
+		"The new AI (a chatbot) answers questions. AI helps the staff.":         {"ai"},
+		"Assistant Instructor AI courses are popular. The AI tool grades them.": {"ai"}, // no parentheses
+		"Accident, investigator (AI) said. The AI tool helps.":                  {"ai"}, // a comma between the words
+		"They train Assistant Instructors.\n\n(AI) The AI tool grades them.":    {"ai"}, // another paragraph
+		"Accident investigator: (AI) The AI tool helps.":                        {"ai"}, // punctuation before the bracket
+	} {
+		if got := themesOf(tagChecked(t, tg, text, Options{})); !slices.Equal(got, want) {
+			t.Errorf("%q: themes %v, want %v", text, got, want)
+		}
+	}
+	res := tagChecked(t, tg, "Many sign up for the Assistant Instructor (AI) course. An AI can supervise students.", Options{IncludeUntagged: true})
+	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 2 {
+		t.Fatalf("untagged: %+v, want the two AIs dropped", res.Untagged)
+	}
+	for _, d := range res.Untagged[0].Dropped {
+		if d.Reason != DropExcluded || d.Exclusion != "ai-spelled-otherwise" || d.ExclusionText != "Assistant Instructor" {
+			t.Errorf("dropped %+v, want it excluded by ai-spelled-otherwise at \"Assistant Instructor\"", d)
+		}
+	}
+	for _, c := range []struct{ excl, want string }{
+		{"{text: Ai, other_expansion: true}", "must be an acronym of 2 to 10 capital letters"},
+		{"{text: A I, other_expansion: true}", "must be an acronym"},
+		{"{text: AI, variants: [KI], other_expansion: true}", "takes no variants"},
+		{"{text: AI, other_expansion: true, cancels: [ai]}", ""},
+	} {
+		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [{text: AI, case_sensitive: true}]\n    exclusions: [" + c.excl + "]\n"
+		_, err := ParseRuleset("t.yaml", []byte(src))
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: error %v, want %q", c.excl, err, c.want)
+		}
+	}
+}
