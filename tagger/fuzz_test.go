@@ -63,6 +63,7 @@ func FuzzTag(f *testing.F) {
 		{"giảm 40% khí thải, giam 1.250,5 % khi thai, giảm 30–40-50, COP 21\n\n7", "giảm <n>% khí"},
 		{"năm 2025-2026 và năm 2.0.2.6.1.1.1 và năm", "năm <n>"},
 		{"giảm hơn 40% khí thải, giam hon 1,5 % khi thai, giảm hôn 3%, giảm more than 2 %, giảm hơn\n\n4%", "giảm <n>%"},
+		{"(AI) Assistant Instructor (AI) và AI, AI (acid-insoluble), x\n(AI) Ấn Ích (AI (AI) a-i (AI", "AI"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
