@@ -60,20 +60,27 @@ def cmd_strip():
 WORD = re.compile(r"\w+")
 
 
-def unfolded_phrases(rules):
-    """(theme, kind, entry, phrase, case_sensitive) of the marked phrases that match only as written."""
-    phrases = []
+def entries(rules):
+    """(theme, kind, entry, folded, own phrases) of every term and exclusion; folded from `defaults` when
+    the entry does not say, and a shorthand entry (a bare string) read as its text."""
+    default = (rules.get("defaults") or {}).get("folded", False)
     for theme in rules["themes"]:
-        for kind in ("terms", "exclusions"):
-            for e in theme.get(kind) or []:
-                # The entry's phrases that match only as written: all of a folded: false entry, or its unfolded: list.
-                if e.get("folded") is False:
-                    kept = [e["text"]] + list(e.get("variants") or [])
-                else:
-                    kept = list(e.get("unfolded") or [])
-                for p in kept:
-                    if strip(p) != p:
-                        phrases.append((theme["id"], kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
+        for kind in ("term", "exclusion"):
+            for e in theme.get(kind + "s") or []:
+                if isinstance(e, str):
+                    e = {"text": e}
+                yield theme["id"], kind, e, e.get("folded", default), [e["text"]] + list(e.get("variants") or [])
+
+
+def unfolded_phrases(rules):
+    """(theme, kind, entry, phrase, case_sensitive) of the marked phrases that match only as written: all of
+    a folded: false entry, and its unfolded: list (which may name a term's needs phrases)."""
+    phrases = []
+    for th, kind, e, folded, own in entries(rules):
+        kept = ([] if folded else own) + [p for p in e.get("unfolded") or [] if folded or p not in own]
+        for p in kept:
+            if strip(p) != p:
+                phrases.append((th, kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
     return phrases
 
 
@@ -93,19 +100,12 @@ def needs_phrases(rules):
 
 def folded_phrases(rules):
     """(theme, kind, entry, phrase, case_sensitive) of the marked phrases of folded entries, not unfolded."""
-    default = (rules.get("defaults") or {}).get("folded", False)
     phrases = []
-    for theme in rules["themes"]:
-        for kind in ("terms", "exclusions"):
-            for e in theme.get(kind) or []:
-                if isinstance(e, str):
-                    e = {"text": e}
-                if not e.get("folded", default):
-                    continue
-                unfolded = e.get("unfolded") or []
-                for p in [e["text"]] + list(e.get("variants") or []):
-                    if strip(p) != p and p not in unfolded and "<n>" not in p:
-                        phrases.append((theme["id"], kind[:-1], e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
+    for th, kind, e, folded, own in entries(rules):
+        if folded:
+            for p in own:
+                if strip(p) != p and p not in (e.get("unfolded") or []) and "<n>" not in p:
+                    phrases.append((th, kind, e.get("id") or e["text"], p, bool(e.get("case_sensitive"))))
     return phrases
 
 

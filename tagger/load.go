@@ -579,8 +579,8 @@ func (p *parser) exclusion(theme string, n *yaml.Node) Exclusion {
 		switch {
 		case !isAcronym(e.Text):
 			p.add(n.Line, theme, name, fmt.Sprintf("other_expansion: the text %q must be an acronym of 2 to %d capital letters A-Z (the words spelling it out are found in the document)", e.Text, maxAcronym))
-		case len(e.Variants) > 0 || e.Unfolded != nil:
-			p.add(n.Line, theme, name, "other_expansion: the exclusion matches the words that spell its acronym out, so it takes no variants or unfolded: write one exclusion per acronym")
+		case len(e.Variants) > 0: // (an unfolded list is refused already: an acronym has no diacritics)
+			p.add(n.Line, theme, name, "other_expansion: the exclusion matches the words that spell its acronym out, so it takes no variants: write one exclusion per acronym")
 		}
 	}
 	if e.Window != 0 && e.Scope == "document" {
@@ -629,13 +629,15 @@ func (p *parser) checkUnfolded(line int, theme, name string, folded bool, text s
 		p.add(line, theme, name, "unfolded does nothing with folded: false (no phrase of the entry is folded): remove one")
 		return
 	}
+	phrases := "the text or a variant"
+	if needs != nil {
+		phrases = "the text, a variant or a needs phrase"
+	}
 	for _, u := range unfolded {
 		own, need := u == text || slices.Contains(variants, u), slices.Contains(needs, u)
 		switch {
-		case !own && !need && needs != nil:
-			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not the text, a variant or a needs phrase of this entry: copy the phrase exactly", u))
 		case !own && !need:
-			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not the text or a variant of this entry: copy the phrase exactly", u))
+			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which is not %s of this entry: copy the phrase exactly", u, phrases))
 		case Unmark(u) == u:
 			p.add(line, theme, name, fmt.Sprintf("unfolded lists %q, which has no diacritics: typed without them it reads the same, so folding changes nothing; remove it", u))
 		case !folded && !need:

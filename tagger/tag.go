@@ -551,14 +551,6 @@ func themeRuns(s *scratch) {
 // exclusion went through (done) is not gone through again: each exclusion
 // costs at most one pass over its theme's matches, however often it occurs.
 func (t *Tagger) applyExclusions(s *scratch) {
-	runOf := func(theme int32) []termMatch {
-		for _, r := range s.runs {
-			if r.theme == theme {
-				return s.terms[r.lo:r.hi]
-			}
-		}
-		return nil
-	}
 	if cap(s.done) < len(t.excls) {
 		s.done = make([]int, len(t.excls))
 	}
@@ -567,7 +559,7 @@ func (t *Tagger) applyExclusions(s *scratch) {
 	for ei, e := range s.excls {
 		xi := t.patterns[e.pat].excl
 		ex := &t.excls[xi]
-		run := runOf(int32(ex.theme))
+		run := s.runOf(int32(ex.theme))
 		if insideLonger(run, e) {
 			continue
 		}
@@ -610,12 +602,7 @@ func (t *Tagger) applyExclusions(s *scratch) {
 func (t *Tagger) findOtherExpansions(text string, s *scratch) {
 	for _, xi := range t.expansions {
 		ex := &t.excls[xi]
-		var run []termMatch
-		for _, r := range s.runs {
-			if r.theme == int32(ex.theme) {
-				run = s.terms[r.lo:r.hi]
-			}
-		}
+		run := s.runOf(int32(ex.theme))
 		k := int32(len(ex.expansion))
 		for _, m := range run {
 			tk := s.toks[m.start]
@@ -807,6 +794,16 @@ func (t *Tagger) hasNeeded(s *scratch, k int, m rawMatch) bool {
 }
 
 type themeRun struct{ theme, lo, hi int32 }
+
+// runOf is the theme's run of s.terms (themeRuns), nil when it has no match.
+func (s *scratch) runOf(theme int32) []termMatch {
+	for _, r := range s.runs {
+		if r.theme == theme {
+			return s.terms[r.lo:r.hi]
+		}
+	}
+	return nil
+}
 
 // insideLonger reports whether the exclusion match e lies inside a longer
 // match of a term of its theme: as between terms, the longer phrase names

@@ -62,6 +62,27 @@ func tagThemes(t *testing.T, tg *Tagger, text string) []string {
 	return themesOf(tagChecked(t, tg, text, Options{}))
 }
 
+// wantThemes checks the themes each text is tagged with (nil: none).
+func wantThemes(t *testing.T, tg *Tagger, cases map[string][]string) {
+	t.Helper()
+	for text, want := range cases {
+		if got := tagThemes(t, tg, text); !slices.Equal(got, want) {
+			t.Errorf("%q: themes %v, want %v", text, got, want)
+		}
+	}
+}
+
+// wantParseError parses a one-theme ruleset whose theme "x" holds the YAML
+// lines given (terms:, exclusions:) and checks that its error mentions want,
+// or that it parses when want is "".
+func wantParseError(t *testing.T, theme, want string) {
+	t.Helper()
+	_, err := ParseRuleset("t.yaml", []byte("themes:\n  - id: x\n    label: {en: X}\n    "+theme+"\n"))
+	if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+		t.Errorf("%s: error %v, want %q", theme, err, want)
+	}
+}
+
 // tagChecked tags text, failing the test on an error, and checks the
 // offset contract on every match of the result.
 func tagChecked(t testing.TB, tg *Tagger, text string, opts Options) Result {
@@ -1042,10 +1063,6 @@ themes:
 	}
 }
 
-// TestTermNeeds: a term with needs counts only where a word of its own
-// setting stands within needs_window words (0: anywhere); the setting
-// supports no other term, matches in any case and without diacritics
-// (even for an unfolded term), and a match without it is dropped as unsupported.
 // unfolded may name a term's needs phrases, which are otherwise read without
 // diacritics in text typed without them: "phóng" (launched) is "phong" then,
 // also "phòng" (room), and a migrant worker named Shahed who rents a room is
@@ -1058,19 +1075,19 @@ themes:
     terms:
       - {text: Shahed, case_sensitive: true, weight: 0.8, needs: [phóng, tên lửa], unfolded: [phóng], needs_window: 30}
 `)
-	for text, want := range map[string][]string{
+	wantThemes(t, tg, map[string][]string{
 		"Nga phóng 40 Shahed vào Kharkiv.":                 {"drones"},
 		"Anh Shahed thuê phòng trọ gần khu công nghiệp.":   nil,
 		"Anh Shahed thue phong tro gan khu cong nghiep.":   nil,        // "phóng" keeps to its marks
 		"Nga ban ten lua va Shahed vao Kharkiv trong dem.": {"drones"}, // "tên lửa" is folded still
 		"Nga phong 40 Shahed vao Kharkiv trong dem qua.":   nil,        // the price: "phóng" typed without marks is not read
-	} {
-		if got := themesOf(tagChecked(t, tg, text, Options{})); !slices.Equal(got, want) {
-			t.Errorf("%q: themes %v, want %v", text, got, want)
-		}
-	}
+	})
 }
 
+// TestTermNeeds: a term with needs counts only where a word of its own
+// setting stands within needs_window words (0: anywhere); the setting
+// supports no other term, matches in any case and without diacritics
+// (even for an unfolded term), and a match without it is dropped as unsupported.
 func TestTermNeeds(t *testing.T) {
 	tg := compileYAML(t, `
 name: needs
@@ -1118,7 +1135,7 @@ themes:
       - {text: LLM, case_sensitive: true, needs: *computing}
       - {text: machine learning, needs: *computing}
 `)
-	for text, want := range map[string][]string{
+	wantThemes(t, shared, map[string][]string{
 		"The LLM was trained on public data.":         {"ai"},
 		"She earned an LLM in labour law in Lyon.":    nil,
 		"The AI reads the data from the sensors.":     {"ai"},
@@ -1136,11 +1153,7 @@ themes:
 		"Nhóm nhạc AI ra album mới. Nhờ AI, giọng hát được tổng hợp.":          {"ai"},
 		"Hãng cho biết AI sẽ đọc hồ sơ.":                                       {"ai"},
 		"Nhom nhac AI ra album moi. Nho AI, giong hat duoc tong hop.":          {"ai"}, // a setting typed without diacritics
-	} {
-		if got := themesOf(tagChecked(t, shared, text, Options{})); !slices.Equal(got, want) {
-			t.Errorf("shared needs, %q: themes %v, want %v", text, got, want)
-		}
-	}
+	})
 	for _, c := range []struct{ term, want string }{ // want "": no error
 		// A needs phrase that repeats the term as one of its phrases writes
 		// it is fine, whatever case another of its phrases has.
@@ -1163,11 +1176,7 @@ themes:
 		{"{text: chip, needs: [wafer], unfolded: [wafer]}", `unfolded lists "wafer", which has no diacritics`},
 		{"{text: chip, needs: [wafer], unfolded: [bán dẫn]}", `unfolded lists "bán dẫn", which is not the text, a variant or a needs phrase of this entry`},
 	} {
-		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [alpha, " + c.term + "]\n"
-		_, err := ParseRuleset("t.yaml", []byte(src))
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: error %v, want %q", c.term, err, c.want)
-		}
+		wantParseError(t, "terms: [alpha, "+c.term+"]", c.want)
 	}
 }
 
@@ -1577,7 +1586,7 @@ themes:
     exclusions:
       - {id: ai-spelled-otherwise, text: AI, other_expansion: true, cancels: [ai], scope: document}
 `)
-	for text, want := range map[string][]string{
+	wantThemes(t, tg, map[string][]string{
 		"Many sign up for the Assistant Instructor (AI) course. An AI can supervise students; each AI earns little.": nil,
 		"Tests found the acid-insoluble (AI) content above 2%. High AI values mean clay in the stone.":               nil,
 		"The AI (accident investigator) blamed skipped checks. The AI report was shared.":                            nil,
@@ -1590,11 +1599,7 @@ themes:
 		"Accident, investigator (AI) said. The AI tool helps.":                  {"ai"}, // a comma between the words
 		"They train Assistant Instructors.\n\n(AI) The AI tool grades them.":    {"ai"}, // another paragraph
 		"Accident investigator: (AI) The AI tool helps.":                        {"ai"}, // punctuation before the bracket
-	} {
-		if got := themesOf(tagChecked(t, tg, text, Options{})); !slices.Equal(got, want) {
-			t.Errorf("%q: themes %v, want %v", text, got, want)
-		}
-	}
+	})
 	res := tagChecked(t, tg, "Many sign up for the Assistant Instructor (AI) course. An AI can supervise students.", Options{IncludeUntagged: true})
 	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 2 {
 		t.Fatalf("untagged: %+v, want the two AIs dropped", res.Untagged)
@@ -1608,12 +1613,9 @@ themes:
 		{"{text: Ai, other_expansion: true}", "must be an acronym of 2 to 10 capital letters"},
 		{"{text: A I, other_expansion: true}", "must be an acronym"},
 		{"{text: AI, variants: [KI], other_expansion: true}", "takes no variants"},
+		{"{text: AI, folded: true, unfolded: [AI], other_expansion: true}", `unfolded lists "AI", which has no diacritics`},
 		{"{text: AI, other_expansion: true, cancels: [ai]}", ""},
 	} {
-		src := "themes:\n  - id: x\n    label: {en: X}\n    terms: [{text: AI, case_sensitive: true}]\n    exclusions: [" + c.excl + "]\n"
-		_, err := ParseRuleset("t.yaml", []byte(src))
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: error %v, want %q", c.excl, err, c.want)
-		}
+		wantParseError(t, "terms: [{text: AI, case_sensitive: true}]\n    exclusions: ["+c.excl+"]", c.want)
 	}
 }
