@@ -69,6 +69,7 @@ var knownUnmarked = []string{
 	"Xe dien chiem gan het xe moi ban ra: cu",  // "chay pin" is also "chảy pin"
 	"O Nepal, nguoi dan mua o to cam dien nhi", // "xe cam dien" is also "(tài) xế cầm điện (thoại)"
 	"Nho con chip nho trong camera hanh trinh", // "chip nho" is also "chip nhỏ": a bare "chip"
+	"Nguoi benh o Can Tho nay nhan toa dien t", // "toa dien tu" is also "tòa điện tử" (a court)
 }
 
 // TestDefaultExamplesUnmarked runs the default examples typed without
