@@ -923,23 +923,29 @@ themes:
 // repeated through a long text with many term matches stays linear.
 func TestManyExclusionsStayLinear(t *testing.T) {
 	tg := defaultT(t)
-	timeOf := func(n int) time.Duration {
-		text := strings.Repeat("AI và Ân xá Quốc tế, chip căn cước. ", n)
-		best := time.Duration(math.MaxInt64)
-		for range 3 {
-			start := time.Now()
-			if _, err := tg.Tag(text, Options{}); err != nil {
-				t.Fatal(err)
-			}
-			best = min(best, time.Since(start))
+	once := func(text string) time.Duration {
+		start := time.Now()
+		if _, err := tg.Tag(text, Options{}); err != nil {
+			t.Fatal(err)
 		}
-		return best
+		return time.Since(start)
 	}
 	// Not a speed target: a complexity check with a wide margin either way
 	// for a noisy machine. 32 times the text: linear takes about 32 times
 	// as long, quadratic about 1,024; the bound is their geometric mean.
-	small, large := timeOf(1000), timeOf(32000)
-	if ratio := float64(large) / float64(small); ratio > 180 {
+	// Idle, the ratio is about 115, not 32: past about 500 KB of text each
+	// repetition costs some 3.5 times as much (memory caches), then stays
+	// flat. The two sizes take turns, best of five each, so that a burst of
+	// load on a shared machine slows both alike.
+	smallText := strings.Repeat("AI và Ân xá Quốc tế, chip căn cước. ", 1000)
+	largeText := strings.Repeat("AI và Ân xá Quốc tế, chip căn cước. ", 32000)
+	small, large := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	for range 5 {
+		small, large = min(small, once(smallText)), min(large, once(largeText))
+	}
+	ratio := float64(large) / float64(small)
+	t.Logf("32 times the text: %.0f times as long (%v, %v)", ratio, small, large)
+	if ratio > 180 {
 		t.Errorf("32 times the text took %.0f times as long (%v, %v): exclusions are not linear", ratio, small, large)
 	}
 }
