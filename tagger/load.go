@@ -22,8 +22,9 @@ import (
 
 // engineVersion is part of every ruleset version: when the matching or
 // scoring semantics change, the same rules give a new version (2: a
-// case-sensitive term's own phrase in its needs keeps its case).
-const engineVersion = "doctagger-engine-2"
+// case-sensitive term's own phrase in its needs keeps its case; 3: an
+// other_expansion acronym is also spelled out after "stands for").
+const engineVersion = "doctagger-engine-3"
 
 // Defaults for a ruleset's scoring section and for term fields.
 var defaultScoring = Scoring{ReferenceWords: 200, RepeatFactor: 0.5, MaxRepeat: 2}

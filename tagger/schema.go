@@ -76,7 +76,7 @@ type (
 		Folded         bool     `json:"folded" doc:"Also match text typed without diacritics."`
 		Unfolded       []string `json:"unfolded" doc:"Phrases of this entry (its text or variants) that match only with their diacritics although it is folded: typed without them they are another word." schema:"minItems=1"`
 		Hyphens        bool     `json:"hyphens" doc:"Also match with hyphens between the words."`
-		OtherExpansion bool     `json:"other_expansion" doc:"The text is an acronym (2 to 10 capital letters); the exclusion matches where the document spells it out as other words, in parentheses beside it (Assistant Instructor (AI)), and no term of the theme matches those words."`
+		OtherExpansion bool     `json:"other_expansion" doc:"The text is an acronym (2 to 10 capital letters); the exclusion matches where the document spells it out as other words, in parentheses beside it (Assistant Instructor (AI)) or after \"stands for\" or \"là viết tắt của\", and no term of the theme matches those words."`
 	}
 	fileExamples struct {
 		Tagged    []string `json:"tagged" doc:"Texts the theme must tag."`

@@ -593,7 +593,8 @@ func (t *Tagger) applyExclusions(s *scratch) {
 
 // findOtherExpansions adds to s.excls a match of each OtherExpansion
 // exclusion where the document spells its acronym out as other words:
-// "Assistant Instructor (AI)" or "AI (Assistant Instructor)", as many
+// "Assistant Instructor (AI)", "AI (Assistant Instructor)" or "AI (here)
+// stands for Assistant Instructor" ("AI là viết tắt của …"), as many
 // words as the acronym has letters, joined by spaces or hyphens, each
 // starting with its letter (in either case, marks aside), and no term of
 // the theme matching them ("artificial intelligence (AI)" is the sense
@@ -609,14 +610,15 @@ func (t *Tagger) findOtherExpansions(text string, s *scratch) {
 			if m.end != m.start+1 || text[tk.start:tk.end] != ex.expansion {
 				continue
 			}
-			// The words before "(AI)", or after "AI (".
+			// The words before "(AI)", after "AI (" or after "AI stands for".
 			var lo, hi int32
-			switch {
-			case parenthesised(text, s.toks, m.start, m.start+1):
+			if parenthesised(text, s.toks, m.start, m.start+1) {
 				lo, hi = m.start-k, m.start
-			case parenthesised(text, s.toks, m.start+1, m.start+1+k):
+			} else if parenthesised(text, s.toks, m.start+1, m.start+1+k) {
 				lo, hi = m.start+1, m.start+1+k
-			default:
+			} else if c := connected(text, s.toks, m.start); c >= 0 {
+				lo, hi = c, c+k
+			} else {
 				continue
 			}
 			if !spellsOut(text, s.toks, lo, hi, ex.expansion) || overlapsTerm(run, lo, hi) {
@@ -640,6 +642,38 @@ func parenthesised(text string, toks []token, lo, hi int32) bool {
 		after = text[toks[hi-1].end:toks[hi].start]
 	}
 	return strings.TrimLeft(before, " ") == "(" && strings.HasPrefix(strings.TrimLeft(after, " "), ")")
+}
+
+// standsFor are the words between an acronym and its spelling out in
+// running text, lower case: "AI stands for", "AI here stands for", "AI là
+// viết tắt của".
+var standsFor = [][]string{
+	{"stands", "for"}, {"here", "stands", "for"}, {"là", "viết", "tắt", "của"}, {"viết", "tắt", "của"},
+}
+
+// connected returns the index of the token after one of the standsFor
+// phrases that follows token i (single spaces between the words, a space
+// or ", " after the acronym), or -1.
+func connected(text string, toks []token, i int32) int32 {
+	for _, words := range standsFor {
+		j, ok := i+1, true
+		for w, word := range words {
+			if j >= int32(len(toks)) {
+				ok = false
+				break
+			}
+			gap := text[toks[j-1].end:toks[j].start]
+			if !(gap == " " || (w == 0 && gap == ", ")) || strings.ToLower(text[toks[j].start:toks[j].end]) != word {
+				ok = false
+				break
+			}
+			j++
+		}
+		if ok && j < int32(len(toks)) && text[toks[j-1].end:toks[j].start] == " " {
+			return j
+		}
+	}
+	return -1
 }
 
 // spellsOut reports whether the tokens [lo, hi) are one word for each

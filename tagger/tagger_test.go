@@ -1597,6 +1597,10 @@ themes:
 		"Tests found the acid-insoluble (AI) content above 2%. High AI values mean clay in the stone.":               nil,
 		"The AI (accident investigator) blamed skipped checks. The AI report was shared.":                            nil,
 		"Ông Ấn Ích (AI) nói. AI giúp bác sĩ, AI đọc phim.":                                                          nil,
+		"The AI workshops need no computer: AI here stands for Appreciative Inquiry, a management method.":           nil,
+		"AI stands for Accident Investigation in the report. The AI found a worn cable.":                             nil,
+		"Lớp AI, viết tắt của Ấn Ích, mở hôm qua. AI giúp bác sĩ.":                                                   nil,
+		"Ở đây AI là viết tắt của Ấn Ích. AI giúp bác sĩ.":                                                           nil,
 		// The theme's own sense spelled out, or no spelling out at all.
 		"Artificial intelligence (AI) reads the scans. The AI flags a tumour.":  {"ai"},
 		"Trí tuệ nhân tạo (AI) đọc phim. AI giúp bác sĩ.":                       {"ai"},
@@ -1605,6 +1609,10 @@ themes:
 		"Accident, investigator (AI) said. The AI tool helps.":                  {"ai"}, // a comma between the words
 		"They train Assistant Instructors.\n\n(AI) The AI tool grades them.":    {"ai"}, // another paragraph
 		"Accident investigator: (AI) The AI tool helps.":                        {"ai"}, // punctuation before the bracket
+		"AI stands for artificial intelligence. The AI flags a tumour.":         {"ai"}, // the theme's own sense
+		"AI stands for growth, the firm says. AI tools help.":                   {"ai"}, // not the acronym's letters
+		"AI stands for. Accident Investigation uses the AI tool.":               {"ai"}, // a full stop, not a space
+		"AI often stands for Accident Investigation. The AI tool helps.":        {"ai"}, // another word between
 	})
 	res := tagChecked(t, tg, "Many sign up for the Assistant Instructor (AI) course. An AI can supervise students.", Options{IncludeUntagged: true})
 	if len(res.Untagged) != 1 || len(res.Untagged[0].Dropped) != 2 {
