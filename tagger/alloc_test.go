@@ -17,6 +17,10 @@ func TestNoAllocationsWithoutTags(t *testing.T) {
 	texts := map[string]string{
 		"no match":        filler,
 		"under threshold": filler + "Một con chip nhỏ. " + filler,
+		// An acronym spelled out as other words after "Stands For": the
+		// other_expansion exclusion compares the words between, and a
+		// capitalised one must not cost a lower-cased copy.
+		"spelled out": filler + "AI Stands For Ấn Ích. AI Là Viết Tắt Của Ấn Ích. " + filler,
 	}
 	for name, text := range texts {
 		res, err := tg.Tag(text, Options{IncludeUntagged: true})

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -644,18 +645,30 @@ func parenthesised(text string, toks []token, lo, hi int32) bool {
 	return strings.TrimLeft(before, " ") == "(" && strings.HasPrefix(strings.TrimLeft(after, " "), ")")
 }
 
-// standsFor are the words between an acronym and its spelling out in
-// running text, lower case: "AI stands for", "AI here stands for", "AI là
-// viết tắt của".
-var standsFor = [][]string{
-	{"stands", "for"}, {"here", "stands", "for"}, {"là", "viết", "tắt", "của"}, {"viết", "tắt", "của"},
-}
+// standsFor holds, as the scanner's strict keys (any case, any tone
+// placement), the phrases between an acronym and its spelling out in
+// running text: "AI stands for", "AI here stands for", "AI là viết tắt
+// của". Keys, not strings: comparing them costs a document no lower-cased
+// copy of a capitalised word. Computed on first use, once the scanner's
+// rune table is filled.
+var standsFor = sync.OnceValue(func() [][]uint64 {
+	var keys [][]uint64
+	for _, phrase := range []string{"stands for", "here stands for", "là viết tắt của", "viết tắt của"} {
+		toks, _, _, _ := scan(phrase, nil, false)
+		words := make([]uint64, len(toks))
+		for i, tk := range toks {
+			words[i] = tk.strict
+		}
+		keys = append(keys, words)
+	}
+	return keys
+})
 
 // connected returns the index of the token after one of the standsFor
 // phrases that follows token i (single spaces between the words, a space
 // or ", " after the acronym), or -1.
 func connected(text string, toks []token, i int32) int32 {
-	for _, words := range standsFor {
+	for _, words := range standsFor() {
 		j, ok := i+1, true
 		for w, word := range words {
 			if j >= int32(len(toks)) {
@@ -663,7 +676,7 @@ func connected(text string, toks []token, i int32) int32 {
 				break
 			}
 			gap := text[toks[j-1].end:toks[j].start]
-			if !(gap == " " || (w == 0 && gap == ", ")) || strings.ToLower(text[toks[j].start:toks[j].end]) != word {
+			if !(gap == " " || (w == 0 && gap == ", ")) || toks[j].strict != word {
 				ok = false
 				break
 			}
@@ -678,7 +691,9 @@ func connected(text string, toks []token, i int32) int32 {
 
 // spellsOut reports whether the tokens [lo, hi) are one word for each
 // letter of acronym, joined by a space or a hyphen, each starting with its
-// letter.
+// letter in either case, marks aside ("Ấn" starts with A). The letter is
+// the scanner's rune table's fold, so no rune is decomposed per document;
+// đ is its own letter, not a D (as before the table was used).
 func spellsOut(text string, toks []token, lo, hi int32, acronym string) bool {
 	if lo < 0 || hi > int32(len(toks)) {
 		return false
@@ -690,20 +705,12 @@ func spellsOut(text string, toks []token, lo, hi int32, acronym string) bool {
 			}
 		}
 		r, _ := utf8.DecodeRuneInString(text[toks[i].start:toks[i].end])
-		if base := baseLetter(r); base != rune(acronym[i-lo]) && base != rune(acronym[i-lo])+'a'-'A' {
+		info := lookupRune(r)
+		if info.base == 'đ' || info.fold != rune(acronym[i-lo])+'a'-'A' {
 			return false
 		}
 	}
 	return true
-}
-
-// baseLetter is r without its diacritics ("Ấ" is "A").
-func baseLetter(r rune) rune {
-	if r < utf8.RuneSelf {
-		return r
-	}
-	b, _ := utf8.DecodeRuneInString(norm.NFD.String(string(r)))
-	return b
 }
 
 // overlapsTerm reports whether a match of the theme's run overlaps the

@@ -957,9 +957,10 @@ func TestManyExclusionsStayLinear(t *testing.T) {
 	}
 }
 
-// wallTime is the wall clock as a duration since the process started.
 var processStart = time.Now()
 
+// wallTime is the wall clock as a duration since the test process started
+// (cpuTime's fallback, and the log's second ratio).
 func wallTime() time.Duration { return time.Since(processStart) }
 
 // TestInvisibleCharactersAndEth: web text carries soft hyphens and
@@ -1613,6 +1614,7 @@ themes:
 		"AI stands for Accident Investigation in the report. The AI found a worn cable.":                             nil,
 		"Lớp AI, viết tắt của Ấn Ích, mở hôm qua. AI giúp bác sĩ.":                                                   nil,
 		"Ở đây AI là viết tắt của Ấn Ích. AI giúp bác sĩ.":                                                           nil,
+		"AI Stands For Accident Investigation in the report. The AI found a worn cable.":                             nil,
 		// The theme's own sense spelled out, or no spelling out at all.
 		"Artificial intelligence (AI) reads the scans. The AI flags a tumour.":  {"ai"},
 		"Trí tuệ nhân tạo (AI) đọc phim. AI giúp bác sĩ.":                       {"ai"},
